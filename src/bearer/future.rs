@@ -1,0 +1,146 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::{reject, SharedSettings};
+use crate::body::AuthBody;
+use crate::rejection::OnRejection;
+use crate::validate::TokenValidator;
+
+pin_project! {
+    /// Response future of [`BearerAuth`](super::BearerAuth).
+    pub struct ResponseFuture<S, B, V, R>
+    where
+        S: Service<Request<B>>,
+        V: TokenValidator,
+    {
+        #[pin]
+        kind: Kind<S, B, V, R>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<S, B, V, R>
+    where
+        S: Service<Request<B>>,
+        V: TokenValidator,
+    {
+        Inner {
+            #[pin]
+            future: S::Future,
+        },
+        Validating {
+            #[pin]
+            validation: V::Future,
+            waiting: Option<Waiting<S, B, R>>,
+        },
+        Rejected {
+            response: Option<Response<Bytes>>,
+        },
+    }
+}
+
+/// What an asynchronous validation holds until it is decided.
+struct Waiting<S, B, R> {
+    service: S,
+    request: Request<B>,
+    on_rejection: R,
+    settings: SharedSettings,
+}
+
+impl<S, B, V, R> ResponseFuture<S, B, V, R>
+where
+    S: Service<Request<B>>,
+    V: TokenValidator,
+{
+    pub(super) fn inner(future: S::Future) -> Self {
+        Self {
+            kind: Kind::Inner { future },
+        }
+    }
+
+    pub(super) fn rejected(response: Response<Bytes>) -> Self {
+        Self {
+            kind: Kind::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(super) fn validating(
+        validation: V::Future,
+        service: S,
+        request: Request<B>,
+        on_rejection: R,
+        settings: SharedSettings,
+    ) -> Self {
+        Self {
+            kind: Kind::Validating {
+                validation,
+                waiting: Some(Waiting {
+                    service,
+                    request,
+                    on_rejection,
+                    settings,
+                }),
+            },
+        }
+    }
+}
+
+impl<S, B, V, R, ResBody> Future for ResponseFuture<S, B, V, R>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    V: TokenValidator,
+    R: OnRejection,
+{
+    type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.kind.as_mut().project() {
+                KindProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(AuthBody::inner)));
+                }
+                KindProj::Rejected { response } => {
+                    let response = response.take().expect("polled after completion");
+                    return Poll::Ready(Ok(response.map(AuthBody::rejection)));
+                }
+                KindProj::Validating { validation, waiting } => {
+                    let outcome = ready!(validation.poll(cx));
+                    let Waiting {
+                        mut service,
+                        mut request,
+                        on_rejection,
+                        settings,
+                    } = waiting.take().expect("polled after completion");
+                    let next = match outcome {
+                        Ok(claims) => {
+                            request.extensions_mut().insert(claims);
+                            Kind::Inner {
+                                future: service.call(request),
+                            }
+                        }
+                        Err(error) => Kind::Rejected {
+                            response: Some(reject(
+                                &on_rejection,
+                                error,
+                                request.headers(),
+                                &settings.challenge,
+                            )),
+                        },
+                    };
+                    this.kind.set(next);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! OAuth2 bearer-token authentication (RFC 6750) for any Tower stack.
+//!
+//! [`BearerAuthLayer`] wraps any `tower::Service<http::Request<B>>` (hyper, axum,
+//! tonic): it reads the bearer token, validates it ([`JwtValidator`] or your own
+//! [`TokenValidator`]), puts the claims into the request extensions, and otherwise
+//! answers `401` with a `WWW-Authenticate: Bearer` challenge without calling the inner
+//! service.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{header, Request, Response, StatusCode};
+//! use http_body_util::{BodyExt, Full};
+//! use jsonwebtoken::{encode, EncodingKey, Header};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! const SECRET: &[u8] = b"change-me-to-32-or-more-random-bytes";
+//!
+//! // The protected service reads the claims the layer inserted.
+//! let hello = service_fn(|req: Request<Full<Bytes>>| async move {
+//!     let claims = req.extensions().get::<Claims>().unwrap();
+//!     let body = format!("hello {}", claims.sub.as_deref().unwrap_or("?"));
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
+//! });
+//! let app = ServiceBuilder::new()
+//!     .layer(BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET)?))
+//!     .layer(RequireScopesLayer::<Claims>::new(["greet"]))
+//!     .service(hello);
+//!
+//! // A token as a token endpoint would issue it.
+//! let exp = jsonwebtoken::get_current_timestamp() + 600;
+//! let claims = serde_json::json!({ "sub": "alice", "exp": exp, "scope": "greet" });
+//! let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET))?;
+//!
+//! let request = Request::get("/")
+//!     .header(header::AUTHORIZATION, format!("Bearer {token}"))
+//!     .body(Full::default())?;
+//! let response = app.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.into_body().collect().await?.to_bytes(), "hello alice");
+//!
+//! // Without a token: 401 and the challenge; the service never runs.
+//! let response = app.oneshot(Request::new(Full::default())).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Answers
+//!
+//! | situation | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | no bearer credentials | 401 | `Bearer realm="..."` (no `error`) |
+//! | two `Authorization` headers, token in two places | 400 | `error="invalid_request"` |
+//! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
+//! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
+//!
+//! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
+//! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
+//! `grpc-status` 16 or 7. Replace either with [`BearerAuthLayer::on_rejection`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub, clippy::missing_errors_doc)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub mod bearer;
+pub mod body;
+pub mod challenge;
+pub mod claims;
+pub mod error;
+pub mod rejection;
+pub mod scope;
+pub mod token;
+pub mod validate;
+
+pub use bearer::{BearerAuth, BearerAuthLayer};
+pub use body::AuthBody;
+pub use claims::{Audience, Claims, Scope, ScopeClaims};
+pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
+pub use rejection::{DefaultRejection, OnRejection, Rejection};
+pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
+pub use token::TokenSources;
+pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};
+
+pub use jsonwebtoken;

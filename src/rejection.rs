@@ -1,0 +1,174 @@
+//! Turning an [`AuthError`] into a response: the default HTTP and gRPC shapes, and the
+//! [`OnRejection`] hook to replace them.
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+
+use crate::challenge::{sanitize_description, Challenge};
+use crate::error::AuthError;
+
+/// What a rejection handler is given: the error, the request's headers and the
+/// configured challenge.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejection<'a> {
+    error: &'a AuthError,
+    request_headers: &'a HeaderMap,
+    challenge: &'a Challenge,
+}
+
+impl<'a> Rejection<'a> {
+    pub(crate) fn new(
+        error: &'a AuthError,
+        request_headers: &'a HeaderMap,
+        challenge: &'a Challenge,
+    ) -> Self {
+        Self {
+            error,
+            request_headers,
+            challenge,
+        }
+    }
+
+    /// Why the request was refused.
+    #[must_use]
+    pub fn error(&self) -> &'a AuthError {
+        self.error
+    }
+
+    /// The refused request's headers.
+    #[must_use]
+    pub fn request_headers(&self) -> &'a HeaderMap {
+        self.request_headers
+    }
+
+    /// The `WWW-Authenticate` value for this error, with the configured realm.
+    #[must_use]
+    pub fn challenge(&self) -> HeaderValue {
+        self.challenge.render(self.error)
+    }
+
+    /// `true` if the request is a gRPC call (`content-type: application/grpc*`).
+    #[must_use]
+    pub fn is_grpc(&self) -> bool {
+        is_grpc(self.request_headers)
+    }
+
+    /// The answer the crate gives by default: gRPC-shaped for gRPC calls, else the
+    /// RFC 6750 HTTP answer with a small JSON body.
+    #[must_use]
+    pub fn default_response(&self) -> Response<Bytes> {
+        if self.is_grpc() {
+            grpc_response(self.error, self.challenge())
+        } else {
+            http_response(self.error, self.challenge())
+        }
+    }
+}
+
+/// Builds the response for a refused request.
+///
+/// Implemented for [`DefaultRejection`] and for closures
+/// `Fn(Rejection<'_>) -> Response<Bytes>`. The [`AuthError`] is added to the returned
+/// response's extensions by the layer either way.
+pub trait OnRejection: Clone + Send + Sync + 'static {
+    /// Builds the response.
+    fn on_rejection(&self, rejection: Rejection<'_>) -> Response<Bytes>;
+}
+
+impl<F> OnRejection for F
+where
+    F: Fn(Rejection<'_>) -> Response<Bytes> + Clone + Send + Sync + 'static,
+{
+    fn on_rejection(&self, rejection: Rejection<'_>) -> Response<Bytes> {
+        self(rejection)
+    }
+}
+
+/// The default rejection: [`Rejection::default_response`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultRejection;
+
+impl OnRejection for DefaultRejection {
+    fn on_rejection(&self, rejection: Rejection<'_>) -> Response<Bytes> {
+        rejection.default_response()
+    }
+}
+
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().len() >= 16 && ct.as_bytes()[..16].eq_ignore_ascii_case(b"application/grpc"))
+}
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The RFC 6750 answer: status, `WWW-Authenticate` (omitted for `503`), JSON body
+/// `{"error","error_description"}`.
+#[must_use]
+pub fn http_response(error: &AuthError, challenge: HeaderValue) -> Response<Bytes> {
+    let mut response = Response::new(json_body(error));
+    *response.status_mut() = error.status();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+    if error.status() != StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+/// The JSON body of a rejection. Static text only: codes and descriptions never contain
+/// characters that need JSON escaping beyond what [`sanitize_description`] keeps.
+#[must_use]
+pub fn json_body(error: &AuthError) -> Bytes {
+    match error {
+        AuthError::MissingToken => Bytes::from_static(
+            br#"{"error":"unauthorized","error_description":"Bearer token required"}"#,
+        ),
+        _ => {
+            let mut body = serde_json::json!({
+                "error": error.code(),
+                "error_description": sanitize_description(error.description()),
+            });
+            if let Some(scopes) = error.required_scopes() {
+                body["scope"] = scopes.as_str().into();
+            }
+            Bytes::from(body.to_string())
+        }
+    }
+}
+
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+static GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+
+/// The gRPC answer (a trailers-only response): HTTP `200`,
+/// `content-type: application/grpc`, `grpc-status` 16/7/14, a percent-encoded
+/// `grpc-message`, the `WWW-Authenticate` challenge, and an empty body.
+#[must_use]
+pub fn grpc_response(error: &AuthError, challenge: HeaderValue) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(GRPC_STATUS.clone(), HeaderValue::from(error.grpc_status()));
+    let message = grpc_percent_encode(&format!("{}: {}", error.code(), error.description()));
+    if let Ok(value) = HeaderValue::try_from(message) {
+        headers.insert(GRPC_MESSAGE.clone(), value);
+    }
+    if error.status() != StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+/// Percent-encodes per the gRPC HTTP/2 spec: everything outside `%x20-%x7E`, and `%`.
+fn grpc_percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..=0x7E).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

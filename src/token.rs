@@ -1,0 +1,267 @@
+//! Where the bearer token is read from ([`TokenSources`]), per RFC 6750 §2.
+//!
+//! By default only the `Authorization: Bearer` header is read. A cookie, a custom
+//! header and the `access_token` query parameter are opt-in; OAuth 2.1 forbids query
+//! tokens, so that one stays off unless asked for. Whatever is enabled, a token found
+//! in more than one place is `400 invalid_request` (RFC 6750 §2: one method per
+//! request); the `access_token` query parameter counts as a place even when it is not
+//! an enabled source, so a request cannot smuggle a second token past the layer.
+
+use std::borrow::Cow;
+
+use http::header::{AUTHORIZATION, COOKIE};
+use http::{HeaderMap, HeaderName, Uri};
+
+use crate::error::{AuthError, ConfigError, InvalidRequest, InvalidToken};
+
+/// The query and form parameter name of RFC 6750 §2.2 and §2.3.
+pub const ACCESS_TOKEN_PARAM: &str = "access_token";
+
+/// Which parts of a request may carry the bearer token.
+#[derive(Debug, Clone)]
+pub struct TokenSources {
+    authorization: bool,
+    header: Option<HeaderName>,
+    cookie: Option<Box<str>>,
+    query: bool,
+}
+
+impl Default for TokenSources {
+    fn default() -> Self {
+        Self {
+            authorization: true,
+            header: None,
+            cookie: None,
+            query: false,
+        }
+    }
+}
+
+impl TokenSources {
+    /// Only the `Authorization: Bearer` header (the default).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stops reading the `Authorization` header (for example, cookie-only sessions).
+    #[must_use]
+    pub fn without_authorization_header(mut self) -> Self {
+        self.authorization = false;
+        self
+    }
+
+    /// Also reads the raw token (no scheme) from a header such as `x-access-token`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidHeaderName`] for an invalid name or `authorization`.
+    pub fn with_header(mut self, name: &str) -> Result<Self, ConfigError> {
+        let name = HeaderName::try_from(name).map_err(|_| ConfigError::InvalidHeaderName)?;
+        if name == AUTHORIZATION || name == COOKIE {
+            return Err(ConfigError::InvalidHeaderName);
+        }
+        self.header = Some(name);
+        Ok(self)
+    }
+
+    /// Also reads the token from the cookie `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidCookieName`] if `name` is not an RFC 6265 cookie name.
+    pub fn with_cookie(mut self, name: &str) -> Result<Self, ConfigError> {
+        let valid = !name.is_empty()
+            && name.bytes().all(|b| {
+                b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+            });
+        if !valid {
+            return Err(ConfigError::InvalidCookieName);
+        }
+        self.cookie = Some(name.into());
+        Ok(self)
+    }
+
+    /// Also reads the `access_token` URI query parameter (RFC 6750 §2.3).
+    ///
+    /// Tokens in URLs leak into logs, history and `Referer` headers; RFC 6750 advises
+    /// against it and OAuth 2.1 forbids it. Use it only for clients that cannot set
+    /// headers (e.g. browser `EventSource`/WebSocket) and with short-lived tokens.
+    #[must_use]
+    pub fn insecure_with_query(mut self) -> Self {
+        self.query = true;
+        self
+    }
+
+    /// Finds the request's bearer token.
+    ///
+    /// `Ok(None)` means the request has no bearer credentials at all.
+    ///
+    /// # Errors
+    ///
+    /// `invalid_request` for duplicate headers or a token in more than one place;
+    /// `invalid_token` for a token with characters outside RFC 6750's `b64token`.
+    pub fn extract<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        uri: &'a Uri,
+    ) -> Result<Option<Cow<'a, str>>, AuthError> {
+        let mut found: Option<Cow<'a, str>> = None;
+        let mut place = |token: Option<Cow<'a, str>>| -> Result<(), AuthError> {
+            match (token, found.is_some()) {
+                (Some(_), true) => Err(InvalidRequest::MultipleTokenSources.into()),
+                (Some(token), false) => {
+                    found = Some(token);
+                    Ok(())
+                }
+                (None, _) => Ok(()),
+            }
+        };
+
+        if self.authorization {
+            let mut values = headers.get_all(AUTHORIZATION).iter();
+            if let Some(value) = values.next() {
+                if values.next().is_some() {
+                    return Err(InvalidRequest::DuplicateAuthorizationHeader.into());
+                }
+                place(parse_authorization(value.as_bytes())?.map(Cow::Borrowed))?;
+            }
+        }
+        if let Some(name) = &self.header {
+            let mut values = headers.get_all(name).iter();
+            if let Some(value) = values.next() {
+                if values.next().is_some() {
+                    return Err(InvalidRequest::DuplicateTokenParameter.into());
+                }
+                place(raw_token(value.as_bytes())?.map(Cow::Borrowed))?;
+            }
+        }
+        if let Some(name) = &self.cookie {
+            place(cookie_token(headers, name)?.map(Cow::Borrowed))?;
+        }
+        if let Some(query) = uri.query() {
+            match query_token(query)? {
+                Some(token) if self.query => place(Some(token))?,
+                // Not a source we read, but still a second method of sending a token.
+                Some(_) if found.is_some() => {
+                    return Err(InvalidRequest::MultipleTokenSources.into())
+                }
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Parses `Authorization: Bearer <b64token>` (RFC 6750 §2.1, RFC 9110 §11.4).
+///
+/// The scheme is case-insensitive and followed by one or more spaces. Another scheme,
+/// or the scheme with no token, is "no bearer credentials" (`Ok(None)`).
+///
+/// # Errors
+///
+/// `invalid_token` if the token has characters outside `b64token`.
+pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
+    const SCHEME: &[u8] = b"bearer";
+    if value.len() < SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
+        return Ok(None);
+    }
+    let rest = &value[SCHEME.len()..];
+    match rest.first() {
+        None => return Ok(None),
+        Some(b' ') => {}
+        // "BearerX ..." is another scheme; "Bearer\t..." is not the bearer syntax.
+        Some(_) => return Ok(None),
+    }
+    let token = trim_spaces(rest);
+    if token.is_empty() {
+        return Ok(None);
+    }
+    b64token(token).map(Some)
+}
+
+fn trim_spaces(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    &bytes[start..end.max(start)]
+}
+
+/// A header or cookie value holding the bare token.
+fn raw_token(value: &[u8]) -> Result<Option<&str>, AuthError> {
+    let token = trim_spaces(value);
+    if token.is_empty() {
+        return Ok(None);
+    }
+    b64token(token).map(Some)
+}
+
+/// Checks RFC 6750 §2.1's `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /
+/// "/" ) *"="`.
+///
+/// # Errors
+///
+/// `invalid_token` (malformed) otherwise.
+pub fn b64token(token: &[u8]) -> Result<&str, AuthError> {
+    let body_len = token
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)))
+        .unwrap_or(token.len());
+    let valid = body_len > 0 && token[body_len..].iter().all(|&b| b == b'=');
+    if !valid {
+        return Err(InvalidToken::Malformed.into());
+    }
+    // All bytes are ASCII.
+    std::str::from_utf8(token).map_err(|_| InvalidToken::Malformed.into())
+}
+
+fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
+    let mut found = None;
+    for header in headers.get_all(COOKIE) {
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let pair = trim_spaces(pair);
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            if &pair[..eq] != name.as_bytes() {
+                continue;
+            }
+            if found.is_some() {
+                return Err(InvalidRequest::DuplicateTokenParameter.into());
+            }
+            let mut value = &pair[eq + 1..];
+            if value.len() >= 2 && value[0] == b'"' && value[value.len() - 1] == b'"' {
+                value = &value[1..value.len() - 1];
+            }
+            found = Some(value);
+        }
+    }
+    match found {
+        Some(value) => raw_token(value),
+        None => Ok(None),
+    }
+}
+
+/// The `access_token` query parameter, form-decoded. A parameter with no value counts as
+/// absent (RFC 6749 §3.1).
+fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
+    if !query.contains(ACCESS_TOKEN_PARAM) {
+        return Ok(None);
+    }
+    let mut found = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != ACCESS_TOKEN_PARAM || value.is_empty() {
+            continue;
+        }
+        if found.is_some() {
+            return Err(InvalidRequest::DuplicateTokenParameter.into());
+        }
+        found = Some(value);
+    }
+    match found {
+        None => Ok(None),
+        Some(value) => {
+            b64token(value.as_bytes())?;
+            Ok(Some(value))
+        }
+    }
+}

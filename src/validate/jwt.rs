@@ -1,0 +1,528 @@
+//! [`JwtValidator`]: signed JWTs (RFC 7519, compact JWS of RFC 7515) checked locally.
+
+use std::fmt;
+use std::future::Ready;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
+use serde::de::{self, DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
+use sha2::{Sha256, Sha384, Sha512};
+
+use super::json::JsonStr;
+use super::registered::Registered;
+use super::{TokenValidator, Validation};
+use crate::claims::Claims;
+use crate::error::{AuthError, ConfigError, InvalidToken};
+
+/// Default leeway for `exp` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// Default upper bound on a token's length, in bytes.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+/// Segments up to this size are decoded on the stack.
+const STACK_SEGMENT: usize = 1024;
+
+/// The crypto backend of `jsonwebtoken` chosen by this crate's features, used directly
+/// so that enabling both backends never leaves `jsonwebtoken` without a default.
+pub(crate) fn crypto_provider() -> &'static CryptoProvider {
+    #[cfg(feature = "aws-lc")]
+    {
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+    }
+    #[cfg(not(feature = "aws-lc"))]
+    {
+        &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
+    }
+}
+
+/// Validates signed JWTs with strict defaults.
+///
+/// - The algorithm is pinned by the key: a token whose `alg` is not the configured
+///   key's algorithm is refused (no `none`, no HMAC/RSA confusion).
+/// - `exp` is required; `nbf` is checked when present; both with a leeway (default
+///   60 s). `exp`, `nbf`, `iat` must be JSON numbers; `iss`, `sub`, `jti` strings;
+///   `aud` a string or array of strings; `scope` a string (an array only after
+///   [`allow_scope_array`](Self::allow_scope_array)).
+/// - `iss` and `aud` become required when configured. A token with an `aud` is refused
+///   when no audience is configured (RFC 7519 §4.1.3).
+/// - A `crit` header is refused: this validator implements no JWS extensions
+///   (RFC 7515 §4.1.11).
+/// - Claims are only parsed after the signature verifies.
+///
+/// `T` is the claims type inserted into the request: [`Claims`] by default, or any
+/// `DeserializeOwned + Clone + Send + Sync` type of yours.
+///
+/// ```
+/// use tower_bearer::{Claims, JwtValidator};
+///
+/// let validator = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?
+///     .with_issuer("https://auth.example.com")?
+///     .with_audience("api")?;
+/// assert!(validator.verify("not.a.jwt").is_err());
+/// # Ok::<_, tower_bearer::ConfigError>(())
+/// ```
+pub struct JwtValidator<T = Claims> {
+    inner: Arc<Settings>,
+    claims: PhantomData<fn() -> T>,
+}
+
+#[derive(Clone)]
+struct Settings {
+    keys: Vec<VerifyingKey>,
+    issuers: Vec<Box<str>>,
+    audiences: Vec<Box<str>>,
+    leeway: i64,
+    max_token_len: usize,
+    allow_scope_array: bool,
+    require_sub: bool,
+    require_jti: bool,
+}
+
+#[derive(Clone)]
+struct VerifyingKey {
+    kid: Option<Box<str>>,
+    algorithm: Algorithm,
+    verifier: Verifier,
+}
+
+/// HMAC keys are keyed once here; each request clones the keyed state instead of
+/// running the key schedule again.
+#[derive(Clone)]
+enum Verifier {
+    Hs256(Hmac<Sha256>),
+    Hs384(Hmac<Sha384>),
+    Hs512(Hmac<Sha512>),
+    Public(DecodingKey),
+}
+
+impl<T> Clone for JwtValidator<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for JwtValidator<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<_> = self
+            .inner
+            .keys
+            .iter()
+            .map(|k| (k.kid.as_deref(), k.algorithm))
+            .collect();
+        f.debug_struct("JwtValidator")
+            .field("keys", &keys)
+            .field("issuers", &self.inner.issuers)
+            .field("audiences", &self.inner.audiences)
+            .field("leeway", &self.inner.leeway)
+            .field("max_token_len", &self.inner.max_token_len)
+            .field("allow_scope_array", &self.inner.allow_scope_array)
+            .field("claims", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn hmac_min_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+impl VerifyingKey {
+    fn new(
+        kid: Option<&str>,
+        algorithm: Algorithm,
+        key: &DecodingKey,
+        check_length: bool,
+    ) -> Result<Self, ConfigError> {
+        if algorithm.family() != key.family() {
+            return Err(ConfigError::KeyAlgorithmMismatch);
+        }
+        let verifier = if algorithm.family() == AlgorithmFamily::Hmac {
+            let DecodingKeyKind::SecretOrDer(secret) = key.kind() else {
+                return Err(ConfigError::KeyAlgorithmMismatch);
+            };
+            if secret.is_empty() {
+                return Err(ConfigError::HmacKeyTooShort { minimum: 1 });
+            }
+            let minimum = hmac_min_len(algorithm);
+            if check_length && secret.len() < minimum {
+                return Err(ConfigError::HmacKeyTooShort { minimum });
+            }
+            let invalid = |_| ConfigError::InvalidKey("unusable HMAC secret".into());
+            match algorithm {
+                Algorithm::HS256 => Verifier::Hs256(Hmac::new_from_slice(secret).map_err(invalid)?),
+                Algorithm::HS384 => Verifier::Hs384(Hmac::new_from_slice(secret).map_err(invalid)?),
+                _ => Verifier::Hs512(Hmac::new_from_slice(secret).map_err(invalid)?),
+            }
+        } else {
+            // Build a verifier once so that a bad key fails here, not on a request.
+            (crypto_provider().verifier_factory)(&algorithm, key)
+                .map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
+            Verifier::Public(key.clone())
+        };
+        Ok(Self {
+            kid: kid.map(Into::into),
+            algorithm,
+            verifier,
+        })
+    }
+
+    /// Verifies `signature` (base64url) over `signing_input`.
+    fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), InvalidToken> {
+        fn mac<M: Mac + Clone>(keyed: &M, input: &[u8], signature: &[u8]) -> Result<(), InvalidToken> {
+            let mut tag = [0u8; 64];
+            let len = URL_SAFE_NO_PAD
+                .decode_slice(signature, &mut tag)
+                .map_err(|_| InvalidToken::BadSignature)?;
+            let mut mac = keyed.clone();
+            mac.update(input);
+            // Constant-time comparison; a truncated tag is refused.
+            mac.verify_slice(&tag[..len]).map_err(|_| InvalidToken::BadSignature)
+        }
+        match &self.verifier {
+            Verifier::Hs256(keyed) => mac(keyed, signing_input, signature),
+            Verifier::Hs384(keyed) => mac(keyed, signing_input, signature),
+            Verifier::Hs512(keyed) => mac(keyed, signing_input, signature),
+            Verifier::Public(key) => {
+                let signature = URL_SAFE_NO_PAD
+                    .decode(signature)
+                    .map_err(|_| InvalidToken::BadSignature)?;
+                let verifier = (crypto_provider().verifier_factory)(&self.algorithm, key)
+                    .map_err(|_| InvalidToken::UnknownKey)?;
+                verifier
+                    .verify(signing_input, &signature)
+                    .map_err(|_| InvalidToken::BadSignature)
+            }
+        }
+    }
+}
+
+impl<T> JwtValidator<T> {
+    /// A validator for tokens signed with `key` using `algorithm`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::KeyAlgorithmMismatch`] if the key's family does not match the
+    /// algorithm, [`ConfigError::HmacKeyTooShort`] for an HMAC secret shorter than the
+    /// hash output (RFC 7518 §3.2), [`ConfigError::InvalidKey`] for an unusable key.
+    pub fn new(algorithm: Algorithm, key: &DecodingKey) -> Result<Self, ConfigError> {
+        Ok(Self::from_key(VerifyingKey::new(None, algorithm, key, true)?))
+    }
+
+    /// An `HS256` validator from a shared secret of at least 32 bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::HmacKeyTooShort`] for a shorter secret.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(Algorithm::HS256, &DecodingKey::from_secret(secret.as_ref()))
+    }
+
+    /// Like [`new`](Self::new) but accepts an HMAC secret shorter than RFC 7518 §3.2
+    /// requires. Short secrets can be brute-forced offline from any token: use only for
+    /// development and interoperability tests.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new), except for the length check (an empty secret is still
+    /// refused).
+    pub fn insecure_short_hmac_key(algorithm: Algorithm, key: &DecodingKey) -> Result<Self, ConfigError> {
+        Ok(Self::from_key(VerifyingKey::new(None, algorithm, key, false)?))
+    }
+
+    fn from_key(key: VerifyingKey) -> Self {
+        Self {
+            inner: Arc::new(Settings {
+                keys: vec![key],
+                issuers: Vec::new(),
+                audiences: Vec::new(),
+                leeway: DEFAULT_LEEWAY.as_secs() as i64,
+                max_token_len: DEFAULT_MAX_TOKEN_LEN,
+                allow_scope_array: false,
+                require_sub: false,
+                require_jti: false,
+            }),
+            claims: PhantomData,
+        }
+    }
+
+    fn settings(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.inner)
+    }
+
+    /// Adds a key selected by the token's `kid` header (key rotation, several issuers).
+    ///
+    /// A key added with [`new`](Self::new) has no `kid` and matches any token with its
+    /// algorithm; keys added here match only tokens naming their `kid`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_key(mut self, kid: &str, algorithm: Algorithm, key: &DecodingKey) -> Result<Self, ConfigError> {
+        let key = VerifyingKey::new(Some(kid), algorithm, key, true)?;
+        self.settings().keys.push(key);
+        Ok(self)
+    }
+
+    /// Accepts tokens from `issuer`, and makes `iss` required. Call again to accept
+    /// several issuers.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty issuer.
+    pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
+        if issuer.is_empty() {
+            return Err(ConfigError::InvalidValue("issuer"));
+        }
+        self.settings().issuers.push(issuer.into());
+        Ok(self)
+    }
+
+    /// Accepts tokens whose `aud` names `audience`, and makes `aud` required. Call again
+    /// to accept several.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty audience.
+    pub fn with_audience(mut self, audience: &str) -> Result<Self, ConfigError> {
+        if audience.is_empty() {
+            return Err(ConfigError::InvalidValue("audience"));
+        }
+        self.settings().audiences.push(audience.into());
+        Ok(self)
+    }
+
+    /// Clock-skew allowance for `exp` and `nbf` (default 60 s).
+    #[must_use]
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.settings().leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Longest token accepted, in bytes (default 8 KiB). Longer tokens are refused
+    /// before any decoding.
+    #[must_use]
+    pub fn with_max_token_len(mut self, max: usize) -> Self {
+        self.settings().max_token_len = max;
+        self
+    }
+
+    /// Accepts a `scope` claim given as an array of strings, as some issuers send.
+    #[must_use]
+    pub fn allow_scope_array(mut self) -> Self {
+        self.settings().allow_scope_array = true;
+        self
+    }
+
+    /// Makes `sub` required.
+    #[must_use]
+    pub fn require_sub(mut self) -> Self {
+        self.settings().require_sub = true;
+        self
+    }
+
+    /// Makes `jti` required (e.g. for revocation checks).
+    #[must_use]
+    pub fn require_jti(mut self) -> Self {
+        self.settings().require_jti = true;
+        self
+    }
+
+    /// Returns the same settings with another claims type.
+    #[must_use]
+    pub fn with_claims<U>(self) -> JwtValidator<U> {
+        JwtValidator {
+            inner: self.inner,
+            claims: PhantomData,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: JsonStr<'a>,
+    #[serde(default, borrow)]
+    kid: Option<JsonStr<'a>>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` whenever the member is present, whatever its value (even `null`).
+fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+fn parse_algorithm(alg: &str) -> Option<Algorithm> {
+    // Case-sensitive (RFC 7515 §4.1.1); "none" in any spelling is not here.
+    Some(match alg {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// Decodes a base64url segment (strict: no padding, no stray bits) and hands it to `f`,
+/// on the stack when small.
+fn with_segment<R>(segment: &[u8], f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>) -> Result<R, InvalidToken> {
+    if segment.len() / 4 * 3 + 3 <= STACK_SEGMENT {
+        let mut buf = [0u8; STACK_SEGMENT];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(segment, &mut buf)
+            .map_err(|_| InvalidToken::Malformed)?;
+        f(&buf[..len])
+    } else {
+        let decoded = URL_SAFE_NO_PAD.decode(segment).map_err(|_| InvalidToken::Malformed)?;
+        f(&decoded)
+    }
+}
+
+fn is_json_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl<T: DeserializeOwned> JwtValidator<T> {
+    /// Validates `token` and returns its claims.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidToken`] with the reason the token was refused.
+    pub fn verify(&self, token: &str) -> Result<T, AuthError> {
+        self.verify_token(token).map_err(AuthError::InvalidToken)
+    }
+
+    fn verify_token(&self, token: &str) -> Result<T, InvalidToken> {
+        let settings = &*self.inner;
+        let bytes = token.as_bytes();
+        if bytes.len() > settings.max_token_len {
+            return Err(InvalidToken::TooLong);
+        }
+        let mut dots = bytes.iter().enumerate().filter(|(_, &b)| b == b'.').map(|(i, _)| i);
+        let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
+            return Err(InvalidToken::Malformed);
+        };
+        let (header, payload, signature) = (&bytes[..first], &bytes[first + 1..second], &bytes[second + 1..]);
+        if header.is_empty() || payload.is_empty() || signature.is_empty() {
+            return Err(InvalidToken::Malformed);
+        }
+
+        let key = with_segment(header, |json| {
+            if !is_json_object(json) {
+                return Err(InvalidToken::Malformed);
+            }
+            let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Malformed)?;
+            if header.crit {
+                return Err(InvalidToken::UnsupportedCriticalHeader);
+            }
+            let algorithm = parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
+            self.select_key(algorithm, header.kid.as_deref())
+        })?;
+        key.verify(&bytes[..second], signature)?;
+
+        with_segment(payload, |json| {
+            if !is_json_object(json) {
+                return Err(InvalidToken::Malformed);
+            }
+            let registered = Registered::parse(json)?;
+            self.check_registered(&registered)?;
+            serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)
+        })
+    }
+
+    fn select_key(&self, algorithm: Algorithm, kid: Option<&str>) -> Result<&VerifyingKey, InvalidToken> {
+        let keys = &self.inner.keys;
+        let by_kid = kid.and_then(|kid| {
+            keys.iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+        });
+        let key = match by_kid {
+            Some(key) => Some(key),
+            None => keys.iter().find(|k| k.kid.is_none() && k.algorithm == algorithm),
+        };
+        match key {
+            Some(key) if key.algorithm == algorithm => Ok(key),
+            Some(_) => Err(InvalidToken::UnsupportedAlgorithm),
+            None if keys.iter().any(|k| k.algorithm == algorithm) => Err(InvalidToken::UnknownKey),
+            None => Err(InvalidToken::UnsupportedAlgorithm),
+        }
+    }
+
+    fn check_registered(&self, claims: &Registered<'_>) -> Result<(), InvalidToken> {
+        let settings = &*self.inner;
+        let now = now();
+        let exp = claims.exp.ok_or(InvalidToken::MissingClaim("exp"))?;
+        // RFC 7519 §4.1.4: the current time MUST be before exp.
+        if now.saturating_sub(settings.leeway) >= exp {
+            return Err(InvalidToken::Expired);
+        }
+        if let Some(nbf) = claims.nbf {
+            if now.saturating_add(settings.leeway) < nbf {
+                return Err(InvalidToken::NotYetValid);
+            }
+        }
+        if !settings.issuers.is_empty() {
+            let iss = claims.iss.as_deref().ok_or(InvalidToken::MissingClaim("iss"))?;
+            if !settings.issuers.iter().any(|accepted| **accepted == *iss) {
+                return Err(InvalidToken::WrongIssuer);
+            }
+        }
+        match (&claims.aud, settings.audiences.is_empty()) {
+            (None, false) => return Err(InvalidToken::MissingClaim("aud")),
+            (Some(aud), _) => {
+                if !aud.any(|a| settings.audiences.iter().any(|accepted| **accepted == *a)) {
+                    return Err(InvalidToken::WrongAudience);
+                }
+            }
+            (None, true) => {}
+        }
+        if claims.scope_is_array && !settings.allow_scope_array {
+            return Err(InvalidToken::InvalidClaim("scope"));
+        }
+        if settings.require_sub && claims.sub.is_none() {
+            return Err(InvalidToken::MissingClaim("sub"));
+        }
+        if settings.require_jti && claims.jti.is_none() {
+            return Err(InvalidToken::MissingClaim("jti"));
+        }
+        Ok(())
+    }
+}
+
+impl<T> TokenValidator for JwtValidator<T>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Claims = T;
+    type Future = Ready<Result<T, AuthError>>;
+
+    fn validate(&self, token: &str) -> Validation<T, Self::Future> {
+        Validation::Ready(self.verify(token))
+    }
+}

@@ -1,0 +1,95 @@
+//! Validating a bearer token: the [`TokenValidator`] trait and its implementations.
+//!
+//! [`JwtValidator`] checks signed JWTs locally and answers synchronously (its future is
+//! [`std::future::Ready`]), which lets [`BearerAuth`](crate::BearerAuth) call the inner
+//! service directly in `call`. Validators that need I/O (introspection, a database, a
+//! remote key set) return a real future and the layer waits for it.
+
+use std::future::Future;
+
+use crate::error::AuthError;
+
+mod json;
+mod jwt;
+mod registered;
+
+pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+
+/// Checks a bearer token and produces the claims to put into the request extensions.
+///
+/// The token is lent for the duration of the call; a validator that answers
+/// asynchronously copies what it needs into its future.
+pub trait TokenValidator: Clone + Send + Sync + 'static {
+    /// What a valid token yields; inserted into the request extensions.
+    type Claims: Clone + Send + Sync + 'static;
+    /// The future of a validation that cannot answer at once.
+    type Future: Future<Output = Result<Self::Claims, AuthError>> + Send + 'static;
+
+    /// Validates `token` (already extracted and syntax-checked as an RFC 6750
+    /// `b64token`).
+    fn validate(&self, token: &str) -> Validation<Self::Claims, Self::Future>;
+}
+
+/// The outcome of [`TokenValidator::validate`]: known now, or a future.
+///
+/// Answering [`Ready`](Validation::Ready) lets the layer call the inner service within
+/// its own `call`, with no extra state, clone or allocation.
+#[derive(Debug)]
+pub enum Validation<C, F> {
+    /// Decided synchronously.
+    Ready(Result<C, AuthError>),
+    /// Decided when the future completes.
+    Pending(F),
+}
+
+/// A [`TokenValidator`] from a closure returning a future; see [`validate_fn`].
+#[derive(Clone)]
+pub struct ValidateFn<F> {
+    f: F,
+}
+
+impl<F> std::fmt::Debug for ValidateFn<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidateFn")
+            .field("f", &std::any::type_name::<F>())
+            .finish()
+    }
+}
+
+/// Wraps a closure `Fn(&str) -> impl Future<Output = Result<C, AuthError>>` as a
+/// [`TokenValidator`]: for opaque tokens checked against a database or an
+/// introspection endpoint.
+///
+/// ```
+/// use tower_bearer::{validate_fn, AuthError, InvalidToken};
+///
+/// let validator = validate_fn(|token: &str| {
+///     let known = token == "let-me-in";
+///     async move {
+///         if known { Ok("service-a".to_owned()) } else { Err(AuthError::from(InvalidToken::Revoked)) }
+///     }
+/// });
+/// # let _ = validator;
+/// ```
+pub fn validate_fn<F, Fut, C>(f: F) -> ValidateFn<F>
+where
+    F: Fn(&str) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<C, AuthError>> + Send + 'static,
+    C: Clone + Send + Sync + 'static,
+{
+    ValidateFn { f }
+}
+
+impl<F, Fut, C> TokenValidator for ValidateFn<F>
+where
+    F: Fn(&str) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<C, AuthError>> + Send + 'static,
+    C: Clone + Send + Sync + 'static,
+{
+    type Claims = C;
+    type Future = Fut;
+
+    fn validate(&self, token: &str) -> Validation<C, Fut> {
+        Validation::Pending((self.f)(token))
+    }
+}
