@@ -1,0 +1,226 @@
+//! Shared test helpers: a real server on 127.0.0.1, a real client, token minting.
+#![allow(dead_code, unreachable_pub)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
+pub const REALM: &str = "tower-bearer-test";
+
+/// A server on 127.0.0.1 that stops when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+/// Serves any Tower service (HTTP/1 and h2c) on an ephemeral loopback port.
+pub async fn serve<S, B>(service: S) -> TestServer
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, mut rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut rx => break,
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let service = TowerToHyperService::new(service.clone());
+                    tokio::spawn(async move {
+                        let _ = auto::Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            }
+        }
+    });
+    TestServer {
+        addr,
+        shutdown: Some(tx),
+    }
+}
+
+/// The answer of a request, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn challenge(&self) -> &str {
+        self.headers
+            .get("www-authenticate")
+            .expect("a WWW-Authenticate header")
+            .to_str()
+            .unwrap()
+    }
+
+    /// Checks the RFC 6750 invariants of a bearer rejection: a `Bearer` challenge,
+    /// JSON body with string `error` and `error_description`, and the challenge's
+    /// `error` (if any) equal to the body's.
+    pub fn assert_bearer_rejection(&self, status: u16, error: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {:?}", self.body);
+        let challenge = self.challenge();
+        assert!(challenge.starts_with("Bearer"), "{challenge}");
+        let body = self.json();
+        assert!(body["error"].is_string(), "{body}");
+        assert!(body["error_description"].is_string(), "{body}");
+        match error {
+            Some(code) => {
+                assert!(challenge.contains(&format!("error=\"{code}\"")), "{challenge}");
+                assert_eq!(body["error"], code);
+            }
+            None => assert!(!challenge.contains("error="), "{challenge}"),
+        }
+    }
+}
+
+/// Sends a request with a real hyper client (HTTP/1.1).
+pub async fn send(request: Request<Full<Bytes>>) -> Answer {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let response = client.request(request).await.expect("request failed");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// `GET url` with the given headers.
+pub async fn get(url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut builder = Request::get(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    send(builder.body(Full::default()).unwrap()).await
+}
+
+/// `GET url` with `Authorization: Bearer token`.
+pub async fn get_with_token(url: &str, token: &str) -> Answer {
+    get(url, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+pub fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}
+
+/// An HS256 token over `claims` signed with [`SECRET`].
+pub fn hs256(claims: &Value) -> String {
+    sign(Algorithm::HS256, &EncodingKey::from_secret(SECRET), claims)
+}
+
+pub fn sign(algorithm: Algorithm, key: &EncodingKey, claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
+}
+
+/// A token from raw header and payload JSON text, HMAC-SHA256-signed with `secret`
+/// (for headers and payloads jsonwebtoken would refuse to produce).
+pub fn raw_hs256(header: &str, payload: &str, secret: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn key_file(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// A service answering 200 with the request's claims (as JSON) or `null`, counting
+/// its calls, and panicking if called without a `poll_ready` first.
+#[derive(Clone, Default)]
+pub struct EchoClaims<C> {
+    calls: Arc<AtomicUsize>,
+    ready: bool,
+    claims: std::marker::PhantomData<fn() -> C>,
+}
+
+impl<C> EchoClaims<C> {
+    pub fn new() -> Self {
+        Self {
+            calls: Arc::default(),
+            ready: false,
+            claims: std::marker::PhantomData,
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl<C, B> tower::Service<Request<B>> for EchoClaims<C>
+where
+    C: serde::Serialize + Send + Sync + 'static,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.ready = true;
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        assert!(self.ready, "inner service called without poll_ready");
+        self.ready = false;
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let claims = request.extensions().get::<C>();
+        let body = serde_json::to_vec(&claims).unwrap();
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from(body)))))
+    }
+}
