@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::validate::json::{numeric_date, optional_numeric_date};
+
 /// The registered JWT claims (RFC 7519 §4.1) plus `scope` (RFC 8693 §4.2, RFC 9068).
 ///
 /// Use it as is, or bring your own `T: DeserializeOwned` type to the validator; the
@@ -12,12 +14,21 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     /// Expiry, seconds since the epoch.
+    #[serde(deserialize_with = "numeric_date")]
     pub exp: i64,
     /// Issued at, seconds since the epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "optional_numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub iat: Option<i64>,
     /// Not before, seconds since the epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "optional_numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nbf: Option<i64>,
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +123,8 @@ pub trait ScopeClaims {
 
 impl ScopeClaims for Claims {
     fn has_scope(&self, scope: &str) -> bool {
-        self.scope.as_ref().is_some_and(|granted| granted.contains(scope))
+        self.scope
+            .as_ref()
+            .is_some_and(|granted| granted.contains(scope))
     }
 }

@@ -72,9 +72,9 @@ impl TokenSources {
     /// [`ConfigError::InvalidCookieName`] if `name` is not an RFC 6265 cookie name.
     pub fn with_cookie(mut self, name: &str) -> Result<Self, ConfigError> {
         let valid = !name.is_empty()
-            && name.bytes().all(|b| {
-                b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
-            });
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
         if !valid {
             return Err(ConfigError::InvalidCookieName);
         }
@@ -181,8 +181,14 @@ pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
 }
 
 fn trim_spaces(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
     &bytes[start..end.max(start)]
 }
 

@@ -70,3 +70,16 @@ impl<'de> Deserialize<'de> for NumericDate {
         deserializer.deserialize_any(DateVisitor)
     }
 }
+
+/// `deserialize_with` for a required NumericDate field.
+pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    NumericDate::deserialize(deserializer).map(|date| date.0)
+}
+
+/// `deserialize_with` for an optional NumericDate field (`null` is refused, absence is
+/// handled by `#[serde(default)]`).
+pub(crate) fn optional_numeric_date<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    NumericDate::deserialize(deserializer).map(|date| Some(date.0))
+}

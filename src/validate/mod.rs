@@ -9,7 +9,7 @@ use std::future::Future;
 
 use crate::error::AuthError;
 
-mod json;
+pub(crate) mod json;
 mod jwt;
 mod registered;
 
