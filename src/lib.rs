@@ -64,9 +64,15 @@
 //! `grpc-status` 16 or 7. Replace either with [`BearerAuthLayer::on_rejection`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations, unreachable_pub, clippy::missing_errors_doc)]
+#![warn(
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::missing_errors_doc
+)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod bearer;
 pub mod body;
 pub mod challenge;
@@ -77,7 +83,7 @@ pub mod scope;
 pub mod token;
 pub mod validate;
 
-pub use bearer::{BearerAuth, BearerAuthLayer};
+pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
 pub use claims::{Audience, Claims, Scope, ScopeClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};

@@ -96,9 +96,9 @@ impl OnRejection for DefaultRejection {
 }
 
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|ct| ct.as_bytes().len() >= 16 && ct.as_bytes()[..16].eq_ignore_ascii_case(b"application/grpc"))
+    headers.get(CONTENT_TYPE).is_some_and(|ct| {
+        ct.as_bytes().len() >= 16 && ct.as_bytes()[..16].eq_ignore_ascii_case(b"application/grpc")
+    })
 }
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");

@@ -72,9 +72,9 @@ impl TokenSources {
     /// [`ConfigError::InvalidCookieName`] if `name` is not an RFC 6265 cookie name.
     pub fn with_cookie(mut self, name: &str) -> Result<Self, ConfigError> {
         let valid = !name.is_empty()
-            && name.bytes().all(|b| {
-                b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
-            });
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
         if !valid {
             return Err(ConfigError::InvalidCookieName);
         }
@@ -140,13 +140,13 @@ impl TokenSources {
             place(cookie_token(headers, name)?.map(Cow::Borrowed))?;
         }
         if let Some(query) = uri.query() {
-            match query_token(query)? {
-                Some(token) if self.query => place(Some(token))?,
+            if self.query {
+                place(query_token(query)?)?;
+            } else if found.is_some() && has_query_token(query) {
                 // Not a source we read, but still a second method of sending a token.
-                Some(_) if found.is_some() => {
-                    return Err(InvalidRequest::MultipleTokenSources.into())
-                }
-                _ => {}
+                // Its value is never parsed: a query we do not read cannot fail the
+                // request on its own.
+                return Err(InvalidRequest::MultipleTokenSources.into());
             }
         }
         Ok(found)
@@ -181,8 +181,14 @@ pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
 }
 
 fn trim_spaces(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
     &bytes[start..end.max(start)]
 }
 
@@ -244,7 +250,7 @@ fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str
 /// The `access_token` query parameter, form-decoded. A parameter with no value counts as
 /// absent (RFC 6749 §3.1).
 fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
-    if !query.contains(ACCESS_TOKEN_PARAM) {
+    if !may_name_access_token(query) {
         return Ok(None);
     }
     let mut found = None;
@@ -264,4 +270,17 @@ fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
             Ok(Some(value))
         }
     }
+}
+
+/// `false` only if no parameter of `query` can decode to `access_token` (the name may be
+/// percent-encoded, as in `access%5Ftoken`).
+fn may_name_access_token(query: &str) -> bool {
+    query.contains(ACCESS_TOKEN_PARAM) || query.contains('%')
+}
+
+/// `true` if the query has a non-empty `access_token` parameter, whatever its value.
+fn has_query_token(query: &str) -> bool {
+    may_name_access_token(query)
+        && form_urlencoded::parse(query.as_bytes())
+            .any(|(name, value)| name == ACCESS_TOKEN_PARAM && !value.is_empty())
 }

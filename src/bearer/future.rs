@@ -114,7 +114,10 @@ where
                     let response = response.take().expect("polled after completion");
                     return Poll::Ready(Ok(response.map(AuthBody::rejection)));
                 }
-                KindProj::Validating { validation, waiting } => {
+                KindProj::Validating {
+                    validation,
+                    waiting,
+                } => {
                     let outcome = ready!(validation.poll(cx));
                     let Waiting {
                         mut service,
@@ -124,6 +127,8 @@ where
                     } = waiting.take().expect("polled after completion");
                     let next = match outcome {
                         Ok(claims) => {
+                            #[cfg(feature = "tracing")]
+                            tracing::trace!("bearer request accepted");
                             request.extensions_mut().insert(claims);
                             Kind::Inner {
                                 future: service.call(request),
