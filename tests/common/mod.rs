@@ -113,7 +113,10 @@ impl Answer {
         assert!(body["error_description"].is_string(), "{body}");
         match error {
             Some(code) => {
-                assert!(challenge.contains(&format!("error=\"{code}\"")), "{challenge}");
+                assert!(
+                    challenge.contains(&format!("error=\"{code}\"")),
+                    "{challenge}"
+                );
                 assert_eq!(body["error"], code);
             }
             None => assert!(!challenge.contains("error="), "{challenge}"),
@@ -158,6 +161,9 @@ pub fn hs256(claims: &Value) -> String {
 }
 
 pub fn sign(algorithm: Algorithm, key: &EncodingKey, claims: &Value) -> String {
+    // With both jsonwebtoken backends enabled (`--all-features`), signing needs a
+    // process default; the crate's validator picks its backend explicitly.
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
     jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
 }
 
@@ -210,7 +216,10 @@ where
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         self.ready = true;
         std::task::Poll::Ready(Ok(()))
     }
