@@ -31,6 +31,8 @@
 //!     .service(hello);
 //!
 //! // A token as a token endpoint would issue it.
+//! # // With both jsonwebtoken backends enabled (`--all-features`), signing needs a default.
+//! # let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 //! let exp = jsonwebtoken::get_current_timestamp() + 600;
 //! let claims = serde_json::json!({ "sub": "alice", "exp": exp, "scope": "greet" });
 //! let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET))?;
