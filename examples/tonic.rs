@@ -23,8 +23,8 @@ use tonic::server::{Grpc, NamedService};
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
-use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+use tower::{service_fn, Service, ServiceBuilder};
+use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, PathScopesLayer};
 
 /// `message HelloRequest { string name = 1; }`
 #[derive(Clone, PartialEq, prost::Message)]
@@ -71,23 +71,14 @@ impl Service<http::Request<Body>> for Greeter {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let unary = service_fn(|request: http::Request<Body>| async {
-            let codec = ProstCodec::<HelloReply, HelloRequest>::default();
-            Ok::<_, Infallible>(Grpc::new(codec).unary(service_fn(say_hello), request).await)
-        });
         Box::pin(async move {
-            match request.uri().path() {
-                "/demo.Greeter/SayHello" => unary.oneshot(request).await,
-                // Scopes per method: the crate's layer around this method only.
-                "/demo.Greeter/Admin" => {
-                    let scoped = RequireScopesLayer::<Claims>::new(["admin"])
-                        .with_realm("grpc-demo")
-                        .unwrap();
-                    let response = scoped.layer(unary).oneshot(request).await?;
-                    Ok(response.map(Body::new))
+            let codec = ProstCodec::<HelloReply, HelloRequest>::default();
+            Ok(match request.uri().path() {
+                "/demo.Greeter/SayHello" | "/demo.Greeter/Admin" => {
+                    Grpc::new(codec).unary(service_fn(say_hello), request).await
                 }
-                _ => Ok(Status::unimplemented("no such method").into_http()),
-            }
+                _ => Status::unimplemented("no such method").into_http(),
+            })
         })
     }
 }
@@ -98,8 +89,17 @@ pub async fn run(
     secret: &[u8],
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let auth =
-        BearerAuthLayer::new(JwtValidator::<Claims>::hs256(secret)?).with_realm("grpc-demo")?;
+    let auth = ServiceBuilder::new()
+        .layer(
+            BearerAuthLayer::new(JwtValidator::<Claims>::hs256(secret)?).with_realm("grpc-demo")?,
+        )
+        // Scopes per gRPC method.
+        .layer(
+            PathScopesLayer::<Claims>::new()
+                .with_path("/demo.Greeter/Admin", ["admin"])?
+                .with_realm("grpc-demo")?,
+        )
+        .into_inner();
     tonic::transport::Server::builder()
         .layer(auth)
         .add_service(Greeter)

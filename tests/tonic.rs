@@ -180,3 +180,26 @@ async fn plain_http_request_gets_http_shape() {
     );
     assert_eq!(response.headers()["content-type"], "application/json");
 }
+
+#[test]
+fn path_scopes_bad_config_refused() {
+    use tower_bearer::{Claims, ConfigError, PathScopesLayer};
+    let layer = PathScopesLayer::<Claims>::new();
+    assert_eq!(
+        layer.clone().with_path("no-slash", ["a"]).unwrap_err(),
+        ConfigError::InvalidValue("path")
+    );
+    assert_eq!(
+        layer.clone().with_path("/x", ["bad scope"]).unwrap_err(),
+        ConfigError::InvalidScope
+    );
+    assert_eq!(
+        layer
+            .clone()
+            .with_path("/x", Vec::<&str>::new())
+            .unwrap_err(),
+        ConfigError::NoScopes
+    );
+    let twice = layer.with_path("/x", ["a"]).unwrap().with_path("/x", ["b"]);
+    assert_eq!(twice.unwrap_err(), ConfigError::InvalidValue("path"));
+}
