@@ -241,3 +241,36 @@ fn claims_to_headers_reserved_names_config_error() {
         .unwrap_err();
     assert_eq!(error, ConfigError::InvalidValue("claim"));
 }
+
+#[tokio::test]
+async fn claims_to_headers_keeps_authorization_unless_asked() {
+    let echo = |request: Request<()>| async move {
+        Ok::<_, Infallible>(request.headers().get("authorization").cloned())
+    };
+    let mut request = Request::new(());
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer abc".parse().unwrap());
+    let kept = tower::ServiceBuilder::new()
+        .layer(
+            ClaimsToHeadersLayer::<Claims>::new()
+                .with_claim("sub", "x-user")
+                .unwrap(),
+        )
+        .service_fn(echo)
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(kept.unwrap(), "Bearer abc");
+    let mut request = Request::new(());
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer abc".parse().unwrap());
+    let stripped = tower::ServiceBuilder::new()
+        .layer(ClaimsToHeadersLayer::<Claims>::new().strip_authorization())
+        .service_fn(echo)
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert!(stripped.is_none());
+}
