@@ -6,13 +6,17 @@
 //! in more than one place is `400 invalid_request` (RFC 6750 §2: one method per
 //! request); the `access_token` query parameter counts as a place even when it is not
 //! an enabled source, so a request cannot smuggle a second token past the layer.
+//!
+//! The form-body parameter (RFC 6750 §2.2) needs the body, so it is read by a
+//! [`FormTokenLayer`](crate::FormTokenLayer) in front of the bearer layer.
 
 use std::borrow::Cow;
 
 use http::header::{AUTHORIZATION, COOKIE};
-use http::{HeaderMap, HeaderName, Uri};
+use http::{HeaderMap, HeaderName, Request, Uri};
 
 use crate::error::{AuthError, ConfigError, InvalidRequest, InvalidToken};
+use crate::form::FormBodyToken;
 
 /// The query and form parameter name of RFC 6750 §2.2 and §2.3.
 pub const ACCESS_TOKEN_PARAM: &str = "access_token";
@@ -150,6 +154,30 @@ impl TokenSources {
             }
         }
         Ok(found)
+    }
+}
+
+impl TokenSources {
+    /// [`extract`](Self::extract), plus the form-body token a
+    /// [`FormTokenLayer`](crate::FormTokenLayer) in front may have found: one more
+    /// place, so a token there and anywhere else is `invalid_request`.
+    pub(crate) fn extract_from<'a, B>(
+        &self,
+        request: &'a Request<B>,
+    ) -> Result<Option<Cow<'a, str>>, AuthError> {
+        let found = self.extract(request.headers(), request.uri())?;
+        let Some(form) = request.extensions().get::<FormBodyToken>() else {
+            return Ok(found);
+        };
+        let token = match form {
+            FormBodyToken::Duplicate => return Err(InvalidRequest::DuplicateTokenParameter.into()),
+            FormBodyToken::One(token) => token,
+        };
+        let unread_query = !self.query && request.uri().query().is_some_and(has_query_token);
+        if found.is_some() || unread_query {
+            return Err(InvalidRequest::MultipleTokenSources.into());
+        }
+        b64token(token.as_bytes()).map(|token| Some(Cow::Borrowed(token)))
     }
 }
 

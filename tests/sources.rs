@@ -316,3 +316,157 @@ async fn invalid_source_names_config_error() {
         ConfigError::InvalidCookieName
     );
 }
+
+mod form {
+    use super::*;
+    use bytes::Bytes;
+    use http::{Request, Response};
+    use http_body_util::{BodyExt, Full};
+    use tower::{service_fn, ServiceBuilder};
+    use tower_bearer::form::FormBody;
+    use tower_bearer::FormTokenLayer;
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    /// Form layer, bearer layer, then a service echoing the subject and the body it got.
+    async fn server(limit: usize) -> TestServer {
+        let echo = service_fn(
+            |request: Request<FormBody<hyper::body::Incoming>>| async move {
+                let sub = request
+                    .extensions()
+                    .get::<Claims>()
+                    .and_then(|c| c.sub.clone());
+                let body = request
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let echo = json!({ "sub": sub, "body": String::from_utf8_lossy(&body) });
+                Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
+                    echo.to_string(),
+                ))))
+            },
+        );
+        let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap())
+            .with_realm(REALM)
+            .unwrap();
+        serve(
+            ServiceBuilder::new()
+                .layer(FormTokenLayer::new().with_limit(limit))
+                .layer(bearer)
+                .service(echo),
+        )
+        .await
+    }
+
+    async fn post(
+        server: &TestServer,
+        content_type: &str,
+        body: String,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut builder = Request::post(server.url("/")).header("content-type", content_type);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        send(builder.body(Full::new(Bytes::from(body))).unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn form_token_accepted_body_kept() {
+        let server = server(16 * 1024).await;
+        let body = format!("item=Foo&access_token={}", token("ivy"));
+        let answer = post(&server, FORM, body.clone(), &[]).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        assert_eq!(answer.json()["sub"], "ivy");
+        assert_eq!(answer.json()["body"], body);
+        let answer = post(
+            &server,
+            "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+            body,
+            &[],
+        )
+        .await;
+        assert_eq!(answer.json()["sub"], "ivy");
+    }
+
+    #[tokio::test]
+    async fn form_and_header_bad_request() {
+        let server = server(16 * 1024).await;
+        let t = token("ivy");
+        let bearer = format!("Bearer {t}");
+        let answer = post(
+            &server,
+            FORM,
+            format!("access_token={t}"),
+            &[("authorization", &bearer)],
+        )
+        .await;
+        answer.assert_bearer_rejection(400, Some("invalid_request"));
+        let answer = post(
+            &server,
+            FORM,
+            format!("access_token={t}&access_token={t}"),
+            &[],
+        )
+        .await;
+        answer.assert_bearer_rejection(400, Some("invalid_request"));
+    }
+
+    #[tokio::test]
+    async fn form_malformed_token_invalid_token() {
+        let server = server(16 * 1024).await;
+        let answer = post(&server, FORM, "access_token=%21%21".into(), &[]).await;
+        answer.assert_bearer_rejection(401, Some("invalid_token"));
+    }
+
+    #[tokio::test]
+    async fn form_without_token_header_accepted_body_kept() {
+        let server = server(16 * 1024).await;
+        let bearer = format!("Bearer {}", token("jo"));
+        let answer = post(
+            &server,
+            FORM,
+            "a=1&access_token=".into(),
+            &[("authorization", &bearer)],
+        )
+        .await;
+        assert_eq!(answer.json()["sub"], "jo");
+        assert_eq!(answer.json()["body"], "a=1&access_token=");
+    }
+
+    #[tokio::test]
+    async fn other_content_type_or_get_not_read() {
+        let server = server(16 * 1024).await;
+        let body = format!("access_token={}", token("kim"));
+        post(&server, "text/plain", body.clone(), &[])
+            .await
+            .assert_bearer_rejection(401, None);
+        let request = Request::get(server.url("/"))
+            .header("content-type", FORM)
+            .body(Full::new(Bytes::from(body)));
+        send(request.unwrap())
+            .await
+            .assert_bearer_rejection(401, None);
+    }
+
+    #[tokio::test]
+    async fn form_over_limit_payload_too_large() {
+        let server = server(64).await;
+        let body = format!("pad={}&access_token={}", "x".repeat(100), token("kim"));
+        let answer = post(&server, FORM, body, &[]).await;
+        assert_eq!(answer.status, 413);
+        assert_eq!(answer.json()["error"], "invalid_request");
+        // Bodies that are not forms are never buffered, whatever their size.
+        let bearer = format!("Bearer {}", token("kim"));
+        let answer = post(
+            &server,
+            "text/plain",
+            "y".repeat(1000),
+            &[("authorization", &bearer)],
+        )
+        .await;
+        assert_eq!(answer.json()["body"].as_str().unwrap().len(), 1000);
+    }
+}

@@ -88,7 +88,7 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let settings = &*self.settings;
-        let validation = match settings.sources.extract(request.headers(), request.uri()) {
+        let validation = match settings.sources.extract_from(&request) {
             Ok(Some(token)) => self.validator.validate(&token),
             Ok(None) if settings.optional => {
                 #[cfg(feature = "tracing")]
