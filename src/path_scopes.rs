@@ -39,7 +39,7 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::reject;
+use crate::bearer::{reject, Anonymous};
 use crate::body::AuthBody;
 use crate::challenge::Challenge;
 use crate::claims::{Claims, ScopeClaims};
@@ -221,7 +221,15 @@ where
             None => Ok(()),
             Some((_, required)) => match request.extensions().get::<C>() {
                 Some(claims) => check_scopes(claims, required),
-                None => Err(AuthError::MissingToken),
+                // An anonymous request from an optional bearer layer: refuse it with that
+                // layer's own answer (its realm and rejection handler).
+                None => match request.extensions().get::<Anonymous>() {
+                    Some(anonymous) => {
+                        let response = anonymous.reject(AuthError::MissingToken, request.headers());
+                        return ResponseFuture::rejected(response);
+                    }
+                    None => Err(AuthError::MissingToken),
+                },
             },
         };
         match outcome {

@@ -222,3 +222,19 @@ async fn required_mode_sets_no_anonymous_marker() {
         200
     );
 }
+
+#[tokio::test]
+async fn scopes_layer_refuses_anonymous_with_bearer_layer_answer() {
+    // The scope layer has no realm of its own: the anonymous request still gets the
+    // bearer layer's challenge.
+    let echo = EchoClaims::<Claims>::new();
+    let service = ServiceBuilder::new()
+        .layer(layer())
+        .layer(RequireScopesLayer::<Claims>::new(["read"]))
+        .service(echo.clone());
+    let server = serve(service).await;
+    let answer = get(&server.url("/"), &[]).await;
+    answer.assert_bearer_rejection(401, None);
+    assert_eq!(answer.challenge(), format!("Bearer realm=\"{REALM}\""));
+    assert_eq!(echo.calls(), 0);
+}
