@@ -31,6 +31,8 @@
 //!     .service(hello);
 //!
 //! // A token as a token endpoint would issue it.
+//! # // With both jsonwebtoken backends enabled (`--all-features`), signing needs a default.
+//! # let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 //! let exp = jsonwebtoken::get_current_timestamp() + 600;
 //! let claims = serde_json::json!({ "sub": "alice", "exp": exp, "scope": "greet" });
 //! let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET))?;
@@ -71,20 +73,28 @@
 )]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod bearer;
 pub mod body;
 pub mod challenge;
 pub mod claims;
 pub mod error;
+pub mod form;
+pub mod forward;
+pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
 pub mod token;
 pub mod validate;
 
-pub use bearer::{BearerAuth, BearerAuthLayer};
+pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
 pub use claims::{Audience, Claims, Scope, ScopeClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
+pub use form::FormTokenLayer;
+pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
+pub use path_scopes::{PathScopes, PathScopesLayer};
 pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;

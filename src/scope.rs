@@ -48,7 +48,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::reject;
+use crate::bearer::{reject, Anonymous};
 use crate::body::AuthBody;
 use crate::challenge::Challenge;
 use crate::claims::{Claims, ScopeClaims};
@@ -237,7 +237,15 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let outcome = match request.extensions().get::<C>() {
             Some(claims) => check_scopes(claims, &self.layer.required),
-            None => Err(AuthError::MissingToken),
+            // An anonymous request from an optional bearer layer: refuse it with that
+            // layer's own answer (its realm and rejection handler).
+            None => match request.extensions().get::<Anonymous>() {
+                Some(anonymous) => {
+                    let response = anonymous.reject(AuthError::MissingToken, request.headers());
+                    return ResponseFuture::rejected(response);
+                }
+                None => Err(AuthError::MissingToken),
+            },
         };
         match outcome {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),

@@ -6,13 +6,17 @@
 //! in more than one place is `400 invalid_request` (RFC 6750 §2: one method per
 //! request); the `access_token` query parameter counts as a place even when it is not
 //! an enabled source, so a request cannot smuggle a second token past the layer.
+//!
+//! The form-body parameter (RFC 6750 §2.2) needs the body, so it is read by a
+//! [`FormTokenLayer`](crate::FormTokenLayer) in front of the bearer layer.
 
 use std::borrow::Cow;
 
 use http::header::{AUTHORIZATION, COOKIE};
-use http::{HeaderMap, HeaderName, Uri};
+use http::{HeaderMap, HeaderName, Request, Uri};
 
 use crate::error::{AuthError, ConfigError, InvalidRequest, InvalidToken};
+use crate::form::FormBodyToken;
 
 /// The query and form parameter name of RFC 6750 §2.2 and §2.3.
 pub const ACCESS_TOKEN_PARAM: &str = "access_token";
@@ -140,16 +144,40 @@ impl TokenSources {
             place(cookie_token(headers, name)?.map(Cow::Borrowed))?;
         }
         if let Some(query) = uri.query() {
-            match query_token(query)? {
-                Some(token) if self.query => place(Some(token))?,
+            if self.query {
+                place(query_token(query)?)?;
+            } else if found.is_some() && has_query_token(query) {
                 // Not a source we read, but still a second method of sending a token.
-                Some(_) if found.is_some() => {
-                    return Err(InvalidRequest::MultipleTokenSources.into())
-                }
-                _ => {}
+                // Its value is never parsed: a query we do not read cannot fail the
+                // request on its own.
+                return Err(InvalidRequest::MultipleTokenSources.into());
             }
         }
         Ok(found)
+    }
+}
+
+impl TokenSources {
+    /// [`extract`](Self::extract), plus the form-body token a
+    /// [`FormTokenLayer`](crate::FormTokenLayer) in front may have found: one more
+    /// place, so a token there and anywhere else is `invalid_request`.
+    pub(crate) fn extract_from<'a, B>(
+        &self,
+        request: &'a Request<B>,
+    ) -> Result<Option<Cow<'a, str>>, AuthError> {
+        let found = self.extract(request.headers(), request.uri())?;
+        let Some(form) = request.extensions().get::<FormBodyToken>() else {
+            return Ok(found);
+        };
+        let token = match form {
+            FormBodyToken::Duplicate => return Err(InvalidRequest::DuplicateTokenParameter.into()),
+            FormBodyToken::One(token) => token,
+        };
+        let unread_query = !self.query && request.uri().query().is_some_and(has_query_token);
+        if found.is_some() || unread_query {
+            return Err(InvalidRequest::MultipleTokenSources.into());
+        }
+        b64token(token.as_bytes()).map(|token| Some(Cow::Borrowed(token)))
     }
 }
 
@@ -250,7 +278,7 @@ fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str
 /// The `access_token` query parameter, form-decoded. A parameter with no value counts as
 /// absent (RFC 6749 §3.1).
 fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
-    if !query.contains(ACCESS_TOKEN_PARAM) {
+    if !may_name_access_token(query) {
         return Ok(None);
     }
     let mut found = None;
@@ -270,4 +298,17 @@ fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
             Ok(Some(value))
         }
     }
+}
+
+/// `false` only if no parameter of `query` can decode to `access_token` (the name may be
+/// percent-encoded, as in `access%5Ftoken`).
+fn may_name_access_token(query: &str) -> bool {
+    query.contains(ACCESS_TOKEN_PARAM) || query.contains('%')
+}
+
+/// `true` if the query has a non-empty `access_token` parameter, whatever its value.
+fn has_query_token(query: &str) -> bool {
+    may_name_access_token(query)
+        && form_urlencoded::parse(query.as_bytes())
+            .any(|(name, value)| name == ACCESS_TOKEN_PARAM && !value.is_empty())
 }

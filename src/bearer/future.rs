@@ -127,6 +127,8 @@ where
                     } = waiting.take().expect("polled after completion");
                     let next = match outcome {
                         Ok(claims) => {
+                            #[cfg(feature = "tracing")]
+                            tracing::trace!("bearer request accepted");
                             request.extensions_mut().insert(claims);
                             Kind::Inner {
                                 future: service.call(request),

@@ -69,7 +69,7 @@ impl<V, R> BearerAuthLayer<V, R> {
     }
 }
 
-impl<S, V: Clone, R: Clone> Layer<S> for BearerAuthLayer<V, R> {
+impl<S, V: Clone, R: OnRejection> Layer<S> for BearerAuthLayer<V, R> {
     type Service = BearerAuth<S, V, R>;
 
     fn layer(&self, inner: S) -> Self::Service {

@@ -33,10 +33,12 @@
 //! # }
 //! ```
 
+mod anonymous;
 mod future;
 mod layer;
 mod service;
 
+pub use anonymous::Anonymous;
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::{reject, ResponseFuture, SharedSettings};
+use super::{reject, Anonymous, ResponseFuture, SharedSettings};
 use crate::body::AuthBody;
 use crate::error::AuthError;
 use crate::rejection::OnRejection;
@@ -18,6 +18,8 @@ pub struct BearerAuth<S, V, R> {
     validator: V,
     settings: SharedSettings,
     on_rejection: R,
+    /// Set in optional mode: what an anonymous request carries.
+    anonymous: Option<Anonymous>,
 }
 
 impl<S: Clone, V: Clone, R: Clone> Clone for BearerAuth<S, V, R> {
@@ -27,25 +29,32 @@ impl<S: Clone, V: Clone, R: Clone> Clone for BearerAuth<S, V, R> {
             validator: self.validator.clone(),
             settings: SharedSettings::clone(&self.settings),
             on_rejection: self.on_rejection.clone(),
+            anonymous: self.anonymous.clone(),
         }
     }
 }
 
-impl<S, V, R> BearerAuth<S, V, R> {
+impl<S, V, R: OnRejection> BearerAuth<S, V, R> {
     pub(crate) fn from_parts(
         inner: S,
         validator: V,
         settings: SharedSettings,
         on_rejection: R,
     ) -> Self {
+        let anonymous = settings
+            .optional
+            .then(|| Anonymous::new(on_rejection.clone(), SharedSettings::clone(&settings)));
         Self {
             inner,
             validator,
             settings,
             on_rejection,
+            anonymous,
         }
     }
+}
 
+impl<S, V, R> BearerAuth<S, V, R> {
     /// The inner service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -79,16 +88,23 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let settings = &*self.settings;
-        let validation = match settings.sources.extract(request.headers(), request.uri()) {
+        let validation = match settings.sources.extract_from(&request) {
             Ok(Some(token)) => self.validator.validate(&token),
             Ok(None) if settings.optional => {
-                return ResponseFuture::inner(self.inner.call(request))
+                #[cfg(feature = "tracing")]
+                tracing::debug!("no bearer credentials, passing on as anonymous");
+                if let Some(anonymous) = &self.anonymous {
+                    request.extensions_mut().insert(anonymous.clone());
+                }
+                return ResponseFuture::inner(self.inner.call(request));
             }
             Ok(None) => Validation::Ready(Err(AuthError::MissingToken)),
             Err(error) => Validation::Ready(Err(error)),
         };
         match validation {
             Validation::Ready(Ok(claims)) => {
+                #[cfg(feature = "tracing")]
+                tracing::trace!("bearer request accepted");
                 request.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(request))
             }

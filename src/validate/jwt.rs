@@ -484,7 +484,11 @@ impl<T: DeserializeOwned> JwtValidator<T> {
             }
             let registered = Registered::parse(json)?;
             self.check_registered(&registered)?;
-            serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)
+            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
+            // The subject of a verified token only; never the token.
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sub = registered.sub.as_deref(), "bearer token accepted");
+            Ok(claims)
         })
     }
 

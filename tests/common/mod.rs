@@ -161,6 +161,9 @@ pub fn hs256(claims: &Value) -> String {
 }
 
 pub fn sign(algorithm: Algorithm, key: &EncodingKey, claims: &Value) -> String {
+    // With both jsonwebtoken backends enabled (`--all-features`), signing needs a
+    // process default; the crate's validator picks its backend explicitly.
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
     jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
 }
 

@@ -1,0 +1,91 @@
+//! A gateway: checks bearer tokens, then proxies to an upstream with the token's
+//! subject and scopes as `x-user` / `x-scopes` headers (client-sent ones are removed)
+//! and without the `Authorization` header. Upstream answers pass through untouched.
+//!
+//! ```sh
+//! UPSTREAM=http://127.0.0.1:8081 BIND=127.0.0.1:8080 JWT_SECRET=change-me-to-32-or-more-random-bytes \
+//!     cargo run --example gateway
+//! curl -i http://127.0.0.1:8080/anything                               # 401
+//! curl -i http://127.0.0.1:8080/anything -H "authorization: Bearer $TOKEN"
+//! ```
+//! (`$TOKEN`: an HS256 JWT signed with `JWT_SECRET`, e.g. from the demo server.)
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::{Either, Empty};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use tower::{Service, ServiceBuilder};
+use tower_bearer::{BearerAuthLayer, Claims, ClaimsToHeadersLayer, JwtValidator};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The gateway service: bearer check, claims to headers, then the proxy.
+pub fn gateway(
+    upstream: Uri,
+    secret: &[u8],
+) -> Result<
+    impl Service<
+            Request<Incoming>,
+            Response = Response<
+                impl http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static,
+            >,
+            Error = Infallible,
+            Future = impl Send,
+        > + Clone
+        + Send
+        + 'static,
+    BoxError,
+> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Incoming>();
+    Ok(ServiceBuilder::new()
+        .layer(BearerAuthLayer::new(JwtValidator::<Claims>::hs256(secret)?).with_realm("gateway")?)
+        .layer(
+            ClaimsToHeadersLayer::<Claims>::new()
+                .with_claim("sub", "x-user")?
+                .with_claim("scope", "x-scopes")?
+                .strip_authorization(),
+        )
+        .service_fn(move |mut request: Request<Incoming>| {
+            let (client, upstream) = (client.clone(), upstream.clone());
+            async move {
+                let mut target = upstream.into_parts();
+                target.path_and_query = request.uri().path_and_query().cloned();
+                *request.uri_mut() =
+                    Uri::from_parts(target).expect("scheme and authority from a valid URI");
+                request.headers_mut().remove(http::header::HOST);
+                Ok::<_, Infallible>(match client.request(request).await {
+                    Ok(response) => response.map(Either::Left),
+                    Err(_) => Response::builder()
+                        .status(StatusCode::BAD_GATEWAY)
+                        .body(Either::<_, Empty<Bytes>>::Right(Empty::new()))
+                        .expect("valid response"),
+                })
+            }
+        }))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let env =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let upstream: Uri = env("UPSTREAM", "http://127.0.0.1:8081").parse()?;
+    let secret = env("JWT_SECRET", "change-me-to-32-or-more-random-bytes");
+    let service = gateway(upstream, secret.as_bytes())?;
+    let listener = tokio::net::TcpListener::bind(env("BIND", "127.0.0.1:8080")).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
