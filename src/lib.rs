@@ -73,6 +73,9 @@
 )]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(not(any(feature = "rust-crypto", feature = "aws-lc")))]
+compile_error!("tower-bearer needs a crypto backend: enable `rust-crypto` (default) or `aws-lc`");
+
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod bearer;

@@ -35,7 +35,7 @@ pub(crate) fn crypto_provider() -> &'static CryptoProvider {
     {
         &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
     }
-    #[cfg(not(feature = "aws-lc"))]
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]
     {
         &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
     }
