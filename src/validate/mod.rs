@@ -13,6 +13,7 @@ pub(crate) mod json;
 mod jwt;
 mod registered;
 
+pub(crate) use jwt::crypto_provider;
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
