@@ -76,6 +76,7 @@ pub mod body;
 pub mod challenge;
 pub mod claims;
 pub mod error;
+pub mod keys;
 pub mod rejection;
 pub mod scope;
 pub mod token;
