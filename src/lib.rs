@@ -89,6 +89,10 @@ pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredSc
 pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;
+#[cfg(feature = "jwks")]
+pub use validate::HttpFetcher;
 pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};
+#[cfg(feature = "jwks-core")]
+pub use validate::{JwksFetcher, JwksValidator};
 
 pub use jsonwebtoken;
