@@ -460,10 +460,10 @@ where
             .jwks_uri
             .parse()
             .map_err(|_| discovery("jwks_uri is not a URL"))?;
-        let scheme_ok = match (url.scheme_str(), jwks_url.scheme_str()) {
-            (Some("https"), Some("https")) | (Some("http"), Some("http" | "https")) => true,
-            _ => false,
-        };
+        let scheme_ok = matches!(
+            (url.scheme_str(), jwks_url.scheme_str()),
+            (Some("https"), Some("https")) | (Some("http"), Some("http" | "https"))
+        );
         if !scheme_ok || jwks_url.host().is_none() {
             return Err(discovery("jwks_uri is not an acceptable http(s) URL"));
         }
