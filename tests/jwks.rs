@@ -426,11 +426,11 @@ async fn jwks_unknown_kid_flood_bounded_fetches() {
         .unwrap();
     let (gateway, inner) = gateway(&validator).await;
     let url = gateway.url("/");
+    let tokens: Vec<_> = (0..200).map(|i| EC.token(&format!("made-up-{i}"))).collect();
     let started = Instant::now();
     let mut requests = JoinSet::new();
-    for i in 0..200 {
+    for token in tokens {
         let url = url.clone();
-        let token = EC.token(&format!("made-up-{i}-{}", now()));
         requests.spawn(async move { get_with_token(&url, &token).await.status });
     }
     while let Some(status) = requests.join_next().await {
