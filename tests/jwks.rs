@@ -426,7 +426,9 @@ async fn jwks_unknown_kid_flood_bounded_fetches() {
         .unwrap();
     let (gateway, inner) = gateway(&validator).await;
     let url = gateway.url("/");
-    let tokens: Vec<_> = (0..200).map(|i| EC.token(&format!("made-up-{i}"))).collect();
+    let tokens: Vec<_> = (0..200)
+        .map(|i| EC.token(&format!("made-up-{i}")))
+        .collect();
     let started = Instant::now();
     let mut requests = JoinSet::new();
     for token in tokens {

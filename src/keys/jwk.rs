@@ -1,26 +1,5 @@
-//! Reading a JWK set (RFC 7517 §5) into a [`KeySet`].
-//!
-//! Rules, applied to each member in order; a member that fails one is skipped (and
-//! listed in [`KeySet::skipped`]), the others are kept:
-//!
-//! 1. `use`, when present, must be `sig`; `key_ops`, when present, must list `verify`.
-//! 2. No private or secret members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`): a
-//!    published private key is a leaked key, and a symmetric (`oct`) key read from a
-//!    public document would let anyone who can read the document forge tokens.
-//! 3. `kty` is `RSA`, `EC` or `OKP`.
-//! 4. The algorithm: the member's `alg` when present, which must be a JWS algorithm of
-//!    the key's type (and for EC of its curve: `ES256` with `P-256`, `ES384` with
-//!    `P-384`). Without `alg`, it is inferred only where RFC 7518 §3.4 and RFC 8037 §3.1
-//!    leave one choice: `P-256` → `ES256`, `P-384` → `ES384`, `Ed25519` → `EdDSA`. An
-//!    RSA key without `alg` could be any of six algorithms, so it is **skipped**
-//!    unless [`JwkOptions::with_rsa_default_algorithm`] names the one to use.
-//! 5. The key material must be usable by the crypto backend.
-//! 6. A `kid` seen in an earlier member is skipped (the first one wins).
-//!
-//! The document as a whole is refused ([`KeySetError`]) when it is not a JSON object
-//! with a `keys` array, when the array has more members than
-//! [`JwkOptions::with_max_keys`] allows (default [`DEFAULT_MAX_KEYS`]), or when no
-//! member is usable.
+//! Reading a JWK set (RFC 7517 §5) into a [`KeySet`]: the rules are in the
+//! [`keys`](crate::keys#reading-a-jwk-set) module docs.
 
 use std::fmt;
 
@@ -43,7 +22,7 @@ const SECRET_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 /// Longest `kid` kept, in bytes.
 const MAX_KID_LEN: usize = 256;
 
-/// How a JWK set is read: see the [module rules](self).
+/// How a JWK set is read: see the [rules](crate::keys#reading-a-jwk-set).
 #[derive(Clone, Debug)]
 pub struct JwkOptions {
     max_keys: usize,
@@ -199,7 +178,7 @@ struct RawSet {
 }
 
 impl KeySet {
-    /// Reads a JWK set document (RFC 7517 §5) by the [module rules](self).
+    /// Reads a JWK set document (RFC 7517 §5) by the [rules](crate::keys#reading-a-jwk-set).
     ///
     /// # Errors
     ///
@@ -232,7 +211,7 @@ impl KeySet {
         set.finish()
     }
 
-    /// Reads an already parsed JWK set by the [module rules](self). Private members
+    /// Reads an already parsed JWK set by the [rules](crate::keys#reading-a-jwk-set). Private members
     /// are not visible in [`Jwk`]; [`from_json`](Self::from_json) also refuses members
     /// that carry them.
     ///
@@ -287,7 +266,7 @@ fn algorithm_of(key_algorithm: KeyAlgorithm) -> Result<Algorithm, SkipReason> {
 }
 
 impl ValidationKey {
-    /// A key from one JWK by the [module rules](super::jwk) 1 and 3 to 5 (rule 2 needs
+    /// A key from one JWK by the [rules](crate::keys#reading-a-jwk-set) 1 and 3 to 5 (rule 2 needs
     /// the raw JSON: see [`KeySet::from_json`]).
     ///
     /// # Errors

@@ -1,29 +1,5 @@
 //! [`JwksValidator`]: tokens checked against a remote JWK set that is refreshed in the
 //! background.
-//!
-//! - **Happy path**: the current keys are an immutable [`JwtValidator`] behind an
-//!   atomic pointer (`arc-swap`): loading it takes no lock and validation answers
-//!   synchronously ([`Validation::Ready`]), exactly like a static [`JwtValidator`].
-//! - **Background refresh**: every `Cache-Control: max-age` of the last answer,
-//!   clamped to [`with_refresh_bounds`](JwksValidatorBuilder::with_refresh_bounds)
-//!   (default: 5 minutes when the answer has none, within 1 minute .. 1 hour); after a
-//!   failure, again after the lower bound. The task stops when the last clone of the
-//!   validator is dropped.
-//! - **Unknown `kid`**: a token naming a `kid` the set does not have (with an
-//!   asymmetric `alg`) starts one refresh, at most once per cool-down (default 30 s),
-//!   and waits for it. Refreshes are single-flight: requests arriving while one runs
-//!   wait for that one. Inside the cool-down the token is refused at once
-//!   (`invalid_token`) without any fetch, so a flood of made-up `kid`s costs at most
-//!   one fetch per cool-down.
-//! - **Failures keep the keys**: an unreachable identity provider, a non-200 answer, a
-//!   document over the size bound (default 256 KiB), garbage or a set with more than
-//!   100 keys leave the current keys in place; the error is kept
-//!   ([`JwksValidator::last_error`]) and logged with the `tracing` feature.
-//! - **Only the configured URL is fetched**: `jku`, `x5u` and every other header of a
-//!   token are never used to fetch anything.
-//! - **Before the first successful fetch** (only with
-//!   [`start_empty`](JwksValidatorBuilder::start_empty)) requests get `503`, after
-//!   triggering a refresh under the same cool-down.
 
 use std::fmt;
 use std::future::Future;
@@ -122,7 +98,7 @@ impl std::error::Error for FetchError {}
 /// Fetches a document (a JWK set, an OpenID configuration) over HTTP.
 ///
 /// Implement it over the HTTP client your application already has (TLS, proxies,
-/// retries are yours); with the `jwks` feature, [`HttpFetcher`] is a plain-HTTP default.
+/// retries are yours); with the `jwks` feature, `HttpFetcher` is a plain-HTTP default.
 /// Implementations should stop reading past `max_len` bytes and answer
 /// [`FetchError::TooLarge`]; the validator checks the length again either way, and
 /// bounds every fetch with its own timeout. Redirects should not be followed.
@@ -487,7 +463,33 @@ async fn fetch_bounded<F: ErasedFetcher + ?Sized>(
     Ok(document)
 }
 
-/// Validates JWTs against a remote JWK set; see the [module docs](self).
+/// Validates JWTs against a remote JWK set.
+///
+/// - **Happy path**: the current keys are an immutable [`JwtValidator`] behind an
+///   atomic pointer (`arc-swap`): loading it takes no lock and validation answers
+///   synchronously ([`Validation::Ready`]), exactly like a static [`JwtValidator`].
+/// - **Background refresh**: every `Cache-Control: max-age` of the last answer,
+///   clamped to [`with_refresh_bounds`](JwksValidatorBuilder::with_refresh_bounds)
+///   (default: 5 minutes when the answer has none, within 1 minute .. 1 hour); after a
+///   failure, again after the lower bound. The task stops when the last clone of the
+///   validator is dropped.
+/// - **Unknown `kid`**: a token naming a `kid` the set does not have (with an
+///   asymmetric `alg`) starts one refresh, at most once per cool-down (default 30 s),
+///   and waits for it. Refreshes are single-flight: requests arriving while one runs
+///   wait for that one. Inside the cool-down the token is refused at once
+///   (`invalid_token`) without any fetch, so a flood of made-up `kid`s costs at most
+///   one fetch per cool-down.
+/// - **Failures keep the keys**: an unreachable identity provider, a non-200 answer, a
+///   document over the size bound (default 256 KiB), garbage or a set with more than
+///   100 keys leave the current keys in place; the error is kept
+///   ([`last_error`](Self::last_error)) and logged with the `tracing` feature.
+/// - **Keys without `kid`** in the set match tokens of their algorithm whose `kid` is
+///   unknown, so such tokens are checked against them instead of triggering a refresh.
+/// - **Only the configured URL is fetched**: `jku`, `x5u` and every other header of a
+///   token are never used to fetch anything.
+/// - **Before the first successful fetch** (only with
+///   [`start_empty`](JwksValidatorBuilder::start_empty)) requests get `503`, after
+///   triggering a refresh under the same cool-down.
 ///
 /// Clones share the keys, the refresh task and its state.
 ///
