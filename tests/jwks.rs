@@ -815,3 +815,92 @@ fn jwk_rules_curve_fixes_algorithm_ok_and_mismatch_skipped() {
     assert!(matches!(reasons[4], (None, SkipReason::InvalidKey(_))));
     assert_eq!(reasons[5], (Some("p521"), SkipReason::UnsupportedKeyType));
 }
+
+/// A fetcher of the application's own: serves a document from memory and counts.
+#[derive(Clone)]
+struct InMemory {
+    document: Arc<Mutex<Bytes>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl tower_bearer::JwksFetcher for InMemory {
+    async fn fetch(
+        &self,
+        _url: &Uri,
+        max_len: usize,
+    ) -> Result<tower_bearer::validate::FetchedDocument, FetchError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let body = self.document.lock().unwrap().clone();
+        if body.len() > max_len {
+            return Err(FetchError::TooLarge { limit: max_len });
+        }
+        Ok(tower_bearer::validate::FetchedDocument::new(body))
+    }
+}
+
+#[tokio::test]
+async fn jwks_own_fetcher_ready_on_known_kid_cooldown_on_unknown() {
+    use tower_bearer::{TokenValidator, Validation};
+    let json = |keys: &JwkSet| Bytes::from(serde_json::to_vec(keys).unwrap());
+    let fetcher = InMemory {
+        document: Arc::new(Mutex::new(json(&set(&[(EC, "a")])))),
+        fetches: Arc::default(),
+    };
+    let validator = builder()
+        .with_cooldown(Duration::from_secs(60))
+        .build(fetcher.clone(), "http://idp.invalid/jwks".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 1);
+
+    // Known kid: answered synchronously, like a static JwtValidator.
+    let Validation::Ready(Ok(claims)) = validator.validate(&EC.token("a")) else {
+        panic!("known kid must be Ready(Ok)")
+    };
+    assert_eq!(claims.sub.as_deref(), Some("alice"));
+
+    // Unknown kid: one refresh, awaited; the new key is there now.
+    *fetcher.document.lock().unwrap() = json(&set(&[(EC, "a"), (ED, "b")]));
+    let Validation::Pending(waiting) = validator.validate(&ED.token("b")) else {
+        panic!("unknown kid must wait for a refresh")
+    };
+    assert!(waiting.await.is_ok());
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 2);
+
+    // Another unknown kid within the cool-down: refused at once, no fetch.
+    for i in 0..100 {
+        match validator.validate(&EC.token(&format!("x{i}"))) {
+            Validation::Ready(Err(error)) => assert_eq!(error.code(), "invalid_token"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 2);
+    // HMAC tokens or tokens without kid never trigger a fetch.
+    let hs = hs256(&json!({ "exp": now() + 600 }));
+    assert!(matches!(validator.validate(&hs), Validation::Ready(Err(_))));
+    assert_eq!(validator.fetch_count(), 2);
+}
+
+#[test]
+fn max_age_from_headers_cases() {
+    use tower_bearer::validate::max_age_from_headers;
+    let headers = |value: &str| {
+        let mut map = http::HeaderMap::new();
+        map.insert("cache-control", value.parse().unwrap());
+        map
+    };
+    assert_eq!(
+        max_age_from_headers(&headers("public, max-age=300")),
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(
+        max_age_from_headers(&headers("Max-Age=60, must-revalidate")),
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        max_age_from_headers(&headers("no-store")),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(max_age_from_headers(&headers("max-age=abc")), None);
+    assert_eq!(max_age_from_headers(&http::HeaderMap::new()), None);
+}

@@ -859,7 +859,8 @@ where
     type Future = JwksFuture<T>;
 
     fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
-        let loaded = self.shared.loaded.load_full();
+        // A guard, not a clone of the `Arc`: no reference-count traffic on the hot path.
+        let loaded = self.shared.loaded.load();
         let Some(validator) = &loaded.validator else {
             return self.on_unknown(token, &loaded, AuthError::Unavailable);
         };
