@@ -354,12 +354,15 @@ where
         self
     }
 
-    /// Fetches `jwks_url` once and starts the background refresh. Must run inside a
-    /// Tokio runtime.
+    /// Fetches `jwks_url` once and starts the background refresh.
     ///
     /// # Errors
     ///
     /// The first fetch's error, unless [`start_empty`](Self::start_empty).
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (the background refresh is a Tokio task).
     pub async fn build<F: JwksFetcher>(
         self,
         fetcher: F,
@@ -578,11 +581,11 @@ struct Shared<T> {
 
 /// Ends the refresh it was handed out for, however that ends (success, failure,
 /// cancellation): clears `in_flight`, then wakes the waiters.
-struct InFlight<'a, T> {
-    shared: &'a Shared<T>,
+struct InFlight<T> {
+    shared: Arc<Shared<T>>,
 }
 
-impl<T> Drop for InFlight<'_, T> {
+impl<T> Drop for InFlight<T> {
     fn drop(&mut self) {
         self.shared.in_flight.store(false, Ordering::SeqCst);
         self.shared.done.send_modify(|n| *n += 1);
@@ -590,11 +593,13 @@ impl<T> Drop for InFlight<'_, T> {
 }
 
 impl<T> Shared<T> {
-    fn try_begin(&self) -> Option<InFlight<'_, T>> {
+    fn try_begin(self: &Arc<Self>) -> Option<InFlight<T>> {
         self.in_flight
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .ok()
-            .map(|_| InFlight { shared: self })
+            .map(|_| InFlight {
+                shared: Arc::clone(self),
+            })
     }
 
     fn status(&self) -> std::sync::MutexGuard<'_, Status> {
@@ -602,7 +607,7 @@ impl<T> Shared<T> {
     }
 
     /// Fetches and installs the key set; returns the delay until the next refresh.
-    async fn refresh(&self, _in_flight: InFlight<'_, T>) -> Result<Duration, JwksError> {
+    async fn refresh(&self, _in_flight: InFlight<T>) -> Result<Duration, JwksError> {
         self.status().fetches += 1;
         let outcome = self.fetch_keys().await;
         let mut status = self.status();
@@ -825,11 +830,9 @@ where
                 return Validation::Ready(Err(refusal));
             };
             if let Some(guard) = shared.try_begin() {
-                // The refresh outlives a request that gives up waiting.
-                std::mem::forget(guard);
+                // A task of its own: the refresh outlives a request that stops waiting.
                 let owned = Arc::clone(shared);
                 runtime.spawn(async move {
-                    let guard = InFlight { shared: &*owned };
                     let _ = owned.refresh(guard).await;
                 });
             }
