@@ -904,3 +904,18 @@ fn max_age_from_headers_cases() {
     assert_eq!(max_age_from_headers(&headers("max-age=abc")), None);
     assert_eq!(max_age_from_headers(&http::HeaderMap::new()), None);
 }
+
+#[test]
+fn jwk_rules_short_rsa_modulus_skipped() {
+    let mut short = serde_json::to_value(RSA.jwk("short")).unwrap();
+    // A 1024-bit modulus (the value does not need to be a real key to be refused).
+    short["n"] = json!(b64(&[0xC1; 128]));
+    let document = json!({ "keys": [short, RSA.jwk("long")] }).to_string();
+    let keys = KeySet::from_json(document.as_bytes(), &JwkOptions::new()).unwrap();
+    assert_eq!(keys.kids().collect::<Vec<_>>(), ["long"]);
+    assert!(
+        matches!(&keys.skipped()[0].reason, SkipReason::InvalidKey(why) if why.contains("2048")),
+        "{:?}",
+        keys.skipped()
+    );
+}

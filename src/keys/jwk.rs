@@ -19,6 +19,22 @@ pub const DEFAULT_MAX_KEYS: usize = 100;
 /// RFC 8037 §2).
 const SECRET_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
+/// Shortest RSA modulus accepted from a JWK set (RFC 7518 §3.3: 2048 bits or larger).
+const MIN_RSA_BITS: usize = 2048;
+
+/// The size in bits of a base64url-encoded big-endian modulus (0 if undecodable).
+fn rsa_modulus_bits(n: &str) -> usize {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')) else {
+        return 0;
+    };
+    let Some(first) = bytes.iter().position(|b| *b != 0) else {
+        return 0;
+    };
+    (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize
+}
+
 /// Longest `kid` kept, in bytes.
 const MAX_KID_LEN: usize = 256;
 
@@ -301,6 +317,11 @@ impl ValidationKey {
                     .ok_or(SkipReason::MissingAlgorithm)?;
                 if algorithm.family() != AlgorithmFamily::Rsa {
                     return Err(SkipReason::AlgorithmMismatch);
+                }
+                if rsa_modulus_bits(&rsa.n) < MIN_RSA_BITS {
+                    return Err(SkipReason::InvalidKey(
+                        "RSA modulus shorter than 2048 bits".into(),
+                    ));
                 }
                 (
                     algorithm,

@@ -48,7 +48,8 @@
 //!    leave one choice: `P-256` → `ES256`, `P-384` → `ES384`, `Ed25519` → `EdDSA`. An
 //!    RSA key without `alg` could be any of six algorithms, so it is **skipped**
 //!    unless [`JwkOptions::with_rsa_default_algorithm`] names the one to use.
-//! 5. The key material must be usable by the crypto backend.
+//! 5. The key material must be usable by the crypto backend, and an RSA modulus at
+//!    least 2048 bits long (RFC 7518 §3.3).
 //! 6. A `kid` seen in an earlier member is skipped (the first one wins).
 //!
 //! The document as a whole is refused ([`KeySetError`]) when it is not a JSON object
