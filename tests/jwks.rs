@@ -919,3 +919,26 @@ fn jwk_rules_short_rsa_modulus_skipped() {
         keys.skipped()
     );
 }
+
+#[tokio::test]
+async fn http_fetcher_silent_server_times_out() {
+    use tower_bearer::JwksFetcher;
+    // Accepts connections (the kernel backlog does) but never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url: Uri = format!("http://{}/jwks", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    let fetcher = HttpFetcher::new().with_timeout(Duration::from_millis(200));
+    let started = Instant::now();
+    let error = fetcher.fetch(&url, 1024).await.unwrap_err();
+    assert_eq!(error, FetchError::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The validator bounds any fetcher the same way.
+    let error = builder()
+        .with_fetch_timeout(Duration::from_millis(200))
+        .build(HttpFetcher::new(), url)
+        .await
+        .unwrap_err();
+    assert_eq!(error, JwksError::Fetch(FetchError::Timeout));
+    drop(listener);
+}

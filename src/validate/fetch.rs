@@ -22,18 +22,20 @@ use super::jwks::{max_age_from_headers, FetchError, FetchedDocument, JwksFetcher
 #[derive(Clone)]
 pub struct HttpFetcher<C = HttpConnector> {
     client: Client<C, Empty<Bytes>>,
+    timeout: Duration,
 }
 
 impl<C> fmt::Debug for HttpFetcher<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpFetcher")
             .field("connector", &std::any::type_name::<C>())
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
 impl HttpFetcher {
-    /// A plain-HTTP fetcher (connect timeout 5 s).
+    /// A plain-HTTP fetcher (connect timeout 5 s, whole-fetch timeout 10 s).
     #[must_use]
     pub fn new() -> Self {
         let mut connector = HttpConnector::new();
@@ -57,7 +59,16 @@ where
     pub fn with_connector(connector: C) -> Self {
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
+            timeout: Duration::from_secs(10),
         }
+    }
+
+    /// Time limit of one fetch, connecting to reading the last byte (default 10 s).
+    /// A [`JwksValidator`](super::JwksValidator) also applies its own limit.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
@@ -66,6 +77,21 @@ where
     C: Connect + Clone + Send + Sync + 'static,
 {
     async fn fetch(&self, url: &Uri, max_len: usize) -> Result<FetchedDocument, FetchError> {
+        tokio::time::timeout(self.timeout, self.fetch_unbounded(url, max_len))
+            .await
+            .map_err(|_| FetchError::Timeout)?
+    }
+}
+
+impl<C> HttpFetcher<C>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    async fn fetch_unbounded(
+        &self,
+        url: &Uri,
+        max_len: usize,
+    ) -> Result<FetchedDocument, FetchError> {
         let transport = |e: &dyn fmt::Display| FetchError::Transport(e.to_string());
         let request = Request::get(url.clone())
             .header(
