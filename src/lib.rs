@@ -85,6 +85,7 @@ pub mod claims;
 pub mod error;
 pub mod form;
 pub mod forward;
+pub mod keys;
 pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
@@ -101,6 +102,10 @@ pub use path_scopes::{PathScopes, PathScopesLayer};
 pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;
+#[cfg(feature = "jwks")]
+pub use validate::HttpFetcher;
 pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};
+#[cfg(feature = "jwks-core")]
+pub use validate::{JwksFetcher, JwksValidator};
 
 pub use jsonwebtoken;

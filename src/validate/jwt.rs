@@ -568,3 +568,52 @@ where
         Validation::Ready(self.verify(token))
     }
 }
+
+impl<T> JwtValidator<T> {
+    /// A validator with this one's settings (issuers, audiences, leeway, limits, claim
+    /// rules) and `keys` in place of its keys: for key sets that change at run time
+    /// (rotation, a refreshed JWK set). Each entry is `(kid, algorithm, key)`; a key
+    /// without a `kid` matches any token of its algorithm that names no known `kid`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new) for each key, and [`ConfigError::NoKeys`] if there are none.
+    pub fn with_keys_replaced<'k, I>(&self, keys: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (Option<&'k str>, Algorithm, &'k DecodingKey)>,
+    {
+        let validator = self.replace_keys(keys)?;
+        if validator.inner.keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        Ok(validator)
+    }
+
+    /// As [`with_keys_replaced`](Self::with_keys_replaced), an empty list allowed.
+    pub(crate) fn replace_keys<'k, I>(&self, keys: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (Option<&'k str>, Algorithm, &'k DecodingKey)>,
+    {
+        let keys = keys
+            .into_iter()
+            .map(|(kid, algorithm, key)| VerifyingKey::new(kid, algorithm, key, true))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut settings = Settings::clone(&self.inner);
+        settings.keys = keys;
+        Ok(Self {
+            inner: Arc::new(settings),
+            claims: PhantomData,
+        })
+    }
+
+    /// Default settings and no key (refuses every token): a template for
+    /// [`replace_keys`](Self::replace_keys).
+    pub(crate) fn keyless() -> Self {
+        let placeholder = DecodingKey::from_secret(&[0; 32]);
+        let validator = Self::new(Algorithm::HS256, &placeholder)
+            .expect("a 32-byte HS256 secret is always accepted");
+        validator
+            .replace_keys([])
+            .expect("an empty key list is always accepted")
+    }
+}

@@ -9,10 +9,23 @@ use std::future::Future;
 
 use crate::error::AuthError;
 
+#[cfg(feature = "jwks")]
+mod fetch;
 pub(crate) mod json;
+#[cfg(feature = "jwks-core")]
+mod jwks;
 mod jwt;
 mod registered;
 
+#[cfg(feature = "jwks")]
+pub use fetch::HttpFetcher;
+#[cfg(feature = "jwks-core")]
+pub use jwks::{
+    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksFuture,
+    JwksValidator, JwksValidatorBuilder, DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT,
+    DEFAULT_MAX_DOCUMENT_LEN, DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
+};
+pub(crate) use jwt::crypto_provider;
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
