@@ -76,6 +76,8 @@ pub mod body;
 pub mod challenge;
 pub mod claims;
 pub mod error;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod rejection;
 pub mod scope;
 pub mod token;
