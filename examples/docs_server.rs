@@ -157,7 +157,11 @@ impl App {
         Self {
             docs: DocsService::new(document, &security),
             root: boxed(service_fn(root)),
-            status: boxed(ServiceBuilder::new().layer(bearer.clone()).service_fn(status)),
+            status: boxed(
+                ServiceBuilder::new()
+                    .layer(bearer.clone())
+                    .service_fn(status),
+            ),
             users_me: boxed(
                 ServiceBuilder::new()
                     .layer(bearer.clone())
@@ -304,7 +308,10 @@ async fn token(
     })
 }
 
-async fn grant(request: Request<Incoming>, secret: &[u8]) -> Result<TokenResponse, Response<Full<Bytes>>> {
+async fn grant(
+    request: Request<Incoming>,
+    secret: &[u8],
+) -> Result<TokenResponse, Response<Full<Bytes>>> {
     let bad = |code: &str, description: &str| {
         json(StatusCode::BAD_REQUEST, &error_body(code, description))
     };
@@ -334,7 +341,10 @@ async fn grant(request: Request<Incoming>, secret: &[u8]) -> Result<TokenRespons
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_type {
         return Err(bad("invalid_request", "The body must be a form"));
     }
@@ -352,7 +362,10 @@ async fn grant(request: Request<Incoming>, secret: &[u8]) -> Result<TokenRespons
         if value.is_empty() {
             continue; // RFC 6749 §3.1: no value is the same as omitted.
         }
-        if fields.insert(name.into_owned(), value.into_owned()).is_some() {
+        if fields
+            .insert(name.into_owned(), value.into_owned())
+            .is_some()
+        {
             return Err(bad("invalid_request", "A parameter is repeated"));
         }
     }
@@ -364,7 +377,10 @@ async fn grant(request: Request<Incoming>, secret: &[u8]) -> Result<TokenRespons
         return Err(bad("invalid_request", "A required parameter is missing"));
     };
     if grant_type != "password" {
-        return Err(bad("unsupported_grant_type", "Only the password grant is supported"));
+        return Err(bad(
+            "unsupported_grant_type",
+            "Only the password grant is supported",
+        ));
     }
     // The one enabled user; `alice` exists but is disabled.
     let valid = username.as_bytes().ct_eq(b"johndoe").unwrap_u8()

@@ -244,10 +244,7 @@ impl<B> Service<Request<B>> for DocsService {
 fn file(body: Bytes, content_type: &'static str, cache: HeaderValue) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, cache);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -258,11 +255,7 @@ fn file(body: Bytes, content_type: &'static str, cache: HeaderValue) -> Response
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "error": code, "error_description": description });
-    let mut response = file(
-        Bytes::from(body.to_string()),
-        "application/json",
-        NO_CACHE,
-    );
+    let mut response = file(Bytes::from(body.to_string()), "application/json", NO_CACHE);
     *response.status_mut() = status;
     response
 }

@@ -333,7 +333,10 @@ impl fmt::Display for SecureError {
                 write!(f, "the OpenAPI document has no operation {method} {path}")
             }
             Self::UndeclaredScope(scope) => {
-                write!(f, "scope {scope:?} is required but not declared in the scheme")
+                write!(
+                    f,
+                    "scope {scope:?} is required but not declared in the scheme"
+                )
             }
         }
     }
