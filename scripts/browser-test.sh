@@ -31,7 +31,9 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 if [ -z "${SERVER_BIN:-}" ]; then
   step "building examples/docs_server"
-  cargo build --quiet --example docs_server --features openapi
+  # In CI, the features the test step already compiled with, so only the link is new.
+  if [ -n "${CI:-}" ]; then features=(--all-features); else features=(--features openapi); fi
+  cargo build --quiet --example docs_server "${features[@]}"
   SERVER_BIN="target/debug/examples/docs_server"
 fi
 
