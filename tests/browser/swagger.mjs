@@ -6,7 +6,7 @@
 // Env: BASE_URL (required), CHROMIUM (default /usr/bin/chromium), ARTIFACTS (screenshot
 // folder, default ../../test-artifacts). Exits non-zero on any failed step.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,9 @@ const base = process.env.BASE_URL;
 if (!base) throw new Error("BASE_URL is not set");
 const artifacts = resolve(process.env.ARTIFACTS ?? join(here, "..", "..", "test-artifacts"));
 mkdirSync(artifacts, { recursive: true });
+for (const old of readdirSync(artifacts).filter((f) => /^swagger-.*\.png$/.test(f))) {
+  rmSync(join(artifacts, old));
+}
 
 const profile = mkdtempSync(join(tmpdir(), "tower-bearer-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
