@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use http::{Request, StatusCode};
-//! use http_body_util::{BodyExt, Full};
+//! use http_body_util::BodyExt;
 //! use tower::ServiceExt;
 //! use tower_bearer::openapi::{DocsService, OpenApiSecurity, SecureError};
 //! use tower_bearer::{Claims, RequireScopesLayer};
@@ -35,17 +35,17 @@
 //! );
 //!
 //! let docs = DocsService::new(openapi, &security);
-//! let response = docs.clone().oneshot(Request::get("/openapi.json").body(Full::default())?).await?;
+//! let response = docs.clone().oneshot(Request::get("/openapi.json").body(())?).await?;
 //! assert_eq!(response.status(), StatusCode::OK);
 //! let json: serde_json::Value = serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
 //! assert_eq!(json["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"], "/token");
 //! assert_eq!(json["paths"]["/users/me"]["get"]["security"][0]["OAuth2PasswordBearer"][0], "me");
 //!
-//! let page = docs.clone().oneshot(Request::get("/docs/").body(Full::default())?).await?;
+//! let page = docs.clone().oneshot(Request::get("/docs/").body(())?).await?;
 //! assert_eq!(page.status(), StatusCode::OK);
 //! assert_eq!(page.headers()["content-type"], "text/html");
 //!
-//! let missing = docs.oneshot(Request::get("/docs/nope.js").body(Full::default())?).await?;
+//! let missing = docs.oneshot(Request::get("/docs/nope.js").body(())?).await?;
 //! assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 //! # Ok(())
 //! # }
