@@ -454,3 +454,28 @@ async fn document_validates_against_oas_3_1_schema() {
     let report = validate_oas31(&broken, "broken.openapi.json").expect_err("must be rejected");
     assert!(report.contains("tokenUrl"), "{report}");
 }
+
+#[tokio::test]
+async fn docs_axum_route_service_ok() {
+    let security = OpenApiSecurity::password("/token").unwrap();
+    let docs = DocsService::new(small_document(), &security);
+    let app = axum::Router::new()
+        .route("/things", axum::routing::get(|| async { "things" }))
+        .route_service("/openapi.json", docs.clone())
+        .route_service("/docs", docs.clone())
+        .route_service("/docs/", docs.clone())
+        .route_service("/docs/{*file}", docs);
+    let server = serve(app).await;
+    assert_eq!(get(&server.url("/things"), &[]).await.body, "things");
+    let doc = get(&server.url("/openapi.json"), &[]).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.json()["components"]["securitySchemes"][SCHEME].is_object());
+    assert_eq!(
+        get(&server.url("/docs"), &[]).await.status,
+        StatusCode::PERMANENT_REDIRECT
+    );
+    let page = get(&server.url("/docs/"), &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+    let bundle = get(&server.url("/docs/swagger-ui-bundle.js"), &[]).await;
+    assert_eq!(bundle.status, StatusCode::OK);
+}

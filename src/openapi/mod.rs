@@ -51,9 +51,17 @@
 //! # }
 //! ```
 //!
-//! With axum, route the two paths to the service:
-//! `router.route_service("/openapi.json", docs.clone()).route_service("/docs", docs.clone())
-//! .route_service("/docs/{*file}", docs)`. With hyper, send every request whose path
+//! With axum, route the document and the docs paths to the service:
+//!
+//! ```text
+//! router
+//!     .route_service("/openapi.json", docs.clone())
+//!     .route_service("/docs", docs.clone())
+//!     .route_service("/docs/", docs.clone())
+//!     .route_service("/docs/{*file}", docs)
+//! ```
+//!
+//! With hyper or a plain Tower stack, send every request whose path
 //! [`DocsService::handles`] to it.
 
 mod docs;
