@@ -27,7 +27,12 @@ fi
 
 step "node dependencies (playwright-core, no browser download)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-(cd tests/browser && timeout 300 npm ci --no-audit --no-fund --loglevel=error)
+wanted=$(node -p 'require("./tests/browser/package-lock.json").packages["node_modules/playwright-core"].version')
+have=$(node -p 'try { require("./tests/browser/node_modules/playwright-core/package.json").version } catch { "" }')
+if [ "$wanted" != "$have" ]; then
+  (cd tests/browser && timeout 300 npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "playwright-core $wanted"
 
 if [ -z "${SERVER_BIN:-}" ]; then
   step "building examples/docs_server"
