@@ -124,6 +124,9 @@ impl App {
     ///
     /// If `secret` is shorter than 32 bytes.
     pub fn new(secret: &[u8]) -> Self {
+        // With both of jsonwebtoken's backends enabled (`--all-features`) it has no
+        // process default for `encode`; pick one (already installed is fine too).
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
         let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(secret).expect("secret"))
             .with_realm(REALM)
             .expect("realm");
