@@ -233,6 +233,16 @@ async fn openapi_json_served_as_json() {
     .await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.headers[header::ALLOW], "GET, HEAD");
+
+    let head = send(
+        Request::head(server.url("/openapi.json"))
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.headers[header::CONTENT_TYPE], "application/json");
+    assert!(head.body.is_empty());
 }
 
 /// The `href` and `src` attribute values of an HTML page.
