@@ -7,4 +7,16 @@ cd "$(dirname "$0")/.."
 # Property-based fuzz passes stay short here; run longer ones with a larger value.
 export PROPTEST_CASES="${PROPTEST_CASES:-256}"
 
+# The OpenAPI 3.1 validator for tests/openapi.rs, in a virtual environment of its own.
+venv="${OPENAPI_VALIDATOR_VENV:-target/openapi-venv}"
+if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r tests/requirements-openapi.txt
+fi
+export OPENAPI_VALIDATOR_PYTHON="$PWD/$venv/bin/python"
+
 cargo test --all-features
+
+# The Swagger UI flow in headless Chromium (installs Chromium and playwright-core).
+timeout 1200 bash scripts/browser-test.sh

@@ -86,6 +86,8 @@ pub mod error;
 pub mod form;
 pub mod forward;
 pub mod keys;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
