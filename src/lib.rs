@@ -75,6 +75,8 @@ pub mod error;
 pub mod rejection;
 pub mod scope;
 pub mod token;
+#[cfg(feature = "token-endpoint")]
+pub mod token_endpoint;
 pub mod validate;
 
 pub use bearer::{BearerAuth, BearerAuthLayer};

@@ -10,7 +10,7 @@ use std::future::Future;
 use crate::error::AuthError;
 
 mod json;
-mod jwt;
+pub(crate) mod jwt;
 mod registered;
 
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
