@@ -113,7 +113,10 @@ impl Answer {
         assert!(body["error_description"].is_string(), "{body}");
         match error {
             Some(code) => {
-                assert!(challenge.contains(&format!("error=\"{code}\"")), "{challenge}");
+                assert!(
+                    challenge.contains(&format!("error=\"{code}\"")),
+                    "{challenge}"
+                );
                 assert_eq!(body["error"], code);
             }
             None => assert!(!challenge.contains("error="), "{challenge}"),
@@ -210,7 +213,10 @@ where
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         self.ready = true;
         std::task::Poll::Ready(Ok(()))
     }
@@ -230,7 +236,12 @@ where
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// `POST url` with a body and content type (HTTP/1.1, Content-Length set).
-pub async fn post(url: &str, content_type: Option<&str>, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> Answer {
+pub async fn post(
+    url: &str,
+    content_type: Option<&str>,
+    body: impl Into<Bytes>,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut builder = Request::post(url);
     if let Some(content_type) = content_type {
         builder = builder.header("content-type", content_type);
@@ -297,9 +308,13 @@ pub fn assert_oauth_error(answer: &Answer, status: u16, code: &str) {
     assert_eq!(answer.headers["cache-control"], "no-store");
     let body = answer.json();
     assert_eq!(body["error"], code, "{body}");
-    let description = body["error_description"].as_str().expect("error_description");
+    let description = body["error_description"]
+        .as_str()
+        .expect("error_description");
     assert!(
-        description.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+        description
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
         "{description}"
     );
 }
