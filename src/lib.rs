@@ -92,6 +92,8 @@ pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
 pub mod token;
+#[cfg(feature = "token-endpoint")]
+pub mod token_endpoint;
 pub mod validate;
 
 pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};

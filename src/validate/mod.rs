@@ -14,7 +14,7 @@ mod fetch;
 pub(crate) mod json;
 #[cfg(feature = "jwks-core")]
 mod jwks;
-mod jwt;
+pub(crate) mod jwt;
 mod registered;
 
 #[cfg(feature = "jwks")]

@@ -233,3 +233,91 @@ where
         std::future::ready(Ok(Response::new(Full::new(Bytes::from(body)))))
     }
 }
+
+// ---- token endpoint helpers -------------------------------------------------------
+
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `POST url` with a body and content type (HTTP/1.1, Content-Length set).
+pub async fn post(
+    url: &str,
+    content_type: Option<&str>,
+    body: impl Into<Bytes>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut builder = Request::post(url);
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    send(builder.body(Full::new(body.into())).unwrap()).await
+}
+
+/// `POST url` with an urlencoded form body.
+pub async fn post_form(url: &str, form: &str) -> Answer {
+    post(url, Some(FORM), form.to_owned(), &[]).await
+}
+
+/// Writes raw bytes to `addr`, half-closes if asked, and reads one answer (or until
+/// the server closes). Bounded to 10 s.
+pub async fn raw(addr: SocketAddr, request: &[u8], half_close: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(request).await;
+    if half_close {
+        let _ = stream.shutdown().await;
+    }
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    // One response is enough: stop once its body is complete.
+                    if let Some(head_end) = find(&out, b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&out[..head_end]).to_ascii_lowercase();
+                        if let Some(len) = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                        {
+                            if out.len() >= head_end + 4 + len {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within 10 s");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Checks an RFC 6749 §5.2 error answer: status, JSON `error` code, a description
+/// within §5.2's character set, `Cache-Control: no-store`.
+pub fn assert_oauth_error(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.status.as_u16(), status, "body: {:?}", answer.body);
+    assert_eq!(answer.headers["content-type"], "application/json");
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let body = answer.json();
+    assert_eq!(body["error"], code, "{body}");
+    let description = body["error_description"]
+        .as_str()
+        .expect("error_description");
+    assert!(
+        description
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+        "{description}"
+    );
+}

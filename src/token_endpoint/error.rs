@@ -1,0 +1,188 @@
+//! [`TokenError`]: why the token endpoint refused a request (RFC 6749 §5.2).
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+/// Why the token endpoint refused a request.
+///
+/// Each variant maps to exactly one answer: one status, one RFC 6749 §5.2 `error` code
+/// and one fixed `error_description` chosen by this crate (never client input, never a
+/// parser message), within §5.2's character set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The request is malformed (`400 invalid_request`).
+    InvalidRequest(BadRequest),
+    /// Client authentication failed (`401 invalid_client`). `basic` is `true` when the
+    /// client tried HTTP Basic, and the answer then carries `WWW-Authenticate: Basic`
+    /// (§5.2).
+    InvalidClient {
+        /// The client used the `Authorization: Basic` header.
+        basic: bool,
+    },
+    /// The resource owner's credentials are wrong, the user is unknown or disabled
+    /// (`400 invalid_grant`). The answer is the same byte for byte in every case.
+    InvalidGrant,
+    /// The client may not use this grant type (`400 unauthorized_client`).
+    UnauthorizedClient,
+    /// The grant type is not supported (`400 unsupported_grant_type`).
+    UnsupportedGrantType,
+    /// The requested scope is invalid or exceeds what the user may have
+    /// (`400 invalid_scope`).
+    InvalidScope,
+    /// Not a `POST` (`405`, `Allow: POST`, error `invalid_request`).
+    MethodNotAllowed,
+    /// The body is larger than the configured bound (`413`, error `invalid_request`).
+    PayloadTooLarge,
+    /// The body is not `application/x-www-form-urlencoded` or `multipart/form-data`
+    /// (`415`, error `invalid_request`).
+    UnsupportedMediaType,
+    /// The user store or the hashing pool failed (`503 temporarily_unavailable`). Never
+    /// caused by what the client sent.
+    TemporarilyUnavailable,
+}
+
+/// Why a token request is malformed (`400 invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BadRequest {
+    /// A parameter appears more than once (RFC 6749 §3.2).
+    DuplicateParameter,
+    /// `grant_type` is missing (strict mode).
+    MissingGrantType,
+    /// `username` is missing.
+    MissingUsername,
+    /// `password` is missing.
+    MissingPassword,
+    /// The body could not be read or decoded (bad chunking, truncated, broken
+    /// multipart).
+    MalformedBody,
+    /// The client authenticated in more than one way, or named two different ids
+    /// (RFC 6749 §2.3).
+    MultipleClientAuthentication,
+    /// More than one `Authorization` header.
+    DuplicateAuthorizationHeader,
+}
+
+impl BadRequest {
+    /// The fixed `error_description`.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::DuplicateParameter => "A request parameter appears more than once",
+            Self::MissingGrantType => "The grant_type parameter is missing",
+            Self::MissingUsername => "The username parameter is missing",
+            Self::MissingPassword => "The password parameter is missing",
+            Self::MalformedBody => "The request body could not be read or decoded",
+            Self::MultipleClientAuthentication => "The client authenticated in more than one way",
+            Self::DuplicateAuthorizationHeader => "More than one Authorization header",
+        }
+    }
+}
+
+impl TokenError {
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The RFC 6749 §5.2 `error` code.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::MethodNotAllowed
+            | Self::PayloadTooLarge
+            | Self::UnsupportedMediaType => "invalid_request",
+            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The fixed `error_description`.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::InvalidRequest(reason) => reason.description(),
+            Self::InvalidClient { .. } => "Client authentication failed",
+            Self::InvalidGrant => "Incorrect username or password",
+            Self::UnauthorizedClient => "The client may not use this grant type",
+            Self::UnsupportedGrantType => "The grant type is not supported",
+            Self::InvalidScope => "The requested scope is invalid or not allowed",
+            Self::MethodNotAllowed => "The token endpoint only accepts POST",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => {
+                "The body must be application/x-www-form-urlencoded or multipart/form-data"
+            }
+            Self::TemporarilyUnavailable => "The token endpoint is temporarily unavailable",
+        }
+    }
+
+    /// The §5.2 answer: JSON `{"error","error_description"}`, `Cache-Control: no-store`,
+    /// plus `Allow: POST` (405) or `WWW-Authenticate: Basic` (401 after Basic). The
+    /// error is kept in the response extensions.
+    #[must_use]
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let body = serde_json::json!({
+            "error": self.code(),
+            "error_description": self.description(),
+        });
+        let mut response = json_response(self.status(), body.to_string().into_bytes());
+        let headers = response.headers_mut();
+        match self {
+            Self::MethodNotAllowed => {
+                headers.insert(ALLOW, HeaderValue::from_static("POST"));
+            }
+            Self::InvalidClient { basic: true } => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"token\", charset=\"UTF-8\""),
+                );
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// A JSON response that must not be cached (RFC 6749 §5.1).
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.description())
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+impl From<BadRequest> for TokenError {
+    fn from(reason: BadRequest) -> Self {
+        Self::InvalidRequest(reason)
+    }
+}

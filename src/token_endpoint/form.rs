@@ -1,0 +1,158 @@
+//! Decoding the token request body: `application/x-www-form-urlencoded` and
+//! `multipart/form-data`, as FastAPI's `OAuth2PasswordRequestForm` accepts both.
+//!
+//! A known parameter sent twice is `invalid_request` (RFC 6749 §3.2); a parameter with
+//! an empty value counts as omitted (§3.1); unknown parameters are ignored (§3.2).
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+
+use super::error::{BadRequest, TokenError};
+
+/// The parameters of a token request, decoded and de-duplicated.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub(crate) struct TokenForm {
+    pub(crate) grant_type: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) scope: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for TokenForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenForm")
+            .field("grant_type", &self.grant_type)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl TokenForm {
+    /// Records one parameter. Empty values count as omitted; unknown names are ignored.
+    fn set(&mut self, name: &str, value: String) -> Result<(), TokenError> {
+        let slot = match name {
+            "grant_type" => &mut self.grant_type,
+            "username" => &mut self.username,
+            "password" => &mut self.password,
+            "scope" => &mut self.scope,
+            "client_id" => &mut self.client_id,
+            "client_secret" => &mut self.client_secret,
+            _ => return Ok(()),
+        };
+        if value.is_empty() {
+            return Ok(());
+        }
+        if slot.is_some() {
+            return Err(BadRequest::DuplicateParameter.into());
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+}
+
+/// The body encodings the endpoint accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    UrlEncoded,
+    Multipart { boundary: String },
+}
+
+/// Matches the media type case-insensitively, ignoring parameters other than the
+/// multipart boundary (`application/x-www-form-urlencoded;charset=UTF-8` is fine).
+///
+/// # Errors
+///
+/// [`TokenError::UnsupportedMediaType`] for anything else, or no content type at all.
+pub(crate) fn encoding(content_type: Option<&[u8]>) -> Result<Encoding, TokenError> {
+    let value = content_type
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .ok_or(TokenError::UnsupportedMediaType)?;
+    let essence = value.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Ok(Encoding::UrlEncoded)
+    } else if essence.eq_ignore_ascii_case("multipart/form-data") {
+        let boundary = multer::parse_boundary(value).map_err(|_| BadRequest::MalformedBody)?;
+        Ok(Encoding::Multipart { boundary })
+    } else {
+        Err(TokenError::UnsupportedMediaType)
+    }
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+///
+/// serde_urlencoded would silently keep the last of duplicate parameters, so the pairs
+/// are walked here and duplicates refused.
+pub(crate) fn parse_urlencoded(body: &[u8]) -> Result<TokenForm, TokenError> {
+    let mut form = TokenForm::default();
+    for (name, value) in form_urlencoded::parse(body) {
+        form.set(&name, value.into_owned())?;
+    }
+    Ok(form)
+}
+
+/// Decodes a `multipart/form-data` body (already read and bounded).
+pub(crate) async fn parse_multipart(
+    body: Bytes,
+    boundary: String,
+) -> Result<TokenForm, TokenError> {
+    let stream = futures_util::stream::once(async move { Ok::<_, Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut form = TokenForm::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return Err(BadRequest::MalformedBody.into()),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let value = field.text().await.map_err(|_| BadRequest::MalformedBody)?;
+        form.set(&name, value)?;
+    }
+    Ok(form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_duplicate_fails() {
+        let err = parse_urlencoded(b"username=a&username=b").unwrap_err();
+        assert_eq!(
+            err,
+            TokenError::InvalidRequest(BadRequest::DuplicateParameter)
+        );
+    }
+
+    #[test]
+    fn urlencoded_empty_value_is_omitted() {
+        let form = parse_urlencoded(b"username=&password=x&scope").unwrap();
+        assert_eq!(form.username, None);
+        assert_eq!(form.scope, None);
+        assert_eq!(form.password.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn content_type_charset_case_insensitive_ok() {
+        let ct = b"Application/X-WWW-Form-URLEncoded ; charset=UTF-8";
+        assert_eq!(encoding(Some(ct)).unwrap(), Encoding::UrlEncoded);
+        assert_eq!(
+            encoding(Some(b"application/json")).unwrap_err(),
+            TokenError::UnsupportedMediaType
+        );
+        assert_eq!(
+            encoding(None).unwrap_err(),
+            TokenError::UnsupportedMediaType
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! [`TokenIssuer`]: signs the JWT access tokens the endpoint hands out, with the same
+//! key types [`JwtValidator`](crate::JwtValidator) accepts.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
+use serde_json::{Map, Value};
+
+use crate::error::ConfigError;
+use crate::validate::jwt::crypto_provider;
+
+/// Default token lifetime: 30 minutes.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(1800);
+
+/// Why a token could not be signed (a key/backend failure, never client input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssueError;
+
+impl fmt::Display for IssueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the access token could not be signed")
+    }
+}
+
+impl std::error::Error for IssueError {}
+
+/// A signed access token and its lifetime.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Signs JWT access tokens: claims `sub`, `iat`, `exp` (now + TTL), `scope`, and
+/// optionally `iss`, `aud`, `jti`, plus extra claims from the user store.
+///
+/// A token it issues validates with a [`JwtValidator`](crate::JwtValidator) built
+/// from the matching key:
+///
+/// ```
+/// use tower_bearer::{Claims, JwtValidator};
+/// use tower_bearer::token_endpoint::TokenIssuer;
+///
+/// const SECRET: &[u8] = b"a-secret-of-at-least-32-bytes!!!";
+/// let issuer = TokenIssuer::hs256(SECRET)?.with_issuer("https://auth.example")?;
+/// let issued = issuer.issue("alice", "read", serde_json::Map::new())?;
+/// let validator = JwtValidator::<Claims>::hs256(SECRET)?.with_issuer("https://auth.example")?;
+/// let claims = validator.verify(&issued.token)?;
+/// assert_eq!(claims.sub.as_deref(), Some("alice"));
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenIssuer {
+    algorithm: Algorithm,
+    key: EncodingKey,
+    kid: Option<String>,
+    header: String,
+    issuer: Option<String>,
+    audience: Vec<String>,
+    ttl: Duration,
+    jti: bool,
+}
+
+impl fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("algorithm", &self.algorithm)
+            .field("key", &"<redacted>")
+            .field("kid", &self.kid)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .field("jti", &self.jti)
+            .finish()
+    }
+}
+
+fn hmac_min_len(algorithm: Algorithm) -> usize {
+    match algorithm {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    }
+}
+
+impl TokenIssuer {
+    /// An issuer signing with `key` using `algorithm`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::KeyAlgorithmMismatch`] if the key does not fit the algorithm,
+    /// [`ConfigError::HmacKeyTooShort`] for an HMAC secret shorter than the hash output
+    /// (RFC 7518 §3.2), [`ConfigError::InvalidKey`] if the backend refuses the key.
+    pub fn new(algorithm: Algorithm, key: &EncodingKey) -> Result<Self, ConfigError> {
+        Self::build(algorithm, key, true)
+    }
+
+    /// An `HS256` issuer from a shared secret of at least 32 bytes; pair it with
+    /// [`JwtValidator::hs256`](crate::JwtValidator::hs256) on the same secret.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::HmacKeyTooShort`] for a shorter secret.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, ConfigError> {
+        Self::new(Algorithm::HS256, &EncodingKey::from_secret(secret.as_ref()))
+    }
+
+    /// Like [`new`](Self::new) but accepts an HMAC secret shorter than RFC 7518 §3.2
+    /// requires. Tokens signed with a short secret let anyone brute-force it offline:
+    /// development and interoperability tests only.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new), except for the length check (an empty secret is still
+    /// refused).
+    pub fn insecure_short_hmac_key(
+        algorithm: Algorithm,
+        key: &EncodingKey,
+    ) -> Result<Self, ConfigError> {
+        Self::build(algorithm, key, false)
+    }
+
+    fn build(
+        algorithm: Algorithm,
+        key: &EncodingKey,
+        check_length: bool,
+    ) -> Result<Self, ConfigError> {
+        if algorithm.family() != key.family() {
+            return Err(ConfigError::KeyAlgorithmMismatch);
+        }
+        if algorithm.family() == AlgorithmFamily::Hmac {
+            let len = key.as_bytes().len();
+            if len == 0 {
+                return Err(ConfigError::HmacKeyTooShort { minimum: 1 });
+            }
+            let minimum = hmac_min_len(algorithm);
+            if check_length && len < minimum {
+                return Err(ConfigError::HmacKeyTooShort { minimum });
+            }
+        }
+        // Build a signer once so that an unusable key fails here, not on a login.
+        let signer = (crypto_provider().signer_factory)(&algorithm, key)
+            .map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
+        signer
+            .try_sign(b"probe")
+            .map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
+        let mut issuer = Self {
+            algorithm,
+            key: key.clone(),
+            kid: None,
+            header: String::new(),
+            issuer: None,
+            audience: Vec::new(),
+            ttl: DEFAULT_TTL,
+            jti: false,
+        };
+        issuer.render_header();
+        Ok(issuer)
+    }
+
+    fn render_header(&mut self) {
+        let mut header = Map::new();
+        header.insert(
+            "alg".into(),
+            serde_json::to_value(self.algorithm).unwrap_or(Value::Null),
+        );
+        header.insert("typ".into(), Value::String("JWT".into()));
+        if let Some(kid) = &self.kid {
+            header.insert("kid".into(), Value::String(kid.clone()));
+        }
+        self.header = URL_SAFE_NO_PAD.encode(Value::Object(header).to_string());
+    }
+
+    /// Names the key in the header's `kid` (for [`JwtValidator::with_key`](crate::JwtValidator::with_key)
+    /// and key rotation).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty `kid`.
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, ConfigError> {
+        if kid.is_empty() {
+            return Err(ConfigError::InvalidValue("kid"));
+        }
+        self.kid = Some(kid.to_owned());
+        self.render_header();
+        Ok(self)
+    }
+
+    /// Sets the `iss` claim.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty issuer.
+    pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
+        if issuer.is_empty() {
+            return Err(ConfigError::InvalidValue("issuer"));
+        }
+        self.issuer = Some(issuer.to_owned());
+        Ok(self)
+    }
+
+    /// Adds an audience to the `aud` claim (a string for one, an array for several).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty audience.
+    pub fn with_audience(mut self, audience: &str) -> Result<Self, ConfigError> {
+        if audience.is_empty() {
+            return Err(ConfigError::InvalidValue("audience"));
+        }
+        self.audience.push(audience.to_owned());
+        Ok(self)
+    }
+
+    /// Token lifetime (default 30 minutes).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for a zero lifetime.
+    pub fn with_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
+        if ttl.as_secs() == 0 {
+            return Err(ConfigError::InvalidValue("ttl"));
+        }
+        self.ttl = ttl;
+        Ok(self)
+    }
+
+    /// Adds a random `jti` (16 bytes, base64url) to every token.
+    #[must_use]
+    pub fn with_jti(mut self) -> Self {
+        self.jti = true;
+        self
+    }
+
+    /// The token lifetime.
+    #[must_use]
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Signs a token for `subject` with `scope` (space-separated) and `extra` claims;
+    /// the registered claims win over `extra`.
+    ///
+    /// # Errors
+    ///
+    /// [`IssueError`] if the random generator or the signing backend fails.
+    pub fn issue(
+        &self,
+        subject: &str,
+        scope: &str,
+        extra: Map<String, Value>,
+    ) -> Result<IssuedToken, IssueError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| IssueError)?
+            .as_secs();
+        let ttl = self.ttl.as_secs();
+        let mut claims = extra;
+        claims.insert("sub".into(), subject.into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), now.saturating_add(ttl).into());
+        claims.insert("scope".into(), scope.into());
+        if let Some(issuer) = &self.issuer {
+            claims.insert("iss".into(), issuer.as_str().into());
+        }
+        match self.audience.as_slice() {
+            [] => {}
+            [one] => {
+                claims.insert("aud".into(), one.as_str().into());
+            }
+            many => {
+                claims.insert("aud".into(), many.into());
+            }
+        }
+        if self.jti {
+            let mut id = [0u8; 16];
+            getrandom::getrandom(&mut id).map_err(|_| IssueError)?;
+            claims.insert("jti".into(), URL_SAFE_NO_PAD.encode(id).into());
+        }
+        let payload = serde_json::to_vec(&Value::Object(claims)).map_err(|_| IssueError)?;
+        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(&self.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let signer = (crypto_provider().signer_factory)(&self.algorithm, &self.key)
+            .map_err(|_| IssueError)?;
+        let signature = signer.try_sign(token.as_bytes()).map_err(|_| IssueError)?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(IssuedToken {
+            token,
+            expires_in: ttl,
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! [`PasswordHasher`]: Argon2id password hashes (PHC strings), verified off the async
+//! workers under a concurrency bound.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::error::ConfigError;
+
+/// OWASP's Argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
+pub const OWASP_MEMORY_KIB: u32 = 19_456;
+/// OWASP's Argon2id pass count.
+pub const OWASP_ITERATIONS: u32 = 2;
+/// OWASP's Argon2id lane count.
+pub const OWASP_PARALLELISM: u32 = 1;
+/// Default upper bound on a password's length, in bytes. Longer passwords are refused
+/// (as wrong) without hashing, so their cost stays bounded.
+pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
+
+/// Why a password could not be hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HashError {
+    /// The operating system's random generator failed (no salt).
+    Random,
+    /// Argon2 refused the input (e.g. a password longer than Argon2 allows).
+    Argon2,
+}
+
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Random => f.write_str("the random generator failed"),
+            Self::Argon2 => f.write_str("argon2 refused the password"),
+        }
+    }
+}
+
+impl std::error::Error for HashError {}
+
+/// Hashes `password` with Argon2id and OWASP's parameters, for seeding a user store.
+///
+/// ```
+/// let phc = tower_bearer::token_endpoint::hash_password("secret")?;
+/// assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+/// # Ok::<_, tower_bearer::token_endpoint::HashError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`HashError`] if no salt could be drawn or Argon2 refuses the input.
+pub fn hash_password(password: &str) -> Result<String, HashError> {
+    PasswordHasher::new().hash(password)
+}
+
+/// Hashes and verifies passwords with Argon2id.
+///
+/// Verification runs on [`tokio::task::spawn_blocking`] and at most
+/// [`max_concurrency`](Self::with_max_concurrency) at a time (default: the number of
+/// CPUs), so a login storm neither exhausts memory (each verification holds its
+/// Argon2 memory) nor starves the async workers; further logins wait their turn.
+///
+/// Unknown users are checked against a dummy hash made once with the same parameters,
+/// so answering takes as long whether the user exists or not. Hash comparison is
+/// constant-time (done by `argon2`).
+#[derive(Clone)]
+pub struct PasswordHasher {
+    argon2: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    max_concurrency: usize,
+    max_password_len: usize,
+    dummy: Arc<OnceLock<Option<String>>>,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", self.argon2.params())
+            .field("max_concurrency", &self.max_concurrency)
+            .field("max_password_len", &self.max_password_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordHasher {
+    /// Argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1), as many concurrent
+    /// verifications as CPUs.
+    #[must_use]
+    pub fn new() -> Self {
+        let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
+            .unwrap_or_default();
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::from_parts(
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            cpus,
+        )
+    }
+
+    fn from_parts(argon2: Argon2<'static>, max_concurrency: usize) -> Self {
+        Self {
+            argon2,
+            permits: Arc::new(Semaphore::new(max_concurrency)),
+            max_concurrency,
+            max_password_len: DEFAULT_MAX_PASSWORD_LEN,
+            dummy: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Other Argon2id parameters for new hashes (memory in KiB, passes, lanes).
+    /// Verification always uses the parameters stored in each hash.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if Argon2 refuses the parameters.
+    pub fn with_params(
+        self,
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+    ) -> Result<Self, ConfigError> {
+        let params = Params::new(memory_kib, iterations, parallelism, None)
+            .map_err(|_| ConfigError::InvalidValue("argon2 parameters"))?;
+        Ok(Self::from_parts(
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            self.max_concurrency,
+        )
+        .with_max_password_len_unchecked(self.max_password_len))
+    }
+
+    /// At most `n` verifications at a time (default: the number of CPUs).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for `0`.
+    pub fn with_max_concurrency(mut self, n: usize) -> Result<Self, ConfigError> {
+        if n == 0 || n > Semaphore::MAX_PERMITS {
+            return Err(ConfigError::InvalidValue("max_concurrency"));
+        }
+        self.permits = Arc::new(Semaphore::new(n));
+        self.max_concurrency = n;
+        Ok(self)
+    }
+
+    /// Longest password considered, in bytes (default 1 KiB); longer ones are wrong.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for `0`.
+    pub fn with_max_password_len(self, max: usize) -> Result<Self, ConfigError> {
+        if max == 0 {
+            return Err(ConfigError::InvalidValue("max_password_len"));
+        }
+        Ok(self.with_max_password_len_unchecked(max))
+    }
+
+    fn with_max_password_len_unchecked(mut self, max: usize) -> Self {
+        self.max_password_len = max;
+        self
+    }
+
+    /// The concurrency bound.
+    #[must_use]
+    pub fn max_concurrency(&self) -> usize {
+        self.max_concurrency
+    }
+
+    /// Hashes `password` into a PHC string with a fresh random salt. Blocking: tens of
+    /// milliseconds.
+    ///
+    /// # Errors
+    ///
+    /// [`HashError`] if no salt could be drawn or Argon2 refuses the input.
+    pub fn hash(&self, password: &str) -> Result<String, HashError> {
+        let mut salt = [0u8; 16];
+        getrandom::getrandom(&mut salt).map_err(|_| HashError::Random)?;
+        let salt = SaltString::encode_b64(&salt).map_err(|_| HashError::Argon2)?;
+        self.argon2
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|_| HashError::Argon2)
+    }
+
+    /// Checks `password` against the PHC string `hash`, synchronously (blocking).
+    /// An unparsable hash or an over-long password is a mismatch.
+    #[must_use]
+    pub fn verify_blocking(&self, password: &str, hash: &str) -> bool {
+        if password.len() > self.max_password_len {
+            return false;
+        }
+        match PasswordHash::new(hash) {
+            Ok(parsed) => self
+                .argon2
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Checks `password` against `hash` on the blocking pool, waiting for a permit
+    /// first. With `hash` `None` (unknown user) the dummy hash is checked instead and
+    /// the answer is `false`, after the same work.
+    ///
+    /// `None` if the blocking task could not run (runtime shutting down).
+    pub(crate) async fn verify(&self, password: String, hash: Option<String>) -> Option<bool> {
+        if password.len() > self.max_password_len {
+            return Some(false);
+        }
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            match hash {
+                Some(hash) => hasher.verify_blocking(&password, &hash),
+                None => {
+                    if let Some(dummy) = hasher.dummy_hash() {
+                        let _ = hasher.verify_blocking(&password, dummy);
+                    }
+                    false
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
+    /// The dummy hash, made on first use with this hasher's parameters.
+    fn dummy_hash(&self) -> Option<&str> {
+        self.dummy
+            .get_or_init(|| self.hash("dummy password for unknown users").ok())
+            .as_deref()
+    }
+
+    /// Computes the dummy hash now, so the first unknown-user login is not faster or
+    /// slower than the others. Blocking.
+    pub fn warm_up(&self) {
+        let _ = self.dummy_hash();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_then_verify_ok() {
+        let hasher = PasswordHasher::new().with_params(256, 1, 1).unwrap();
+        let phc = hasher.hash("pw").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(hasher.verify_blocking("pw", &phc));
+        assert!(!hasher.verify_blocking("pW", &phc));
+        assert!(!hasher.verify_blocking("pw", "not a phc string"));
+    }
+}

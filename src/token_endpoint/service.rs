@@ -1,0 +1,558 @@
+//! [`TokenEndpoint`]: the Tower service answering `POST /token`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tower_service::Service;
+
+use super::error::{json_response, BadRequest, TokenError};
+use super::form::{self, Encoding, TokenForm};
+use super::issuer::TokenIssuer;
+use super::password::PasswordHasher;
+use super::users::UserStore;
+use crate::error::{is_scope_token, ConfigError};
+
+/// Default upper bound on the request body: 16 KiB.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
+
+/// The OAuth2 token endpoint (RFC 6749 §4.3 password grant, §5.1 and §5.2 answers) as
+/// a Tower service. See the [module docs](super) for when to use the password grant.
+///
+/// Mount it at `POST /token` under hyper, axum or a gateway. Built with
+/// [`TokenEndpoint::builder`]. Cloning is cheap (one `Arc`).
+pub struct TokenEndpoint<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for TokenEndpoint<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> fmt::Debug for TokenEndpoint<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("TokenEndpoint")
+            .field("issuer", &inner.issuer)
+            .field("hasher", &inner.hasher)
+            .field(
+                "clients",
+                &inner.clients.as_ref().map(|c| c.keys().collect::<Vec<_>>()),
+            )
+            .field("lenient_grant_type", &inner.lenient_grant_type)
+            .field("max_body", &inner.max_body)
+            .field("store", &std::any::type_name::<S>())
+            .finish()
+    }
+}
+
+struct Inner<S> {
+    issuer: TokenIssuer,
+    store: S,
+    hasher: PasswordHasher,
+    clients: Option<HashMap<String, ClientSecret>>,
+    lenient_grant_type: bool,
+    max_body: usize,
+}
+
+#[derive(Clone)]
+enum ClientSecret {
+    Public,
+    /// SHA-256 of the secret, compared in constant time.
+    Confidential([u8; 32]),
+}
+
+/// Builds a [`TokenEndpoint`]. Nothing is enabled until you choose a grant.
+#[must_use]
+pub struct TokenEndpointBuilder<S> {
+    issuer: TokenIssuer,
+    store: S,
+    hasher: PasswordHasher,
+    clients: Option<HashMap<String, ClientSecret>>,
+    password_grant: bool,
+    lenient_grant_type: bool,
+    max_body: usize,
+}
+
+impl<S> fmt::Debug for TokenEndpointBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenEndpointBuilder")
+            .field("issuer", &self.issuer)
+            .field("password_grant", &self.password_grant)
+            .field("lenient_grant_type", &self.lenient_grant_type)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: UserStore> TokenEndpoint<S> {
+    /// Starts a builder issuing tokens with `issuer` for users of `store`.
+    pub fn builder(issuer: TokenIssuer, store: S) -> TokenEndpointBuilder<S> {
+        TokenEndpointBuilder {
+            issuer,
+            store,
+            hasher: PasswordHasher::new(),
+            clients: None,
+            password_grant: false,
+            lenient_grant_type: false,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// The user store.
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The password hasher (hash passwords for the store with the same parameters).
+    #[must_use]
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+}
+
+impl<S: UserStore> TokenEndpointBuilder<S> {
+    /// Enables the resource owner password credentials grant (RFC 6749 §4.3).
+    ///
+    /// RFC 9700 (OAuth 2.0 Security BCP, §2.4) says this grant MUST NOT be used: the
+    /// client sees the user's password, and it cannot carry multi-factor or federated
+    /// login. It stays reasonable for a first-party app whose own login form talks to
+    /// its own API (the FastAPI tutorial setup), and for migrating such apps; for
+    /// third-party clients use the authorization code grant with PKCE from a real
+    /// authorization server.
+    pub fn allow_password_grant(mut self) -> Self {
+        self.password_grant = true;
+        self
+    }
+
+    /// Accepts requests without `grant_type` as password grants, as FastAPI's
+    /// non-strict `OAuth2PasswordRequestForm` does. A `grant_type` other than
+    /// `password` is still refused.
+    pub fn lenient_grant_type(mut self) -> Self {
+        self.lenient_grant_type = true;
+        self
+    }
+
+    /// Replaces the password hasher (parameters, concurrency bound).
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Largest accepted request body, in bytes (default 16 KiB); larger is `413`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for `0`.
+    pub fn with_max_body(mut self, max: usize) -> Result<Self, ConfigError> {
+        if max == 0 {
+            return Err(ConfigError::InvalidValue("max_body"));
+        }
+        self.max_body = max;
+        Ok(self)
+    }
+
+    /// Registers a confidential client. Once any client is registered, every request
+    /// must authenticate one (RFC 6749 §2.3.1: HTTP Basic, or `client_id` and
+    /// `client_secret` in the body); without registered clients, client
+    /// identification is accepted and ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty id or secret.
+    pub fn with_client(mut self, id: &str, secret: &str) -> Result<Self, ConfigError> {
+        if id.is_empty() || secret.is_empty() {
+            return Err(ConfigError::InvalidValue("client"));
+        }
+        let digest = Sha256::digest(secret.as_bytes()).into();
+        self.clients
+            .get_or_insert_with(HashMap::new)
+            .insert(id.to_owned(), ClientSecret::Confidential(digest));
+        Ok(self)
+    }
+
+    /// Registers a public client: identified by `client_id` alone, with no secret.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty id.
+    pub fn with_public_client(mut self, id: &str) -> Result<Self, ConfigError> {
+        if id.is_empty() {
+            return Err(ConfigError::InvalidValue("client"));
+        }
+        self.clients
+            .get_or_insert_with(HashMap::new)
+            .insert(id.to_owned(), ClientSecret::Public);
+        Ok(self)
+    }
+
+    /// Builds the endpoint.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if no grant was enabled (call
+    /// [`allow_password_grant`](Self::allow_password_grant)).
+    pub fn build(self) -> Result<TokenEndpoint<S>, ConfigError> {
+        if !self.password_grant {
+            return Err(ConfigError::InvalidValue("grant types (none enabled)"));
+        }
+        Ok(TokenEndpoint {
+            inner: Arc::new(Inner {
+                issuer: self.issuer,
+                store: self.store,
+                hasher: self.hasher,
+                clients: self.clients,
+                lenient_grant_type: self.lenient_grant_type,
+                max_body: self.max_body,
+            }),
+        })
+    }
+}
+
+impl<S, B> Service<Request<B>> for TokenEndpoint<S>
+where
+    S: UserStore,
+    B: Body + Send + 'static,
+    B::Data: Send,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        if request.method() != Method::POST {
+            return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
+        }
+        let inner = Arc::clone(&self.inner);
+        ResponseFuture {
+            kind: Kind::Pending(Box::pin(async move {
+                inner
+                    .handle(request)
+                    .await
+                    .unwrap_or_else(TokenError::into_response)
+            })),
+        }
+    }
+}
+
+/// Response future of [`TokenEndpoint`]: ready for refusals decided from the request
+/// line, else the boxed login (Argon2 dominates its cost, not the box).
+pub struct ResponseFuture {
+    kind: Kind,
+}
+
+enum Kind {
+    Ready(Option<Response<Full<Bytes>>>),
+    Pending(Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>),
+}
+
+impl ResponseFuture {
+    fn ready(response: Response<Full<Bytes>>) -> Self {
+        Self {
+            kind: Kind::Ready(Some(response)),
+        }
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Full<Bytes>>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.kind {
+            Kind::Ready(response) => {
+                Poll::Ready(Ok(response.take().expect("polled after completion")))
+            }
+            Kind::Pending(future) => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Success<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    scope: &'a str,
+}
+
+impl<S: UserStore> Inner<S> {
+    async fn handle<B>(&self, request: Request<B>) -> Result<Response<Full<Bytes>>, TokenError>
+    where
+        B: Body + Send,
+        B::Data: Send,
+    {
+        let (parts, body) = request.into_parts();
+        let headers = &parts.headers;
+        if declared_length(headers).is_some_and(|len| len > self.max_body as u64) {
+            return Err(TokenError::PayloadTooLarge);
+        }
+        let mut content_types = headers.get_all(CONTENT_TYPE).iter();
+        let content_type = content_types.next().map(|v| v.as_bytes());
+        if content_types.next().is_some() {
+            return Err(TokenError::UnsupportedMediaType);
+        }
+        let encoding = form::encoding(content_type)?;
+        let bytes = read_body(body, self.max_body).await?;
+        let form = match encoding {
+            Encoding::UrlEncoded => form::parse_urlencoded(&bytes)?,
+            Encoding::Multipart { boundary } => form::parse_multipart(bytes, boundary).await?,
+        };
+        self.authenticate_client(headers, &form)?;
+        self.password_grant(form).await
+    }
+
+    fn authenticate_client(&self, headers: &HeaderMap, form: &TokenForm) -> Result<(), TokenError> {
+        let mut values = headers.get_all(AUTHORIZATION).iter();
+        let authorization = values.next();
+        if values.next().is_some() {
+            return Err(BadRequest::DuplicateAuthorizationHeader.into());
+        }
+        let Some(clients) = &self.clients else {
+            // No registered clients: identification is accepted and ignored.
+            return Ok(());
+        };
+        let (id, secret, basic) = match authorization.map(|v| parse_basic(v.as_bytes())) {
+            Some(Basic::Credentials(id, secret)) => {
+                if form.client_secret.is_some()
+                    || form
+                        .client_id
+                        .as_ref()
+                        .is_some_and(|body_id| *body_id != id)
+                {
+                    return Err(BadRequest::MultipleClientAuthentication.into());
+                }
+                (id, secret, true)
+            }
+            Some(Basic::Malformed) => return Err(TokenError::InvalidClient { basic: true }),
+            Some(Basic::OtherScheme) | None => {
+                let id = form
+                    .client_id
+                    .clone()
+                    .ok_or(TokenError::InvalidClient { basic: false })?;
+                (id, form.client_secret.clone().unwrap_or_default(), false)
+            }
+        };
+        let ok = match clients.get(&id) {
+            Some(ClientSecret::Public) => secret.is_empty(),
+            Some(ClientSecret::Confidential(expected)) => {
+                let given: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+                bool::from(given.ct_eq(expected))
+            }
+            None => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(TokenError::InvalidClient { basic })
+        }
+    }
+
+    async fn password_grant(&self, form: TokenForm) -> Result<Response<Full<Bytes>>, TokenError> {
+        match form.grant_type.as_deref() {
+            Some("password") => {}
+            None if self.lenient_grant_type => {}
+            None => return Err(BadRequest::MissingGrantType.into()),
+            Some(_) => return Err(TokenError::UnsupportedGrantType),
+        }
+        let username = form.username.ok_or(BadRequest::MissingUsername)?;
+        let password = form.password.ok_or(BadRequest::MissingPassword)?;
+        let requested = match &form.scope {
+            Some(scope) => Some(parse_scope(scope)?),
+            None => None,
+        };
+
+        let user = self
+            .store
+            .find_user(&username)
+            .await
+            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        let hash = user.as_ref().map(|u| u.password_hash().to_owned());
+        let matches = self
+            .hasher
+            .verify(password, hash)
+            .await
+            .ok_or(TokenError::TemporarilyUnavailable)?;
+        let user = match user {
+            Some(user) if matches && !user.is_disabled() => user,
+            _ => return Err(TokenError::InvalidGrant),
+        };
+
+        let granted: Vec<&str> = match &requested {
+            Some(requested) if !requested.is_empty() => {
+                if !requested
+                    .iter()
+                    .all(|s| user.scopes().iter().any(|own| own == s))
+                {
+                    return Err(TokenError::InvalidScope);
+                }
+                requested.clone()
+            }
+            _ => user.scopes().iter().map(String::as_str).collect(),
+        };
+        let scope = granted.join(" ");
+        let extra = self.store.extra_claims(&user);
+        let issued = self
+            .issuer
+            .issue(user.username(), &scope, extra)
+            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        let body = serde_json::to_vec(&Success {
+            access_token: &issued.token,
+            token_type: "bearer",
+            expires_in: issued.expires_in,
+            scope: &scope,
+        })
+        .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        Ok(json_response(StatusCode::OK, body))
+    }
+}
+
+/// Splits a requested `scope` into distinct scope-tokens (RFC 6749 §3.3).
+fn parse_scope(scope: &str) -> Result<Vec<&str>, TokenError> {
+    let mut scopes: Vec<&str> = Vec::new();
+    for token in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !is_scope_token(token) {
+            return Err(TokenError::InvalidScope);
+        }
+        if !scopes.contains(&token) {
+            scopes.push(token);
+        }
+    }
+    Ok(scopes)
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads the body, refusing it as soon as it passes `limit` (chunked bodies too).
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
+where
+    B: Body + Send,
+    B::Data: Send,
+{
+    let mut body = std::pin::pin!(body);
+    let mut buffer = BytesMut::new();
+    while let Some(frame) = body.as_mut().frame().await {
+        let frame = frame.map_err(|_| BadRequest::MalformedBody)?;
+        if let Ok(data) = frame.into_data() {
+            if buffer.len().saturating_add(data.remaining()) > limit {
+                return Err(TokenError::PayloadTooLarge);
+            }
+            buffer.put(data);
+        }
+    }
+    Ok(buffer.freeze())
+}
+
+enum Basic {
+    Credentials(String, String),
+    Malformed,
+    OtherScheme,
+}
+
+/// Parses `Authorization: Basic` client credentials: id and secret are each
+/// form-urlencoded before joining with `:` (RFC 6749 §2.3.1).
+fn parse_basic(value: &[u8]) -> Basic {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return Basic::OtherScheme;
+    };
+    let Some((scheme, rest)) = value.split_once(' ') else {
+        return Basic::OtherScheme;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Basic::OtherScheme;
+    }
+    let Ok(decoded) = STANDARD.decode(rest.trim()) else {
+        return Basic::Malformed;
+    };
+    let Ok(decoded) = String::from_utf8(decoded) else {
+        return Basic::Malformed;
+    };
+    match decoded.split_once(':') {
+        Some((id, secret)) => match (form_decode(id), form_decode(secret)) {
+            (Some(id), Some(secret)) => Basic::Credentials(id, secret),
+            _ => Basic::Malformed,
+        },
+        None => Basic::Malformed,
+    }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
+fn form_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_form_encoded_ok() {
+        let header = format!("Basic {}", STANDARD.encode("my%20app:p%3Ass+word"));
+        match parse_basic(header.as_bytes()) {
+            Basic::Credentials(id, secret) => {
+                assert_eq!(id, "my app");
+                assert_eq!(secret, "p:ss word");
+            }
+            _ => panic!("not parsed"),
+        }
+        assert!(matches!(parse_basic(b"Basic !!!"), Basic::Malformed));
+        assert!(matches!(parse_basic(b"Bearer x"), Basic::OtherScheme));
+    }
+
+    #[test]
+    fn scope_invalid_token_fails() {
+        assert_eq!(parse_scope("a  b a").unwrap(), ["a", "b"]);
+        assert_eq!(parse_scope("a\"b").unwrap_err(), TokenError::InvalidScope);
+    }
+}
