@@ -84,6 +84,8 @@ pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredSc
 pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;
+#[cfg(feature = "cache")]
+pub use validate::CachedValidator;
 pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};
 
 pub use jsonwebtoken;

@@ -402,7 +402,7 @@ fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -419,6 +419,11 @@ impl<T: DeserializeOwned> JwtValidator<T> {
     }
 
     fn verify_token(&self, token: &str) -> Result<T, InvalidToken> {
+        self.verify_timed(token).map(|(claims, _)| claims)
+    }
+
+    /// Validates `token`, returning its claims and its `exp`/`nbf` (for caches).
+    pub(crate) fn verify_timed(&self, token: &str) -> Result<(T, Times), InvalidToken> {
         let settings = &*self.inner;
         let bytes = token.as_bytes();
         if bytes.len() > settings.max_token_len {
@@ -451,8 +456,9 @@ impl<T: DeserializeOwned> JwtValidator<T> {
                 return Err(InvalidToken::Malformed);
             }
             let registered = Registered::parse(json)?;
-            self.check_registered(&registered)?;
-            serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)
+            let times = self.check_registered(&registered)?;
+            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
+            Ok((claims, times))
         })
     }
 
@@ -474,19 +480,13 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         }
     }
 
-    fn check_registered(&self, claims: &Registered<'_>) -> Result<(), InvalidToken> {
+    fn check_registered(&self, claims: &Registered<'_>) -> Result<Times, InvalidToken> {
         let settings = &*self.inner;
-        let now = now();
-        let exp = claims.exp.ok_or(InvalidToken::MissingClaim("exp"))?;
-        // RFC 7519 §4.1.4: the current time MUST be before exp.
-        if now.saturating_sub(settings.leeway) >= exp {
-            return Err(InvalidToken::Expired);
-        }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(settings.leeway) < nbf {
-                return Err(InvalidToken::NotYetValid);
-            }
-        }
+        let times = Times {
+            exp: claims.exp.ok_or(InvalidToken::MissingClaim("exp"))?,
+            nbf: claims.nbf,
+        };
+        times.check(now(), settings.leeway)?;
         if !settings.issuers.is_empty() {
             let iss = claims.iss.as_deref().ok_or(InvalidToken::MissingClaim("iss"))?;
             if !settings.issuers.iter().any(|accepted| **accepted == *iss) {
@@ -511,7 +511,50 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         if settings.require_jti && claims.jti.is_none() {
             return Err(InvalidToken::MissingClaim("jti"));
         }
+        Ok(times)
+    }
+}
+
+/// A verified token's time bounds, re-checked whenever a cached token is used again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+}
+
+impl Times {
+    /// Checks `exp` and `nbf` at `now` (seconds since the epoch) with `leeway` seconds.
+    pub(crate) fn check(self, now: i64, leeway: i64) -> Result<(), InvalidToken> {
+        // RFC 7519 §4.1.4: the current time MUST be before exp.
+        if now.saturating_sub(leeway) >= self.exp {
+            return Err(InvalidToken::Expired);
+        }
+        if let Some(nbf) = self.nbf {
+            if now.saturating_add(leeway) < nbf {
+                return Err(InvalidToken::NotYetValid);
+            }
+        }
         Ok(())
+    }
+}
+
+impl<T> JwtValidator<T> {
+    /// The leeway for `exp` and `nbf`, in seconds.
+    pub(crate) fn leeway_secs(&self) -> i64 {
+        self.inner.leeway
+    }
+
+    /// The longest token accepted, in bytes.
+    pub(crate) fn max_token_len(&self) -> usize {
+        self.inner.max_token_len
+    }
+
+    /// `true` if every key is an HMAC secret.
+    pub(crate) fn hmac_only(&self) -> bool {
+        self.inner
+            .keys
+            .iter()
+            .all(|k| k.algorithm.family() == AlgorithmFamily::Hmac)
     }
 }
 

@@ -9,10 +9,14 @@ use std::future::Future;
 
 use crate::error::AuthError;
 
+#[cfg(feature = "cache")]
+mod cache;
 mod json;
 mod jwt;
 mod registered;
 
+#[cfg(feature = "cache")]
+pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
