@@ -27,6 +27,8 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Segments up to this size are decoded on the stack.
 const STACK_SEGMENT: usize = 1024;
+/// Segments up to this size (headers, small payloads) use a smaller stack buffer.
+const SMALL_SEGMENT: usize = 256;
 
 /// The crypto backend of `jsonwebtoken` chosen by this crate's features, used directly
 /// so that enabling both backends never leaves `jsonwebtoken` without a default.
@@ -386,16 +388,28 @@ fn parse_algorithm(alg: &str) -> Option<Algorithm> {
 /// Decodes a base64url segment (strict: no padding, no stray bits) and hands it to `f`,
 /// on the stack when small.
 fn with_segment<R>(segment: &[u8], f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>) -> Result<R, InvalidToken> {
-    if segment.len() / 4 * 3 + 3 <= STACK_SEGMENT {
-        let mut buf = [0u8; STACK_SEGMENT];
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(segment, &mut buf)
-            .map_err(|_| InvalidToken::Malformed)?;
-        f(&buf[..len])
+    let decoded_max = segment.len() / 4 * 3 + 3;
+    if decoded_max <= SMALL_SEGMENT {
+        on_stack::<SMALL_SEGMENT, R>(segment, f)
+    } else if decoded_max <= STACK_SEGMENT {
+        on_stack::<STACK_SEGMENT, R>(segment, f)
     } else {
         let decoded = URL_SAFE_NO_PAD.decode(segment).map_err(|_| InvalidToken::Malformed)?;
         f(&decoded)
     }
+}
+
+/// Decodes into an `N`-byte stack buffer (sized by the caller: headers fit in the small
+/// one, so only what is needed gets zeroed).
+fn on_stack<const N: usize, R>(
+    segment: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
+) -> Result<R, InvalidToken> {
+    let mut buf = [0u8; N];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(segment, &mut buf)
+        .map_err(|_| InvalidToken::Malformed)?;
+    f(&buf[..len])
 }
 
 fn is_json_object(json: &[u8]) -> bool {
@@ -429,7 +443,7 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         if bytes.len() > settings.max_token_len {
             return Err(InvalidToken::TooLong);
         }
-        let mut dots = bytes.iter().enumerate().filter(|(_, &b)| b == b'.').map(|(i, _)| i);
+        let mut dots = memchr::memchr_iter(b'.', bytes);
         let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
             return Err(InvalidToken::Malformed);
         };
