@@ -119,7 +119,12 @@ impl<S> Layer<S> for HandwrittenLayer {
 
 impl<S> Service<Req> for Handwritten<S>
 where
-    S: Service<Req, Response = Response<Empty<Bytes>>, Error = Infallible, Future = Ready<Result<Response<Empty<Bytes>>, Infallible>>>,
+    S: Service<
+        Req,
+        Response = Response<Empty<Bytes>>,
+        Error = Infallible,
+        Future = Ready<Result<Response<Empty<Bytes>>, Infallible>>,
+    >,
 {
     type Response = Response<Empty<Bytes>>;
     type Error = Infallible;
@@ -155,7 +160,10 @@ where
 // ----- tokens and keys -----
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn claims() -> serde_json::Value {
@@ -195,7 +203,12 @@ struct Row {
     run: Box<dyn FnMut() -> StatusCode>,
 }
 
-fn row<S, B>(id: &'static str, expect: StatusCode, mut service: S, authorization: Option<HeaderValue>) -> Row
+fn row<S, B>(
+    id: &'static str,
+    expect: StatusCode,
+    mut service: S,
+    authorization: Option<HeaderValue>,
+) -> Row
 where
     S: Service<Req, Response = Response<B>> + 'static,
     S::Error: Debug,
@@ -217,7 +230,12 @@ fn rows() -> Vec<Row> {
     let hs_key = DecodingKey::from_secret(SECRET);
     let layer = BearerAuthLayer::new(ours(Algorithm::HS256, &hs_key));
 
-    let mut rows = vec![row("hs256/bare", StatusCode::OK, Ok200, Some(hs_header.clone()))];
+    let mut rows = vec![row(
+        "hs256/bare",
+        StatusCode::OK,
+        Ok200,
+        Some(hs_header.clone()),
+    )];
 
     // HMAC floor: HMAC-SHA256 over the same signing input, keyed once.
     let signing_input = hs_token[..hs_token.rfind('.').unwrap()].as_bytes().to_vec();
@@ -271,10 +289,16 @@ fn rows() -> Vec<Row> {
         static_bearer.layer(Ok200),
         Some(hs_header.clone()),
     ));
-    rows.push(row("hs256/bearer_layer", StatusCode::OK, layer.layer(Ok200), Some(hs_header.clone())));
+    rows.push(row(
+        "hs256/bearer_layer",
+        StatusCode::OK,
+        layer.layer(Ok200),
+        Some(hs_header.clone()),
+    ));
     #[cfg(feature = "cache")]
     {
-        let cached = tower_bearer::CachedValidator::new(ours(Algorithm::HS256, &hs_key), 10_000).cache_hmac();
+        let cached = tower_bearer::CachedValidator::new(ours(Algorithm::HS256, &hs_key), 10_000)
+            .cache_hmac();
         cached.verify(&hs_token).unwrap();
         rows.push(row(
             "hs256/cached",
@@ -285,7 +309,12 @@ fn rows() -> Vec<Row> {
     }
 
     // 401 paths of our layer.
-    rows.push(row("reject/missing", StatusCode::UNAUTHORIZED, layer.layer(Ok200), None));
+    rows.push(row(
+        "reject/missing",
+        StatusCode::UNAUTHORIZED,
+        layer.layer(Ok200),
+        None,
+    ));
     rows.push(row(
         "reject/malformed",
         StatusCode::UNAUTHORIZED,
@@ -340,13 +369,23 @@ fn rows() -> Vec<Row> {
         {
             let cached = tower_bearer::CachedValidator::new(validator, 10_000);
             cached.verify(&token).unwrap();
-            rows.push(row(_cached, StatusCode::OK, BearerAuthLayer::new(cached).layer(Ok200), Some(header)));
+            rows.push(row(
+                _cached,
+                StatusCode::OK,
+                BearerAuthLayer::new(cached).layer(Ok200),
+                Some(header),
+            ));
         }
     }
 
     // axum 0.8: a one-route router, bare and behind our layer.
     let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
-    rows.push(row("axum/bare_router", StatusCode::OK, router.clone(), Some(hs_header.clone())));
+    rows.push(row(
+        "axum/bare_router",
+        StatusCode::OK,
+        router.clone(),
+        Some(hs_header.clone()),
+    ));
     rows.push(row(
         "axum/bearer_layer",
         StatusCode::OK,
@@ -374,7 +413,10 @@ fn selected(mut rows: Vec<Row>) -> Vec<Row> {
 /// Rounds of every row in turn; per row the median of per-round ns/iter, and the median
 /// of per-round differences to `hs256/bare` (paired: same round, interleaved).
 fn paired(mut rows: Vec<Row>) {
-    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(31);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(31);
     let block = Duration::from_millis(20);
     // Iterations per block, calibrated once per row.
     let iters: Vec<u64> = rows
@@ -404,10 +446,17 @@ fn paired(mut rows: Vec<Row>) {
         v[v.len() / 2]
     };
     let bare = rows.iter().position(|row| row.id == "hs256/bare");
-    println!("{:<28} {:>12} {:>16}", "row", "median ns", "paired - bare ns");
+    println!(
+        "{:<28} {:>12} {:>16}",
+        "row", "median ns", "paired - bare ns"
+    );
     for (i, row) in rows.iter().enumerate() {
         let diff = bare.map(|b| {
-            let mut d: Vec<f64> = samples[i].iter().zip(&samples[b]).map(|(x, y)| x - y).collect();
+            let mut d: Vec<f64> = samples[i]
+                .iter()
+                .zip(&samples[b])
+                .map(|(x, y)| x - y)
+                .collect();
             median(&mut d)
         });
         let m = median(&mut samples[i].clone());
@@ -421,8 +470,14 @@ fn paired(mut rows: Vec<Row>) {
 fn main() {
     let rows = selected(rows());
     if let Ok(id) = std::env::var("BENCH_ROW") {
-        let iters: u64 = std::env::var("BENCH_ITERS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
-        let mut row = rows.into_iter().find(|row| row.id == id).expect("no such row");
+        let iters: u64 = std::env::var("BENCH_ITERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        let mut row = rows
+            .into_iter()
+            .find(|row| row.id == id)
+            .expect("no such row");
         for _ in 0..iters {
             black_box((row.run)());
         }

@@ -58,7 +58,10 @@ fn cache_expired_entry_not_served_fails() {
     // The clock moves past exp: the cached entry must not be served.
     EXPIRED_OFFSET.store(31, Ordering::SeqCst);
     let error = cached.verify(&token).unwrap_err();
-    assert!(matches!(error, AuthError::InvalidToken(InvalidToken::Expired)), "{error:?}");
+    assert!(
+        matches!(error, AuthError::InvalidToken(InvalidToken::Expired)),
+        "{error:?}"
+    );
     cached.run_pending_tasks();
     assert_eq!(cached.entry_count(), 0);
 }
@@ -69,7 +72,10 @@ fn cache_expired_token_never_cached_fails() {
     let token = token(now() - 5, "old");
     for _ in 0..2 {
         let error = cached.verify(&token).unwrap_err();
-        assert!(matches!(error, AuthError::InvalidToken(InvalidToken::Expired)), "{error:?}");
+        assert!(
+            matches!(error, AuthError::InvalidToken(InvalidToken::Expired)),
+            "{error:?}"
+        );
     }
     cached.run_pending_tasks();
     assert_eq!(cached.entry_count(), 0);
@@ -89,7 +95,10 @@ fn cache_tampered_token_misses_fails() {
             _ => b'A',
         };
         let tampered = String::from_utf8(tampered).unwrap();
-        assert!(cached.verify(&tampered).is_err(), "byte {i} changed, still accepted");
+        assert!(
+            cached.verify(&tampered).is_err(),
+            "byte {i} changed, still accepted"
+        );
     }
     // Still a hit for the real token, and nothing else was cached.
     cached.verify(&token).unwrap();
@@ -107,7 +116,11 @@ fn cache_capacity_bounded_ok() {
         cached.verify(&token).unwrap();
     }
     cached.run_pending_tasks();
-    assert!(cached.entry_count() <= 8, "{} entries", cached.entry_count());
+    assert!(
+        cached.entry_count() <= 8,
+        "{} entries",
+        cached.entry_count()
+    );
 }
 
 #[test]
@@ -122,7 +135,11 @@ fn cache_memory_bounded_ok() {
     }
     cached.run_pending_tasks();
     let entry = token(exp, "token-0").len() as u64;
-    assert!(cached.entry_count() <= 4 * 1024 / entry, "{} entries", cached.entry_count());
+    assert!(
+        cached.entry_count() <= 4 * 1024 / entry,
+        "{} entries",
+        cached.entry_count()
+    );
 }
 
 #[test]

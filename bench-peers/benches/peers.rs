@@ -55,14 +55,19 @@ where
         id,
         run: Box::new(move || {
             let mut request = Request::new(String::new());
-            request.headers_mut().insert(AUTHORIZATION, authorization.clone());
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, authorization.clone());
             call_now(&mut service, request)
         }),
     }
 }
 
 fn rows() -> Vec<Row> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let claims = serde_json::json!({
         "sub": "user-1234", "iss": ISSUER, "aud": AUDIENCE,
         "exp": now + 24 * 3600, "iat": now, "scope": "read write",
@@ -75,7 +80,10 @@ fn rows() -> Vec<Row> {
     .unwrap();
     let header = HeaderValue::try_from(format!("Bearer {token}")).unwrap();
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let authorizer = runtime
         .block_on(
             JwtAuthorizer::<Claims>::from_secret(SECRET)
@@ -95,9 +103,17 @@ fn rows() -> Vec<Row> {
 
     let mut rows = vec![
         row("axum07/bare_router", router07.clone(), header.clone()),
-        row("axum07/jwt_authorizer", router07.layer([authorizer].into_layer()), header.clone()),
+        row(
+            "axum07/jwt_authorizer",
+            router07.layer([authorizer].into_layer()),
+            header.clone(),
+        ),
         row("axum08/bare_router", router08.clone(), header.clone()),
-        row("axum08/bearer_layer", router08.layer(BearerAuthLayer::new(ours)), header),
+        row(
+            "axum08/bearer_layer",
+            router08.layer(BearerAuthLayer::new(ours)),
+            header,
+        ),
     ];
     for row in &mut rows {
         assert_eq!((row.run)(), StatusCode::OK, "{}", row.id);
@@ -106,7 +122,10 @@ fn rows() -> Vec<Row> {
 }
 
 fn paired(mut rows: Vec<Row>) {
-    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(31);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(31);
     let iters: Vec<u64> = rows
         .iter_mut()
         .map(|row| {
@@ -134,12 +153,26 @@ fn paired(mut rows: Vec<Row>) {
         v[v.len() / 2]
     };
     // Rows come in (bare, layered) pairs.
-    println!("{:<24} {:>10} {:>18}", "row", "median ns", "paired - bare ns");
+    println!(
+        "{:<24} {:>10} {:>18}",
+        "row", "median ns", "paired - bare ns"
+    );
     for pair in 0..rows.len() / 2 {
         let (b, l) = (2 * pair, 2 * pair + 1);
-        let diff = median(samples[l].iter().zip(&samples[b]).map(|(x, y)| x - y).collect());
+        let diff = median(
+            samples[l]
+                .iter()
+                .zip(&samples[b])
+                .map(|(x, y)| x - y)
+                .collect(),
+        );
         println!("{:<24} {:>10.1}", rows[b].id, median(samples[b].clone()));
-        println!("{:<24} {:>10.1} {:>18.1}", rows[l].id, median(samples[l].clone()), diff);
+        println!(
+            "{:<24} {:>10.1} {:>18.1}",
+            rows[l].id,
+            median(samples[l].clone()),
+            diff
+        );
     }
 }
 

@@ -222,7 +222,10 @@ where
         }
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(entry) = cache.get(&key) {
-            return match entry.times.check((self.clock)(), self.validator.leeway_secs()) {
+            return match entry
+                .times
+                .check((self.clock)(), self.validator.leeway_secs())
+            {
                 Ok(()) => Ok(entry.claims),
                 Err(error) => {
                     cache.invalidate(&key);
