@@ -552,6 +552,7 @@ impl Times {
     }
 }
 
+#[cfg(feature = "cache")]
 impl<T> JwtValidator<T> {
     /// The leeway for `exp` and `nbf`, in seconds.
     pub(crate) fn leeway_secs(&self) -> i64 {
