@@ -238,7 +238,7 @@ fn rows() -> Vec<Row> {
     )];
 
     // HMAC floor: HMAC-SHA256 over the same signing input, keyed once.
-    let signing_input = hs_token[..hs_token.rfind('.').unwrap()].as_bytes().to_vec();
+    let signing_input = hs_token.as_bytes()[..hs_token.rfind('.').unwrap()].to_vec();
     let keyed = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
     rows.push(Row {
         id: "hs256/hmac_floor",
