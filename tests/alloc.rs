@@ -63,10 +63,15 @@ fn hs256_verify_no_allocation_ok() {
         .with_audience("api")
         .unwrap();
     let now = common::now();
-    let token = common::hs256(&json!({
+    let payload = json!({
         "sub": "alice", "iss": "https://auth.example.com", "aud": "api",
         "exp": now + 600, "iat": now, "scope": "read write", "jti": "abc",
-    }));
+    });
+    let token = common::raw_hs256(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &payload.to_string(),
+        common::SECRET,
+    );
     // Warm up (lazy statics, if any).
     validator.verify(&token).unwrap();
     COUNTING.with(|c| c.set(true));

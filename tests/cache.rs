@@ -11,7 +11,15 @@ use tower_bearer::{AuthError, CachedValidator, Claims, InvalidToken, JwtValidato
 
 use common::{key_file, now, sign};
 
+/// jsonwebtoken 11 cannot pick a default provider when both backends are enabled
+/// (`--all-features`); the helpers below sign through it, so choose one.
+fn provider() {
+    #[cfg(feature = "aws-lc")]
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+}
+
 fn validator() -> JwtValidator<Claims> {
+    provider();
     let key = DecodingKey::from_ed_pem(&key_file("ed_public.pem")).unwrap();
     JwtValidator::<Claims>::new(Algorithm::EdDSA, &key)
         .unwrap()
@@ -21,6 +29,7 @@ fn validator() -> JwtValidator<Claims> {
 }
 
 fn token(exp: i64, jti: &str) -> String {
+    provider();
     let key = EncodingKey::from_ed_pem(&key_file("ed_private.pem")).unwrap();
     sign(
         Algorithm::EdDSA,
