@@ -5,7 +5,6 @@
 //! character set; `scope` is built only from validated scope-tokens. No client input
 //! ever reaches this header.
 
-
 use http::HeaderValue;
 
 use crate::error::{AuthError, ConfigError};
@@ -77,7 +76,11 @@ fn render(realm: Option<&str>, error: &AuthError) -> HeaderValue {
             params.push(("scope", scopes.as_str()));
         }
     }
-    let capacity = 16 + params.iter().map(|(name, param)| name.len() + param.len() + 6).sum::<usize>();
+    let capacity = 16
+        + params
+            .iter()
+            .map(|(name, param)| name.len() + param.len() + 6)
+            .sum::<usize>();
     let mut value = String::with_capacity(capacity);
     value.push_str("Bearer");
     for (i, (name, param)) in params.into_iter().enumerate() {
@@ -119,5 +122,9 @@ pub(crate) fn sanitized(text: &str) -> std::borrow::Cow<'_, str> {
     if text.chars().all(allowed) {
         return std::borrow::Cow::Borrowed(text);
     }
-    std::borrow::Cow::Owned(text.chars().map(|c| if allowed(c) { c } else { '?' }).collect())
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if allowed(c) { c } else { '?' })
+            .collect(),
+    )
 }

@@ -112,6 +112,8 @@ pub trait ScopeClaims {
 
 impl ScopeClaims for Claims {
     fn has_scope(&self, scope: &str) -> bool {
-        self.scope.as_ref().is_some_and(|granted| granted.contains(scope))
+        self.scope
+            .as_ref()
+            .is_some_and(|granted| granted.contains(scope))
     }
 }

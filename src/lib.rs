@@ -64,7 +64,11 @@
 //! `grpc-status` 16 or 7. Replace either with [`BearerAuthLayer::on_rejection`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations, unreachable_pub, clippy::missing_errors_doc)]
+#![warn(
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::missing_errors_doc
+)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod bearer;

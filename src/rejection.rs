@@ -96,9 +96,9 @@ impl OnRejection for DefaultRejection {
 }
 
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|ct| ct.as_bytes().len() >= 16 && ct.as_bytes()[..16].eq_ignore_ascii_case(b"application/grpc"))
+    headers.get(CONTENT_TYPE).is_some_and(|ct| {
+        ct.as_bytes().len() >= 16 && ct.as_bytes()[..16].eq_ignore_ascii_case(b"application/grpc")
+    })
 }
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -131,7 +131,9 @@ pub fn json_body(error: &AuthError) -> Bytes {
             let description = sanitized(error.description());
             let scopes = error.required_scopes();
             let mut body = Vec::with_capacity(
-                48 + error.code().len() + description.len() + scopes.map_or(0, |s| s.as_str().len() + 12),
+                48 + error.code().len()
+                    + description.len()
+                    + scopes.map_or(0, |s| s.as_str().len() + 12),
             );
             body.extend_from_slice(br#"{"error":"#);
             push_json_str(&mut body, error.code());

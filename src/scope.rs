@@ -62,7 +62,10 @@ use crate::rejection::{DefaultRejection, OnRejection};
 /// # Errors
 ///
 /// [`AuthError::InsufficientScope`] naming all the required scopes.
-pub fn check_scopes<C: ScopeClaims + ?Sized>(claims: &C, required: &RequiredScopes) -> Result<(), AuthError> {
+pub fn check_scopes<C: ScopeClaims + ?Sized>(
+    claims: &C,
+    required: &RequiredScopes,
+) -> Result<(), AuthError> {
     if required.iter().all(|scope| claims.has_scope(scope)) {
         Ok(())
     } else {

@@ -72,9 +72,9 @@ impl TokenSources {
     /// [`ConfigError::InvalidCookieName`] if `name` is not an RFC 6265 cookie name.
     pub fn with_cookie(mut self, name: &str) -> Result<Self, ConfigError> {
         let valid = !name.is_empty()
-            && name.bytes().all(|b| {
-                b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
-            });
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
         if !valid {
             return Err(ConfigError::InvalidCookieName);
         }
@@ -181,8 +181,14 @@ pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
 }
 
 fn trim_spaces(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    let start = bytes
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
     &bytes[start..end.max(start)]
 }
 
@@ -230,7 +236,14 @@ pub fn b64token(token: &[u8]) -> Result<&str, AuthError> {
 const fn is_b64token_byte(b: u8) -> bool {
     let alpha = (b | 0x20).wrapping_sub(b'a') < 26;
     let digit = b.wrapping_sub(b'0') < 10;
-    alpha | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'~') | (b == b'+') | (b == b'/')
+    alpha
+        | digit
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
 }
 
 fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
@@ -302,7 +315,12 @@ mod tests {
     fn b64token_matches_grammar_ok() {
         let mut cases: Vec<Vec<u8>> = vec![vec![], b"=".to_vec(), b"==".to_vec(), b"a=b".to_vec()];
         for b in 0..=255u8 {
-            for shape in [vec![b], vec![b'a', b], vec![b, b'='], vec![b'x', b, b'=', b'=']] {
+            for shape in [
+                vec![b],
+                vec![b'a', b],
+                vec![b, b'='],
+                vec![b'x', b, b'=', b'='],
+            ] {
                 cases.push(shape);
             }
             // Long tokens, the odd byte in each chunk position.

@@ -114,7 +114,10 @@ where
                     let response = response.take().expect("polled after completion");
                     return Poll::Ready(Ok(response.map(AuthBody::rejection)));
                 }
-                KindProj::Validating { validation, waiting } => {
+                KindProj::Validating {
+                    validation,
+                    waiting,
+                } => {
                     let outcome = ready!(validation.poll(cx));
                     let Waiting {
                         mut service,

@@ -70,7 +70,8 @@ pub(crate) fn reject<R: OnRejection>(
 ) -> Response<Bytes> {
     #[cfg(feature = "tracing")]
     tracing::debug!(reason = %error, "bearer request refused");
-    let mut response = on_rejection.on_rejection(Rejection::new(&error, request_headers, challenge));
+    let mut response =
+        on_rejection.on_rejection(Rejection::new(&error, request_headers, challenge));
     response.extensions_mut().insert(error);
     response
 }

@@ -32,7 +32,12 @@ impl<S: Clone, V: Clone, R: Clone> Clone for BearerAuth<S, V, R> {
 }
 
 impl<S, V, R> BearerAuth<S, V, R> {
-    pub(crate) fn from_parts(inner: S, validator: V, settings: SharedSettings, on_rejection: R) -> Self {
+    pub(crate) fn from_parts(
+        inner: S,
+        validator: V,
+        settings: SharedSettings,
+        on_rejection: R,
+    ) -> Self {
         Self {
             inner,
             validator,
@@ -76,7 +81,9 @@ where
         let settings = &*self.settings;
         let validation = match settings.sources.extract(request.headers(), request.uri()) {
             Ok(Some(token)) => self.validator.validate(&token),
-            Ok(None) if settings.optional => return ResponseFuture::inner(self.inner.call(request)),
+            Ok(None) if settings.optional => {
+                return ResponseFuture::inner(self.inner.call(request))
+            }
             Ok(None) => Validation::Ready(Err(AuthError::MissingToken)),
             Err(error) => Validation::Ready(Err(error)),
         };

@@ -182,7 +182,11 @@ impl VerifyingKey {
 
     /// Verifies `signature` (base64url) over `signing_input`.
     fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), InvalidToken> {
-        fn mac<M: Mac + Clone>(keyed: &M, input: &[u8], signature: &[u8]) -> Result<(), InvalidToken> {
+        fn mac<M: Mac + Clone>(
+            keyed: &M,
+            input: &[u8],
+            signature: &[u8],
+        ) -> Result<(), InvalidToken> {
             let mut tag = [0u8; 64];
             let len = URL_SAFE_NO_PAD
                 .decode_slice(signature, &mut tag)
@@ -190,7 +194,8 @@ impl VerifyingKey {
             let mut mac = keyed.clone();
             mac.update(input);
             // Constant-time comparison; a truncated tag is refused.
-            mac.verify_slice(&tag[..len]).map_err(|_| InvalidToken::BadSignature)
+            mac.verify_slice(&tag[..len])
+                .map_err(|_| InvalidToken::BadSignature)
         }
         match &self.verifier {
             Verifier::Hs256(keyed) => mac(keyed, signing_input, signature),
@@ -219,7 +224,9 @@ impl<T> JwtValidator<T> {
     /// algorithm, [`ConfigError::HmacKeyTooShort`] for an HMAC secret shorter than the
     /// hash output (RFC 7518 §3.2), [`ConfigError::InvalidKey`] for an unusable key.
     pub fn new(algorithm: Algorithm, key: &DecodingKey) -> Result<Self, ConfigError> {
-        Ok(Self::from_key(VerifyingKey::new(None, algorithm, key, true)?))
+        Ok(Self::from_key(VerifyingKey::new(
+            None, algorithm, key, true,
+        )?))
     }
 
     /// An `HS256` validator from a shared secret of at least 32 bytes.
@@ -239,8 +246,13 @@ impl<T> JwtValidator<T> {
     ///
     /// As [`new`](Self::new), except for the length check (an empty secret is still
     /// refused).
-    pub fn insecure_short_hmac_key(algorithm: Algorithm, key: &DecodingKey) -> Result<Self, ConfigError> {
-        Ok(Self::from_key(VerifyingKey::new(None, algorithm, key, false)?))
+    pub fn insecure_short_hmac_key(
+        algorithm: Algorithm,
+        key: &DecodingKey,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self::from_key(VerifyingKey::new(
+            None, algorithm, key, false,
+        )?))
     }
 
     fn from_key(key: VerifyingKey) -> Self {
@@ -271,7 +283,12 @@ impl<T> JwtValidator<T> {
     /// # Errors
     ///
     /// As [`new`](Self::new).
-    pub fn with_key(mut self, kid: &str, algorithm: Algorithm, key: &DecodingKey) -> Result<Self, ConfigError> {
+    pub fn with_key(
+        mut self,
+        kid: &str,
+        algorithm: Algorithm,
+        key: &DecodingKey,
+    ) -> Result<Self, ConfigError> {
         let key = VerifyingKey::new(Some(kid), algorithm, key, true)?;
         self.settings().keys.push(key);
         Ok(self)
@@ -387,14 +404,19 @@ fn parse_algorithm(alg: &str) -> Option<Algorithm> {
 
 /// Decodes a base64url segment (strict: no padding, no stray bits) and hands it to `f`,
 /// on the stack when small.
-fn with_segment<R>(segment: &[u8], f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>) -> Result<R, InvalidToken> {
+fn with_segment<R>(
+    segment: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
+) -> Result<R, InvalidToken> {
     let decoded_max = segment.len() / 4 * 3 + 3;
     if decoded_max <= SMALL_SEGMENT {
         on_stack::<SMALL_SEGMENT, R>(segment, f)
     } else if decoded_max <= STACK_SEGMENT {
         on_stack::<STACK_SEGMENT, R>(segment, f)
     } else {
-        let decoded = URL_SAFE_NO_PAD.decode(segment).map_err(|_| InvalidToken::Malformed)?;
+        let decoded = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| InvalidToken::Malformed)?;
         f(&decoded)
     }
 }
@@ -447,7 +469,11 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
             return Err(InvalidToken::Malformed);
         };
-        let (header, payload, signature) = (&bytes[..first], &bytes[first + 1..second], &bytes[second + 1..]);
+        let (header, payload, signature) = (
+            &bytes[..first],
+            &bytes[first + 1..second],
+            &bytes[second + 1..],
+        );
         if header.is_empty() || payload.is_empty() || signature.is_empty() {
             return Err(InvalidToken::Malformed);
         }
@@ -456,11 +482,13 @@ impl<T: DeserializeOwned> JwtValidator<T> {
             if !is_json_object(json) {
                 return Err(InvalidToken::Malformed);
             }
-            let header: Header<'_> = serde_json::from_slice(json).map_err(|_| InvalidToken::Malformed)?;
+            let header: Header<'_> =
+                serde_json::from_slice(json).map_err(|_| InvalidToken::Malformed)?;
             if header.crit {
                 return Err(InvalidToken::UnsupportedCriticalHeader);
             }
-            let algorithm = parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
+            let algorithm =
+                parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
             self.select_key(algorithm, header.kid.as_deref())
         })?;
         key.verify(&bytes[..second], signature)?;
@@ -476,15 +504,18 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         })
     }
 
-    fn select_key(&self, algorithm: Algorithm, kid: Option<&str>) -> Result<&VerifyingKey, InvalidToken> {
+    fn select_key(
+        &self,
+        algorithm: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<&VerifyingKey, InvalidToken> {
         let keys = &self.inner.keys;
-        let by_kid = kid.and_then(|kid| {
-            keys.iter()
-                .find(|k| k.kid.as_deref() == Some(kid))
-        });
+        let by_kid = kid.and_then(|kid| keys.iter().find(|k| k.kid.as_deref() == Some(kid)));
         let key = match by_kid {
             Some(key) => Some(key),
-            None => keys.iter().find(|k| k.kid.is_none() && k.algorithm == algorithm),
+            None => keys
+                .iter()
+                .find(|k| k.kid.is_none() && k.algorithm == algorithm),
         };
         match key {
             Some(key) if key.algorithm == algorithm => Ok(key),
@@ -502,7 +533,10 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         };
         times.check(now(), settings.leeway)?;
         if !settings.issuers.is_empty() {
-            let iss = claims.iss.as_deref().ok_or(InvalidToken::MissingClaim("iss"))?;
+            let iss = claims
+                .iss
+                .as_deref()
+                .ok_or(InvalidToken::MissingClaim("iss"))?;
             if !settings.issuers.iter().any(|accepted| **accepted == *iss) {
                 return Err(InvalidToken::WrongIssuer);
             }

@@ -100,17 +100,39 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                 e
             };
             match name {
-                "exp" => claims.exp = Some(map.next_value::<NumericDate>().map_err(|e| fail(reason, e))?.0),
-                "nbf" => claims.nbf = Some(map.next_value::<NumericDate>().map_err(|e| fail(reason, e))?.0),
+                "exp" => {
+                    claims.exp = Some(
+                        map.next_value::<NumericDate>()
+                            .map_err(|e| fail(reason, e))?
+                            .0,
+                    )
+                }
+                "nbf" => {
+                    claims.nbf = Some(
+                        map.next_value::<NumericDate>()
+                            .map_err(|e| fail(reason, e))?
+                            .0,
+                    )
+                }
                 "iat" => {
-                    map.next_value::<NumericDate>().map_err(|e| fail(reason, e))?;
+                    map.next_value::<NumericDate>()
+                        .map_err(|e| fail(reason, e))?;
                 }
                 "iss" => claims.iss = Some(map.next_value().map_err(|e| fail(reason, e))?),
                 "sub" => claims.sub = Some(map.next_value().map_err(|e| fail(reason, e))?),
                 "jti" => claims.jti = Some(map.next_value().map_err(|e| fail(reason, e))?),
-                "aud" => claims.aud = Some(map.next_value::<AudSeedless<'de>>().map_err(|e| fail(reason, e))?.0),
+                "aud" => {
+                    claims.aud = Some(
+                        map.next_value::<AudSeedless<'de>>()
+                            .map_err(|e| fail(reason, e))?
+                            .0,
+                    )
+                }
                 _ => {
-                    claims.scope_is_array = map.next_value::<ScopeForm>().map_err(|e| fail(reason, e))?.0;
+                    claims.scope_is_array = map
+                        .next_value::<ScopeForm>()
+                        .map_err(|e| fail(reason, e))?
+                        .0;
                 }
             }
         }

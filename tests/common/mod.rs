@@ -113,7 +113,10 @@ impl Answer {
         assert!(body["error_description"].is_string(), "{body}");
         match error {
             Some(code) => {
-                assert!(challenge.contains(&format!("error=\"{code}\"")), "{challenge}");
+                assert!(
+                    challenge.contains(&format!("error=\"{code}\"")),
+                    "{challenge}"
+                );
                 assert_eq!(body["error"], code);
             }
             None => assert!(!challenge.contains("error="), "{challenge}"),
@@ -210,7 +213,10 @@ where
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         self.ready = true;
         std::task::Poll::Ready(Ok(()))
     }
