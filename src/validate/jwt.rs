@@ -77,6 +77,7 @@ pub struct JwtValidator<T = Claims> {
 #[derive(Clone)]
 struct Settings {
     keys: Vec<VerifyingKey>,
+    known_headers: Vec<KnownHeader>,
     issuers: Vec<Box<str>>,
     audiences: Vec<Box<str>>,
     leeway: i64,
@@ -84,6 +85,75 @@ struct Settings {
     allow_scope_array: bool,
     require_sub: bool,
     require_jti: bool,
+}
+
+/// A header segment in a form common issuers emit, pre-encoded for the configured keys.
+/// A token whose header segment is byte-for-byte one of these has exactly this `alg`
+/// and `kid` and no `crit`, so it skips decoding and parsing the header.
+#[derive(Clone)]
+struct KnownHeader {
+    segment: Box<[u8]>,
+    algorithm: Algorithm,
+    kid: Option<Box<str>>,
+}
+
+fn algorithm_name(algorithm: Algorithm) -> Option<&'static str> {
+    Some(match algorithm {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::EdDSA => "EdDSA",
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// The usual header forms for `keys`: `alg` with or without `typ: JWT`, in either
+/// order, plus the same with the key's `kid` when it needs no JSON escaping.
+fn known_headers(keys: &[VerifyingKey]) -> Vec<KnownHeader> {
+    let mut known = Vec::new();
+    for key in keys {
+        let Some(alg) = algorithm_name(key.algorithm) else {
+            continue;
+        };
+        let plain = |kid: &str| {
+            kid.bytes()
+                .all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
+        };
+        let forms: Vec<String> = match key.kid.as_deref() {
+            None => vec![
+                format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
+                format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"alg":"{alg}"}}"#),
+            ],
+            Some(kid) if plain(kid) => vec![
+                format!(r#"{{"typ":"JWT","alg":"{alg}","kid":"{kid}"}}"#),
+                format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{kid}"}}"#),
+                format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#),
+                format!(r#"{{"typ":"JWT","kid":"{kid}","alg":"{alg}"}}"#),
+                format!(r#"{{"kid":"{kid}","alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#),
+                format!(r#"{{"kid":"{kid}","alg":"{alg}"}}"#),
+            ],
+            Some(_) => Vec::new(),
+        };
+        for form in forms {
+            known.push(KnownHeader {
+                segment: URL_SAFE_NO_PAD.encode(form).into_bytes().into(),
+                algorithm: key.algorithm,
+                kid: key.kid.clone(),
+            });
+        }
+    }
+    known
 }
 
 #[derive(Clone)]
@@ -258,6 +328,7 @@ impl<T> JwtValidator<T> {
     fn from_key(key: VerifyingKey) -> Self {
         Self {
             inner: Arc::new(Settings {
+                known_headers: known_headers(std::slice::from_ref(&key)),
                 keys: vec![key],
                 issuers: Vec::new(),
                 audiences: Vec::new(),
@@ -290,7 +361,9 @@ impl<T> JwtValidator<T> {
         key: &DecodingKey,
     ) -> Result<Self, ConfigError> {
         let key = VerifyingKey::new(Some(kid), algorithm, key, true)?;
-        self.settings().keys.push(key);
+        let settings = self.settings();
+        settings.keys.push(key);
+        settings.known_headers = known_headers(&settings.keys);
         Ok(self)
     }
 
@@ -478,7 +551,30 @@ impl<T: DeserializeOwned> JwtValidator<T> {
             return Err(InvalidToken::Malformed);
         }
 
-        let key = with_segment(header, |json| {
+        let known = settings
+            .known_headers
+            .iter()
+            .find(|known| *known.segment == *header);
+        let key = match known {
+            Some(known) => self.select_key(known.algorithm, known.kid.as_deref())?,
+            None => self.parse_header(header)?,
+        };
+        key.verify(&bytes[..second], signature)?;
+
+        with_segment(payload, |json| {
+            if !is_json_object(json) {
+                return Err(InvalidToken::Malformed);
+            }
+            let registered = Registered::parse(json)?;
+            let times = self.check_registered(&registered)?;
+            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
+            Ok((claims, times))
+        })
+    }
+
+    /// Decodes and parses a header segment, and picks the key it names.
+    fn parse_header(&self, header: &[u8]) -> Result<&VerifyingKey, InvalidToken> {
+        with_segment(header, |json| {
             if !is_json_object(json) {
                 return Err(InvalidToken::Malformed);
             }
@@ -490,17 +586,6 @@ impl<T: DeserializeOwned> JwtValidator<T> {
             let algorithm =
                 parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
             self.select_key(algorithm, header.kid.as_deref())
-        })?;
-        key.verify(&bytes[..second], signature)?;
-
-        with_segment(payload, |json| {
-            if !is_json_object(json) {
-                return Err(InvalidToken::Malformed);
-            }
-            let registered = Registered::parse(json)?;
-            let times = self.check_registered(&registered)?;
-            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
-            Ok((claims, times))
         })
     }
 
