@@ -5,8 +5,6 @@
 //! character set; `scope` is built only from validated scope-tokens. No client input
 //! ever reaches this header.
 
-use std::fmt::Write as _;
-
 use http::HeaderValue;
 
 use crate::error::{AuthError, ConfigError};
@@ -65,20 +63,26 @@ impl Challenge {
 }
 
 fn render(realm: Option<&str>, error: &AuthError) -> HeaderValue {
-    let mut params = Vec::with_capacity(4);
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
     let description;
     if let Some(realm) = realm {
         params.push(("realm", realm));
     }
     if let Some(code) = error.challenge_code() {
-        description = sanitize_description(error.description());
+        description = sanitized(error.description());
         params.push(("error", code));
         params.push(("error_description", &description));
         if let Some(scopes) = error.required_scopes() {
             params.push(("scope", scopes.as_str()));
         }
     }
-    let mut value = String::from("Bearer");
+    let capacity = 16
+        + params
+            .iter()
+            .map(|(name, param)| name.len() + param.len() + 6)
+            .sum::<usize>();
+    let mut value = String::with_capacity(capacity);
+    value.push_str("Bearer");
     for (i, (name, param)) in params.into_iter().enumerate() {
         value.push_str(if i == 0 { " " } else { ", " });
         push_param(&mut value, name, param);
@@ -89,12 +93,17 @@ fn render(realm: Option<&str>, error: &AuthError) -> HeaderValue {
 
 /// Appends `name="value"`, escaping `"` and `\` as quoted-pairs.
 fn push_param(out: &mut String, name: &str, value: &str) {
-    let _ = write!(out, "{name}=\"");
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+    out.push_str(name);
+    out.push_str("=\"");
+    if value.bytes().any(|b| b == b'"' || b == b'\\') {
+        for c in value.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        out.push(c);
+    } else {
+        out.push_str(value);
     }
     out.push('"');
 }
@@ -103,10 +112,19 @@ fn push_param(out: &mut String, name: &str, value: &str) {
 /// %x5D-7E`), replacing anything else with `?`.
 #[must_use]
 pub fn sanitize_description(text: &str) -> String {
-    text.chars()
-        .map(|c| match c as u32 {
-            0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E => c,
-            _ => '?',
-        })
-        .collect()
+    sanitized(text).into_owned()
+}
+
+/// [`sanitize_description`], borrowing when nothing needs replacing (the usual case:
+/// the crate's own descriptions are plain ASCII).
+pub(crate) fn sanitized(text: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| matches!(c as u32, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E);
+    if text.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| if allowed(c) { c } else { '?' })
+            .collect(),
+    )
 }

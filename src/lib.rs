@@ -106,6 +106,8 @@ pub use path_scopes::{PathScopes, PathScopesLayer};
 pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;
+#[cfg(feature = "cache")]
+pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]
 pub use validate::HttpFetcher;
 pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};

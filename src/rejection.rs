@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
-use crate::challenge::{sanitize_description, Challenge};
+use crate::challenge::{sanitized, Challenge};
 use crate::error::AuthError;
 
 /// What a rejection handler is given: the error, the request's headers and the
@@ -118,7 +118,7 @@ pub fn http_response(error: &AuthError, challenge: HeaderValue) -> Response<Byte
 }
 
 /// The JSON body of a rejection. Static text only: codes and descriptions never contain
-/// characters that need JSON escaping beyond what [`sanitize_description`] keeps.
+/// characters that need JSON escaping beyond what [`sanitize_description`](crate::challenge::sanitize_description) keeps.
 #[must_use]
 pub fn json_body(error: &AuthError) -> Bytes {
     match error {
@@ -126,16 +126,32 @@ pub fn json_body(error: &AuthError) -> Bytes {
             br#"{"error":"unauthorized","error_description":"Bearer token required"}"#,
         ),
         _ => {
-            let mut body = serde_json::json!({
-                "error": error.code(),
-                "error_description": sanitize_description(error.description()),
-            });
-            if let Some(scopes) = error.required_scopes() {
-                body["scope"] = scopes.as_str().into();
+            // Written directly (keys in the order `serde_json::Value` sorts them), with
+            // serde_json escaping the strings: no intermediate `Value`, one allocation.
+            let description = sanitized(error.description());
+            let scopes = error.required_scopes();
+            let mut body = Vec::with_capacity(
+                48 + error.code().len()
+                    + description.len()
+                    + scopes.map_or(0, |s| s.as_str().len() + 12),
+            );
+            body.extend_from_slice(br#"{"error":"#);
+            push_json_str(&mut body, error.code());
+            body.extend_from_slice(br#","error_description":"#);
+            push_json_str(&mut body, &description);
+            if let Some(scopes) = scopes {
+                body.extend_from_slice(br#","scope":"#);
+                push_json_str(&mut body, scopes.as_str());
             }
-            Bytes::from(body.to_string())
+            body.push(b'}');
+            Bytes::from(body)
         }
     }
+}
+
+fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    // Writing a `str` into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
@@ -171,4 +187,37 @@ fn grpc_percent_encode(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{InvalidRequest, InvalidToken, RequiredScopes};
+
+    #[test]
+    fn json_body_matches_serde_json_value_ok() {
+        let errors = [
+            AuthError::MissingToken,
+            AuthError::InvalidRequest(InvalidRequest::DuplicateAuthorizationHeader),
+            AuthError::InvalidToken(InvalidToken::Malformed),
+            AuthError::InvalidToken(InvalidToken::BadSignature),
+            AuthError::InvalidToken(InvalidToken::MissingClaim("exp")),
+            AuthError::InsufficientScope(RequiredScopes::new(["read", "write"]).unwrap()),
+        ];
+        for error in &errors {
+            let body: serde_json::Value = serde_json::from_slice(&json_body(error)).unwrap();
+            if matches!(error, AuthError::MissingToken) {
+                continue;
+            }
+            let mut expected = serde_json::json!({
+                "error": error.code(),
+                "error_description": crate::challenge::sanitize_description(error.description()),
+            });
+            if let Some(scopes) = error.required_scopes() {
+                expected["scope"] = scopes.as_str().into();
+            }
+            assert_eq!(body, expected);
+            assert_eq!(json_body(error), Bytes::from(expected.to_string()));
+        }
+    }
 }

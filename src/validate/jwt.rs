@@ -27,6 +27,8 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Segments up to this size are decoded on the stack.
 const STACK_SEGMENT: usize = 1024;
+/// Segments up to this size (headers, small payloads) use a smaller stack buffer.
+const SMALL_SEGMENT: usize = 256;
 
 /// The crypto backend of `jsonwebtoken` chosen by this crate's features, used directly
 /// so that enabling both backends never leaves `jsonwebtoken` without a default.
@@ -75,6 +77,7 @@ pub struct JwtValidator<T = Claims> {
 #[derive(Clone)]
 struct Settings {
     keys: Vec<VerifyingKey>,
+    known_headers: Vec<KnownHeader>,
     issuers: Vec<Box<str>>,
     audiences: Vec<Box<str>>,
     leeway: i64,
@@ -82,6 +85,75 @@ struct Settings {
     allow_scope_array: bool,
     require_sub: bool,
     require_jti: bool,
+}
+
+/// A header segment in a form common issuers emit, pre-encoded for the configured keys.
+/// A token whose header segment is byte-for-byte one of these has exactly this `alg`
+/// and `kid` and no `crit`, so it skips decoding and parsing the header.
+#[derive(Clone)]
+struct KnownHeader {
+    segment: Box<[u8]>,
+    algorithm: Algorithm,
+    kid: Option<Box<str>>,
+}
+
+fn algorithm_name(algorithm: Algorithm) -> Option<&'static str> {
+    Some(match algorithm {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::EdDSA => "EdDSA",
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// The usual header forms for `keys`: `alg` with or without `typ: JWT`, in either
+/// order, plus the same with the key's `kid` when it needs no JSON escaping.
+fn known_headers(keys: &[VerifyingKey]) -> Vec<KnownHeader> {
+    let mut known = Vec::new();
+    for key in keys {
+        let Some(alg) = algorithm_name(key.algorithm) else {
+            continue;
+        };
+        let plain = |kid: &str| {
+            kid.bytes()
+                .all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
+        };
+        let forms: Vec<String> = match key.kid.as_deref() {
+            None => vec![
+                format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
+                format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"alg":"{alg}"}}"#),
+            ],
+            Some(kid) if plain(kid) => vec![
+                format!(r#"{{"typ":"JWT","alg":"{alg}","kid":"{kid}"}}"#),
+                format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{kid}"}}"#),
+                format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#),
+                format!(r#"{{"typ":"JWT","kid":"{kid}","alg":"{alg}"}}"#),
+                format!(r#"{{"kid":"{kid}","alg":"{alg}","typ":"JWT"}}"#),
+                format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#),
+                format!(r#"{{"kid":"{kid}","alg":"{alg}"}}"#),
+            ],
+            Some(_) => Vec::new(),
+        };
+        for form in forms {
+            known.push(KnownHeader {
+                segment: URL_SAFE_NO_PAD.encode(form).into_bytes().into(),
+                algorithm: key.algorithm,
+                kid: key.kid.clone(),
+            });
+        }
+    }
+    known
 }
 
 #[derive(Clone)]
@@ -256,6 +328,7 @@ impl<T> JwtValidator<T> {
     fn from_key(key: VerifyingKey) -> Self {
         Self {
             inner: Arc::new(Settings {
+                known_headers: known_headers(std::slice::from_ref(&key)),
                 keys: vec![key],
                 issuers: Vec::new(),
                 audiences: Vec::new(),
@@ -288,7 +361,9 @@ impl<T> JwtValidator<T> {
         key: &DecodingKey,
     ) -> Result<Self, ConfigError> {
         let key = VerifyingKey::new(Some(kid), algorithm, key, true)?;
-        self.settings().keys.push(key);
+        let settings = self.settings();
+        settings.keys.push(key);
+        settings.known_headers = known_headers(&settings.keys);
         Ok(self)
     }
 
@@ -406,12 +481,11 @@ fn with_segment<R>(
     segment: &[u8],
     f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
 ) -> Result<R, InvalidToken> {
-    if segment.len() / 4 * 3 + 3 <= STACK_SEGMENT {
-        let mut buf = [0u8; STACK_SEGMENT];
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(segment, &mut buf)
-            .map_err(|_| InvalidToken::Malformed)?;
-        f(&buf[..len])
+    let decoded_max = segment.len() / 4 * 3 + 3;
+    if decoded_max <= SMALL_SEGMENT {
+        on_stack::<SMALL_SEGMENT, R>(segment, f)
+    } else if decoded_max <= STACK_SEGMENT {
+        on_stack::<STACK_SEGMENT, R>(segment, f)
     } else {
         let decoded = URL_SAFE_NO_PAD
             .decode(segment)
@@ -420,11 +494,24 @@ fn with_segment<R>(
     }
 }
 
+/// Decodes into an `N`-byte stack buffer (sized by the caller: headers fit in the small
+/// one, so only what is needed gets zeroed).
+fn on_stack<const N: usize, R>(
+    segment: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
+) -> Result<R, InvalidToken> {
+    let mut buf = [0u8; N];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(segment, &mut buf)
+        .map_err(|_| InvalidToken::Malformed)?;
+    f(&buf[..len])
+}
+
 fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -441,16 +528,17 @@ impl<T: DeserializeOwned> JwtValidator<T> {
     }
 
     fn verify_token(&self, token: &str) -> Result<T, InvalidToken> {
+        self.verify_timed(token).map(|(claims, _)| claims)
+    }
+
+    /// Validates `token`, returning its claims and its `exp`/`nbf` (for caches).
+    pub(crate) fn verify_timed(&self, token: &str) -> Result<(T, Times), InvalidToken> {
         let settings = &*self.inner;
         let bytes = token.as_bytes();
         if bytes.len() > settings.max_token_len {
             return Err(InvalidToken::TooLong);
         }
-        let mut dots = bytes
-            .iter()
-            .enumerate()
-            .filter(|(_, &b)| b == b'.')
-            .map(|(i, _)| i);
+        let mut dots = memchr::memchr_iter(b'.', bytes);
         let (Some(first), Some(second), None) = (dots.next(), dots.next(), dots.next()) else {
             return Err(InvalidToken::Malformed);
         };
@@ -463,7 +551,33 @@ impl<T: DeserializeOwned> JwtValidator<T> {
             return Err(InvalidToken::Malformed);
         }
 
-        let key = with_segment(header, |json| {
+        let known = settings
+            .known_headers
+            .iter()
+            .find(|known| *known.segment == *header);
+        let key = match known {
+            Some(known) => self.select_key(known.algorithm, known.kid.as_deref())?,
+            None => self.parse_header(header)?,
+        };
+        key.verify(&bytes[..second], signature)?;
+
+        with_segment(payload, |json| {
+            if !is_json_object(json) {
+                return Err(InvalidToken::Malformed);
+            }
+            let registered = Registered::parse(json)?;
+            let times = self.check_registered(&registered)?;
+            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
+            // The subject of a verified token only; never the token.
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sub = registered.sub.as_deref(), "bearer token accepted");
+            Ok((claims, times))
+        })
+    }
+
+    /// Decodes and parses a header segment, and picks the key it names.
+    fn parse_header(&self, header: &[u8]) -> Result<&VerifyingKey, InvalidToken> {
+        with_segment(header, |json| {
             if !is_json_object(json) {
                 return Err(InvalidToken::Malformed);
             }
@@ -475,20 +589,6 @@ impl<T: DeserializeOwned> JwtValidator<T> {
             let algorithm =
                 parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
             self.select_key(algorithm, header.kid.as_deref())
-        })?;
-        key.verify(&bytes[..second], signature)?;
-
-        with_segment(payload, |json| {
-            if !is_json_object(json) {
-                return Err(InvalidToken::Malformed);
-            }
-            let registered = Registered::parse(json)?;
-            self.check_registered(&registered)?;
-            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
-            // The subject of a verified token only; never the token.
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sub = registered.sub.as_deref(), "bearer token accepted");
-            Ok(claims)
         })
     }
 
@@ -513,19 +613,13 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         }
     }
 
-    fn check_registered(&self, claims: &Registered<'_>) -> Result<(), InvalidToken> {
+    fn check_registered(&self, claims: &Registered<'_>) -> Result<Times, InvalidToken> {
         let settings = &*self.inner;
-        let now = now();
-        let exp = claims.exp.ok_or(InvalidToken::MissingClaim("exp"))?;
-        // RFC 7519 §4.1.4: the current time MUST be before exp.
-        if now.saturating_sub(settings.leeway) >= exp {
-            return Err(InvalidToken::Expired);
-        }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(settings.leeway) < nbf {
-                return Err(InvalidToken::NotYetValid);
-            }
-        }
+        let times = Times {
+            exp: claims.exp.ok_or(InvalidToken::MissingClaim("exp"))?,
+            nbf: claims.nbf,
+        };
+        times.check(now(), settings.leeway)?;
         if !settings.issuers.is_empty() {
             let iss = claims
                 .iss
@@ -553,7 +647,51 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         if settings.require_jti && claims.jti.is_none() {
             return Err(InvalidToken::MissingClaim("jti"));
         }
+        Ok(times)
+    }
+}
+
+/// A verified token's time bounds, re-checked whenever a cached token is used again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+}
+
+impl Times {
+    /// Checks `exp` and `nbf` at `now` (seconds since the epoch) with `leeway` seconds.
+    pub(crate) fn check(self, now: i64, leeway: i64) -> Result<(), InvalidToken> {
+        // RFC 7519 §4.1.4: the current time MUST be before exp.
+        if now.saturating_sub(leeway) >= self.exp {
+            return Err(InvalidToken::Expired);
+        }
+        if let Some(nbf) = self.nbf {
+            if now.saturating_add(leeway) < nbf {
+                return Err(InvalidToken::NotYetValid);
+            }
+        }
         Ok(())
+    }
+}
+
+#[cfg(feature = "cache")]
+impl<T> JwtValidator<T> {
+    /// The leeway for `exp` and `nbf`, in seconds.
+    pub(crate) fn leeway_secs(&self) -> i64 {
+        self.inner.leeway
+    }
+
+    /// The longest token accepted, in bytes.
+    pub(crate) fn max_token_len(&self) -> usize {
+        self.inner.max_token_len
+    }
+
+    /// `true` if every key is an HMAC secret.
+    pub(crate) fn hmac_only(&self) -> bool {
+        self.inner
+            .keys
+            .iter()
+            .all(|k| k.algorithm.family() == AlgorithmFamily::Hmac)
     }
 }
 
@@ -599,6 +737,7 @@ impl<T> JwtValidator<T> {
             .map(|(kid, algorithm, key)| VerifyingKey::new(kid, algorithm, key, true))
             .collect::<Result<Vec<_>, _>>()?;
         let mut settings = Settings::clone(&self.inner);
+        settings.known_headers = known_headers(&keys);
         settings.keys = keys;
         Ok(Self {
             inner: Arc::new(settings),

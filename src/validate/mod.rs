@@ -9,6 +9,8 @@ use std::future::Future;
 
 use crate::error::AuthError;
 
+#[cfg(feature = "cache")]
+mod cache;
 #[cfg(feature = "jwks")]
 mod fetch;
 pub(crate) mod json;
@@ -26,6 +28,9 @@ pub use jwks::{
     DEFAULT_MAX_DOCUMENT_LEN, DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
 };
 pub(crate) use jwt::crypto_provider;
+
+#[cfg(feature = "cache")]
+pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
