@@ -55,8 +55,7 @@ fn mac(input: &[u8], secret: &[u8]) -> String {
 
 /// A token with an asymmetric signature over raw header and payload JSON.
 fn raw_signed(header: &str, payload: &str, key: &EncodingKey, alg: Algorithm) -> String {
-    // With both crypto backends enabled (--all-features) jsonwebtoken needs a default.
-    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    install_crypto_provider();
     let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
     let signature = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).unwrap();
     format!("{input}.{signature}")
