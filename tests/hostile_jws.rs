@@ -159,7 +159,7 @@ fn header_and_payload_base64url_is_strict() {
     for n in 0..10_000 {
         let candidate = format!(r#"{{"exp":{exp},"n":"{n}~~~???>>>"}}"#);
         let encoded = b64(candidate.as_bytes());
-        if encoded.contains('-') && encoded.contains('_') && encoded.len() % 4 != 0 {
+        if encoded.contains('-') && encoded.contains('_') && !encoded.len().is_multiple_of(4) {
             payload = Some(candidate);
             break;
         }
