@@ -1,6 +1,6 @@
 //! [`BearerAuthLayer`]: bearer-token authentication (RFC 6750) for any Tower service.
 //!
-//! The layer reads the token ([`TokenSources`](crate::TokenSources)), validates it with
+//! The layer reads the token ([`TokenSources`]), validates it with
 //! a [`TokenValidator`](crate::TokenValidator), inserts the claims into the request
 //! extensions and calls the inner service. Otherwise it answers itself, without calling
 //! the inner service: `401` with `WWW-Authenticate: Bearer ...`, `400` for malformed
