@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use proptest::prelude::*;
 use tower_bearer::challenge::{sanitize_description, Challenge};
+use tower_bearer::rejection::{grpc_response, http_response};
 use tower_bearer::{AuthError, InvalidRequest, InvalidToken, RequiredScopes};
 
 /// Parses `Bearer [ param *( OWS "," OWS param ) ]` with `param = token "=" quoted-string`
@@ -162,5 +163,31 @@ proptest! {
         if in_description_charset(&text) {
             prop_assert_eq!(clean, text);
         }
+    }
+
+    #[test]
+    fn full_rejections_stay_well_formed(description in any::<String>(), realm in "[ -~]{0,20}") {
+        let challenge = Challenge::with_realm(&realm).unwrap();
+        let error = AuthError::InvalidToken(InvalidToken::Other(Cow::Owned(description.clone())));
+        let response = http_response(&error, challenge.render(&error));
+        prop_assert_eq!(response.status().as_u16(), 401);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).expect("JSON body");
+        prop_assert_eq!(&body["error"], "invalid_token");
+        let text = body["error_description"].as_str().expect("description");
+        prop_assert!(in_description_charset(text), "{:?}", text);
+        // gRPC: the message is percent-encoded visible ASCII and decodes back exactly.
+        let response = grpc_response(&error, challenge.render(&error));
+        let message = response.headers()["grpc-message"].to_str().expect("visible ASCII");
+        let mut decoded = Vec::new();
+        let mut bytes = message.bytes();
+        while let Some(b) = bytes.next() {
+            if b == b'%' {
+                let hex: String = [bytes.next().unwrap(), bytes.next().unwrap()].iter().map(|&c| c as char).collect();
+                decoded.push(u8::from_str_radix(&hex, 16).unwrap());
+            } else {
+                decoded.push(b);
+            }
+        }
+        prop_assert_eq!(String::from_utf8(decoded).unwrap(), format!("invalid_token: {description}"));
     }
 }
