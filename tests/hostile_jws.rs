@@ -1364,3 +1364,97 @@ async fn every_class_is_refused_over_tcp_without_calling_inner() {
     assert_eq!(inner.calls(), 1);
     tally("over TCP", cases.len());
 }
+
+// ---------------------------------------------------------------------------------
+// Asymmetric signature encodings (RFC 7518 §3.4: ES256 is the raw 64-byte R || S, not
+// DER), and the classic invalid signatures of the Wycheproof kind, built here by hand:
+// all zeros (CVE-2022-21449 "psychic signatures"), R or S zero, wrong lengths.
+
+/// DER `SEQUENCE { INTEGER r, INTEGER s }` from a raw R || S signature.
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    fn integer(bytes: &[u8]) -> Vec<u8> {
+        let mut v: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+        if v.first().is_none_or(|&b| b & 0x80 != 0) {
+            v.insert(0, 0);
+        }
+        let mut out = vec![0x02, v.len() as u8];
+        out.extend(v);
+        out
+    }
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let body = [integer(r), integer(s)].concat();
+    let mut out = vec![0x30, body.len() as u8];
+    out.extend(body);
+    out
+}
+
+#[test]
+fn asymmetric_signature_encodings_and_degenerate_signatures_are_refused() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let p = payload();
+    let mut cases = 0;
+    let setups = [
+        (
+            Algorithm::ES256,
+            "ES256",
+            DecodingKey::from_ec_pem(&key_file("ec_public.pem")).unwrap(),
+            EncodingKey::from_ec_pem(&key_file("ec_private.pem")).unwrap(),
+        ),
+        (
+            Algorithm::ES384,
+            "ES384",
+            DecodingKey::from_ec_pem(&key_file("ec384_public.pem")).unwrap(),
+            EncodingKey::from_ec_pem(&key_file("ec384_private.pem")).unwrap(),
+        ),
+        (
+            Algorithm::RS256,
+            "RS256",
+            DecodingKey::from_rsa_pem(&key_file("rsa_public.pem")).unwrap(),
+            EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap(),
+        ),
+        (
+            Algorithm::EdDSA,
+            "EdDSA",
+            DecodingKey::from_ed_pem(&key_file("ed_public.pem")).unwrap(),
+            EncodingKey::from_ed_pem(&key_file("ed_private.pem")).unwrap(),
+        ),
+    ];
+    for (alg, name, public, private) in setups {
+        let v = JwtValidator::<Claims>::new(alg, &public).unwrap();
+        let good = raw_signed(&format!(r#"{{"alg":"{name}"}}"#), &p, &private, alg);
+        assert!(v.verify(&good).is_ok(), "{name}");
+        let (input, sig) = good.rsplit_once('.').unwrap();
+        let raw = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        let n = raw.len();
+        let mut bad: Vec<Vec<u8>> = vec![
+            vec![0; n],
+            vec![0xff; n],
+            raw[..n - 1].to_vec(),
+            [raw.as_slice(), &[0]].concat(),
+            [&[0], raw.as_slice()].concat(),
+            Vec::new(),
+        ];
+        if matches!(alg, Algorithm::ES256 | Algorithm::ES384) {
+            let half = n / 2;
+            bad.push(ecdsa_der(&raw));
+            // R = 0 or S = 0 with the other half genuine.
+            bad.push([vec![0; half], raw[half..].to_vec()].concat());
+            bad.push([raw[..half].to_vec(), vec![0; half]].concat());
+            // R and S swapped.
+            bad.push([raw[half..].to_vec(), raw[..half].to_vec()].concat());
+        }
+        for signature in &bad {
+            let token = format!("{input}.{}", b64(signature));
+            let got = reason(v.verify(&token));
+            let expected = if signature.is_empty() {
+                InvalidToken::Malformed
+            } else {
+                InvalidToken::BadSignature
+            };
+            assert_eq!(got, expected, "{name} {signature:?}");
+            cases += 1;
+        }
+    }
+    tally("asymmetric signature encodings", cases);
+}
