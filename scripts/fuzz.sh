@@ -33,7 +33,9 @@ for target in $targets; do
   if ! "${fuzz[@]}" run -O "$target" "corpus/$target" "seeds/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
       >"$log" 2>&1; then
-    tail -n 60 "$log"
+    grep -A 4 "panicked at" "$log" | head -n 20 || true
+    grep -E -A 3 "^(SUMMARY|Failing input)" "$log" || true
+    tail -n 5 "$log"
     echo "fuzz target $target failed; see fuzz/artifacts/$target/" >&2
     exit 1
   fi

@@ -1458,3 +1458,37 @@ fn asymmetric_signature_encodings_and_degenerate_signatures_are_refused() {
     }
     tally("asymmetric signature encodings", cases);
 }
+
+/// Regression for the `jwt_verify` fuzz target's first finding (a wrong oracle, not a
+/// validator bug): `1e3033` is a JSON number by RFC 8259's grammar, and §6 leaves its
+/// range to implementations. A member the validator does not read may hold it; a claim
+/// the validator or your claims type reads refuses it.
+#[test]
+fn out_of_range_numbers_in_unread_members_follow_the_grammar() {
+    let exp = now() + 600;
+    let v = validator();
+    let unread = raw_hs256(
+        r#"{"alg":"HS256","x":-1e3033}"#,
+        &format!(r#"{{"exp":{exp},"note":1e3033}}"#),
+        SECRET,
+    );
+    assert!(v.verify(&unread).is_ok());
+    let typed = v.clone().with_claims::<ValueClaims>();
+    let read = raw_hs256(
+        HEADER,
+        &format!(r#"{{"exp":{exp},"extra":1e3033}}"#),
+        SECRET,
+    );
+    assert_eq!(reason(typed.verify(&read)), InvalidToken::ClaimsShape);
+    let registered = raw_hs256(HEADER, r#"{"exp":1e3033}"#, SECRET);
+    assert_eq!(
+        reason(v.verify(&registered)),
+        InvalidToken::InvalidClaim("exp")
+    );
+    // Malformed numbers are refused wherever they are.
+    for bad in ["1e", "-", "01", "1.", ".5", "+1", "0x1", "1e+", "--1"] {
+        let token = raw_hs256(HEADER, &format!(r#"{{"exp":{exp},"note":{bad}}}"#), SECRET);
+        assert_eq!(reason(v.verify(&token)), InvalidToken::Malformed, "{bad}");
+    }
+    tally("number range vs grammar", 12);
+}
