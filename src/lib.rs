@@ -17,6 +17,9 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // With the `aws-lc` feature both jsonwebtoken backends are compiled in, and its
+//! # // `encode` then needs a process default.
+//! # let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 //! const SECRET: &[u8] = b"change-me-to-32-or-more-random-bytes";
 //!
 //! // The protected service reads the claims the layer inserted.

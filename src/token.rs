@@ -21,6 +21,10 @@ use crate::form::FormBodyToken;
 /// The query and form parameter name of RFC 6750 §2.2 and §2.3.
 pub const ACCESS_TOKEN_PARAM: &str = "access_token";
 
+/// Default upper bound on the credentials read from a request, in bytes; see
+/// [`TokenSources::with_max_len`].
+pub const DEFAULT_MAX_CREDENTIALS_LEN: usize = 16 * 1024;
+
 /// Which parts of a request may carry the bearer token.
 #[derive(Debug, Clone)]
 pub struct TokenSources {
@@ -28,6 +32,7 @@ pub struct TokenSources {
     header: Option<HeaderName>,
     cookie: Option<Box<str>>,
     query: bool,
+    max_len: usize,
 }
 
 impl Default for TokenSources {
@@ -37,6 +42,7 @@ impl Default for TokenSources {
             header: None,
             cookie: None,
             query: false,
+            max_len: DEFAULT_MAX_CREDENTIALS_LEN,
         }
     }
 }
@@ -97,6 +103,18 @@ impl TokenSources {
         self
     }
 
+    /// Longest credentials read, in bytes (default [`DEFAULT_MAX_CREDENTIALS_LEN`],
+    /// 16 KiB): what follows `Bearer ` in the `Authorization` header, a token header's
+    /// value, the cookie's value, the decoded `access_token` parameter. Longer ones are
+    /// refused as `invalid_token` (too long) before their characters are even looked at,
+    /// whatever validator follows. [`JwtValidator`](crate::JwtValidator) has its own,
+    /// smaller limit (8 KiB by default).
+    #[must_use]
+    pub fn with_max_len(mut self, max: usize) -> Self {
+        self.max_len = max;
+        self
+    }
+
     /// Finds the request's bearer token.
     ///
     /// `Ok(None)` means the request has no bearer credentials at all.
@@ -104,7 +122,8 @@ impl TokenSources {
     /// # Errors
     ///
     /// `invalid_request` for duplicate headers or a token in more than one place;
-    /// `invalid_token` for a token with characters outside RFC 6750's `b64token`.
+    /// `invalid_token` for a token with characters outside RFC 6750's `b64token` or
+    /// longer than the [limit](Self::with_max_len).
     pub fn extract<'a>(
         &self,
         headers: &'a HeaderMap,
@@ -128,7 +147,7 @@ impl TokenSources {
                 if values.next().is_some() {
                     return Err(InvalidRequest::DuplicateAuthorizationHeader.into());
                 }
-                place(parse_authorization(value.as_bytes())?.map(Cow::Borrowed))?;
+                place(parse_bearer(value.as_bytes(), self.max_len)?.map(Cow::Borrowed))?;
             }
         }
         if let Some(name) = &self.header {
@@ -137,15 +156,15 @@ impl TokenSources {
                 if values.next().is_some() {
                     return Err(InvalidRequest::DuplicateTokenParameter.into());
                 }
-                place(raw_token(value.as_bytes())?.map(Cow::Borrowed))?;
+                place(raw_token(value.as_bytes(), self.max_len)?.map(Cow::Borrowed))?;
             }
         }
         if let Some(name) = &self.cookie {
-            place(cookie_token(headers, name)?.map(Cow::Borrowed))?;
+            place(cookie_token(headers, name, self.max_len)?.map(Cow::Borrowed))?;
         }
         if let Some(query) = uri.query() {
             if self.query {
-                place(query_token(query)?)?;
+                place(query_token(query, self.max_len)?)?;
             } else if found.is_some() && has_query_token(query) {
                 // Not a source we read, but still a second method of sending a token.
                 // Its value is never parsed: a query we do not read cannot fail the
@@ -190,6 +209,11 @@ impl TokenSources {
 ///
 /// `invalid_token` if the token has characters outside `b64token`.
 pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
+    parse_bearer(value, usize::MAX)
+}
+
+/// [`parse_authorization`] refusing more than `max` bytes after the scheme and its space.
+fn parse_bearer(value: &[u8], max: usize) -> Result<Option<&str>, AuthError> {
     const SCHEME: &[u8] = b"bearer";
     if value.len() < SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
         return Ok(None);
@@ -200,6 +224,10 @@ pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
         Some(b' ') => {}
         // "BearerX ..." is another scheme; "Bearer\t..." is not the bearer syntax.
         Some(_) => return Ok(None),
+    }
+    // Bounded before the token is scanned: what follows the scheme and its space.
+    if rest.len() - 1 > max {
+        return Err(InvalidToken::TooLong.into());
     }
     let token = trim_spaces(rest);
     if token.is_empty() {
@@ -221,7 +249,10 @@ fn trim_spaces(bytes: &[u8]) -> &[u8] {
 }
 
 /// A header or cookie value holding the bare token.
-fn raw_token(value: &[u8]) -> Result<Option<&str>, AuthError> {
+fn raw_token(value: &[u8], max: usize) -> Result<Option<&str>, AuthError> {
+    if value.len() > max {
+        return Err(InvalidToken::TooLong.into());
+    }
     let token = trim_spaces(value);
     if token.is_empty() {
         return Ok(None);
@@ -274,7 +305,11 @@ const fn is_b64token_byte(b: u8) -> bool {
         | (b == b'/')
 }
 
-fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
+fn cookie_token<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a str>, AuthError> {
     let mut found = None;
     for header in headers.get_all(COOKIE) {
         for pair in header.as_bytes().split(|&b| b == b';') {
@@ -296,14 +331,14 @@ fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str
         }
     }
     match found {
-        Some(value) => raw_token(value),
+        Some(value) => raw_token(value, max),
         None => Ok(None),
     }
 }
 
 /// The `access_token` query parameter, form-decoded. A parameter with no value counts as
 /// absent (RFC 6749 §3.1).
-fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
+fn query_token(query: &str, max: usize) -> Result<Option<Cow<'_, str>>, AuthError> {
     if !may_name_access_token(query) {
         return Ok(None);
     }
@@ -320,6 +355,9 @@ fn query_token(query: &str) -> Result<Option<Cow<'_, str>>, AuthError> {
     match found {
         None => Ok(None),
         Some(value) => {
+            if value.len() > max {
+                return Err(InvalidToken::TooLong.into());
+            }
             b64token(value.as_bytes())?;
             Ok(Some(value))
         }

@@ -507,8 +507,12 @@ fn on_stack<const N: usize, R>(
     f(&buf[..len])
 }
 
+/// `true` if `json` is UTF-8 (RFC 7515 §5.2 steps 3 and 8, RFC 7519 §7.2 step 10) and
+/// starts like an object. The UTF-8 check covers the whole text: serde_json skips the
+/// strings of ignored members without validating them.
 fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && std::str::from_utf8(json).is_ok()
 }
 
 pub(crate) fn now() -> i64 {

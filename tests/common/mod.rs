@@ -161,10 +161,15 @@ pub fn hs256(claims: &Value) -> String {
 }
 
 pub fn sign(algorithm: Algorithm, key: &EncodingKey, claims: &Value) -> String {
-    // With both jsonwebtoken backends enabled (`--all-features`), signing needs a
-    // process default; the crate's validator picks its backend explicitly.
-    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    install_crypto_provider();
     jsonwebtoken::encode(&Header::new(algorithm), claims, key).unwrap()
+}
+
+/// jsonwebtoken's signing functions need a process-wide default backend when both of
+/// its backends are compiled in (`--all-features` turns on `aws-lc` next to
+/// `rust_crypto`); without one they panic.
+pub fn install_crypto_provider() {
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
 /// A token from raw header and payload JSON text, HMAC-SHA256-signed with `secret`
