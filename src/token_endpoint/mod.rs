@@ -70,6 +70,7 @@ mod error;
 mod form;
 mod issuer;
 mod password;
+mod pool;
 mod service;
 mod users;
 

@@ -58,10 +58,12 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 
 /// Hashes and verifies passwords with Argon2id.
 ///
-/// Verification runs on [`tokio::task::spawn_blocking`] and at most
-/// [`max_concurrency`](Self::with_max_concurrency) at a time (default: the number of
-/// CPUs), so a login storm neither exhausts memory (each verification holds its
-/// Argon2 memory) nor starves the async workers; further logins wait their turn.
+/// Verification runs on a dedicated pool of threads (one per CPU) at the lowest
+/// scheduling priority (`SCHED_BATCH`, nice 19 on Linux), never on the async workers,
+/// and at most [`max_concurrency`](Self::with_max_concurrency) at a time (default: the
+/// number of CPUs). A login storm so neither exhausts memory (each verification holds
+/// its Argon2 memory) nor delays request handling: hashing only gets the CPU time the
+/// async workers leave; further logins wait their turn.
 ///
 /// Unknown users are checked against a dummy hash made once with the same parameters,
 /// so answering takes as long whether the user exists or not. Hash comparison is
@@ -205,7 +207,7 @@ impl PasswordHasher {
         }
     }
 
-    /// Checks `password` against `hash` on the blocking pool, waiting for a permit
+    /// Checks `password` against `hash` on the low-priority hashing threads, waiting for a permit
     /// first. With `hash` `None` (unknown user) the dummy hash is checked instead and
     /// the answer is `false`, after the same work.
     ///
@@ -216,7 +218,7 @@ impl PasswordHasher {
         }
         let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || {
+        super::pool::run_low_priority(move || {
             let _permit = permit;
             match hash {
                 Some(hash) => hasher.verify_blocking(&password, &hash),
@@ -229,7 +231,6 @@ impl PasswordHasher {
             }
         })
         .await
-        .ok()
     }
 
     /// The dummy hash, made on first use with this hasher's parameters.
