@@ -1,14 +1,24 @@
-//! The FastAPI OAuth2 tutorial app, rebuilt on tower-bearer.
+//! The FastAPI OAuth2 tutorial app, rebuilt on tower-bearer, with Swagger UI at `/docs`.
 //!
 //! ```text
 //! cargo run --release --example demo_server
 //! TOKEN=$(curl -s -d 'grant_type=password&username=johndoe&password=secret' \
 //!     http://127.0.0.1:8000/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/users/me
+//! # or open http://127.0.0.1:8000/docs, Authorize as johndoe / secret, try GET /users/me
 //! ```
 //!
 //! Environment: `BIND` (default `127.0.0.1:8000`), `JWT_SECRET` (HS256 key; a
-//! development secret when unset).
+//! development secret when unset). Beyond the fixed contract:
+//! - `JWT_ALG` = `HS256` (default) | `RS256` | `ES256` | `EdDSA`: asymmetric modes sign
+//!   with the PKCS#8 PEM private key in `JWT_KEY_FILE` (for `EdDSA` a key is generated at
+//!   startup when unset; `RS256` and `ES256` need the file), put `kid` `demo-1` in the
+//!   token header and `iss` in the claims, and serve `/.well-known/jwks.json` and
+//!   `/.well-known/openid-configuration` (issuer `ISSUER`, default `http://<BIND>`).
+//! - `JWKS_URL` or `OIDC_ISSUER`: tokens are checked against that issuer's JWK set
+//!   (fetched over plain HTTP and refreshed) instead of this server's own key; `/token`
+//!   still issues this server's tokens, which are then not accepted here: get tokens
+//!   from that issuer.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,16 +31,29 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::{conn::auto, graceful::GracefulShutdown};
 use hyper_util::service::TowerToHyperService;
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Service, ServiceBuilder, ServiceExt};
+use tower_bearer::keys::{
+    public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
+    OpenIdConfigurationService,
+};
+use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User,
 };
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+use tower_bearer::{
+    BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, RequireScopesLayer,
+    TokenValidator,
+};
+use utoipa::openapi::HttpMethod;
+use utoipa::{OpenApi, ToSchema};
 
 const REALM: &str = "tower-bearer-demo";
 const DEV_SECRET: &str = "tower-bearer-demo-development-secret-do-not-use";
+const KID: &str = "demo-1";
 
 #[derive(Clone)]
 struct Profile {
@@ -39,9 +62,46 @@ struct Profile {
 }
 
 type Store = Arc<InMemoryUserStore<Profile>>;
-type Route = BoxCloneService<Request<Incoming>, Response<BoxBody<Bytes, Infallible>>, Infallible>;
+type Body = BoxBody<Bytes, Infallible>;
+type Route = BoxCloneService<Request<Incoming>, Response<Body>, Infallible>;
+type Error = Box<dyn std::error::Error>;
 
-fn json_response(status: StatusCode, body: &Value) -> Response<BoxBody<Bytes, Infallible>> {
+/// The current user.
+#[derive(Serialize, ToSchema)]
+struct UserInfo {
+    username: String,
+    full_name: String,
+    email: String,
+    disabled: bool,
+}
+
+/// One of the user's items.
+#[derive(Serialize, ToSchema)]
+struct Item {
+    item_id: String,
+    owner: String,
+}
+
+/// The password-grant form (RFC 6749 §4.3.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct TokenForm {
+    /// Must be `password`.
+    grant_type: String,
+    username: String,
+    password: String,
+    /// Space-separated scopes; all the user may have when absent.
+    scope: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tower-bearer demo", version = "0.1.0"),
+    paths(root, status, users_me, users_me_items, token)
+)]
+struct ApiDoc;
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -49,14 +109,28 @@ fn json_response(status: StatusCode, body: &Value) -> Response<BoxBody<Bytes, In
         .unwrap_or_default()
 }
 
-/// A protected route: bearer token, then `scopes` (if any), then `handler`.
-fn protected<F>(
-    scopes: &[&str],
-    validator: &JwtValidator,
-    handler: F,
-) -> Result<Route, Box<dyn std::error::Error>>
+fn boxed<S>(service: S) -> Route
 where
-    F: Fn(Claims) -> Response<BoxBody<Bytes, Infallible>> + Clone + Send + Sync + 'static,
+    S: Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    service
+        .map_response(|r| r.map(BodyExt::boxed))
+        .boxed_clone()
+}
+
+/// A protected route: `bearer`, then `scopes` (if any), then `handler`.
+fn protected<V, F>(
+    bearer: &BearerAuthLayer<V>,
+    scopes: Option<&RequireScopesLayer<Claims>>,
+    handler: F,
+) -> Route
+where
+    V: TokenValidator<Claims = Claims>,
+    F: Fn(Claims) -> Response<Body> + Clone + Send + Sync + 'static,
 {
     let handler = service_fn(move |req: Request<Incoming>| {
         let claims = req.extensions().get::<Claims>().cloned();
@@ -68,32 +142,46 @@ where
             ))
         }
     });
-    let bearer = BearerAuthLayer::new(validator.clone()).with_realm(REALM)?;
-    let route = match scopes {
-        [] => ServiceBuilder::new()
-            .layer(bearer)
+    let route = ServiceBuilder::new().layer(bearer.clone());
+    match scopes {
+        None => route
             .service(handler)
             .map_response(|r| r.map(BodyExt::boxed))
             .boxed_clone(),
-        _ => ServiceBuilder::new()
-            .layer(bearer)
-            .layer(RequireScopesLayer::<Claims>::try_new(scopes)?.with_realm(REALM)?)
+        Some(scopes) => route
+            .layer(scopes.clone())
             .service(handler)
             .map_response(|r| r.map(BodyExt::boxed))
             .boxed_clone(),
-    };
-    Ok(route)
+    }
 }
 
-fn user_json(store: &Store, claims: &Claims) -> Response<BoxBody<Bytes, Infallible>> {
+/// Public greeting.
+#[utoipa::path(get, path = "/", responses((status = 200, description = "Public greeting")))]
+fn root() -> Response<Body> {
+    json_response(
+        StatusCode::OK,
+        &json!({"message": "tower-bearer demo: POST /token, then GET /users/me; see /docs"}),
+    )
+}
+
+/// Answers for any valid token.
+#[utoipa::path(get, path = "/status", responses((status = 200, description = "The server is up")))]
+fn status(_claims: Claims) -> Response<Body> {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+/// The token's user (scope `me`).
+#[utoipa::path(get, path = "/users/me", responses((status = 200, description = "The current user", body = UserInfo)))]
+fn users_me(store: &Store, claims: &Claims) -> Response<Body> {
     match claims.sub.as_deref().and_then(|name| store.get(name)) {
         Some(user) => json_response(
             StatusCode::OK,
-            &json!({
-                "username": user.username(),
-                "full_name": user.profile().full_name,
-                "email": user.profile().email,
-                "disabled": user.is_disabled(),
+            &json!(UserInfo {
+                username: user.username().to_owned(),
+                full_name: user.profile().full_name.to_owned(),
+                email: user.profile().email.to_owned(),
+                disabled: user.is_disabled(),
             }),
         ),
         None => json_response(
@@ -101,6 +189,41 @@ fn user_json(store: &Store, claims: &Claims) -> Response<BoxBody<Bytes, Infallib
             &json!({"error": "not_found", "error_description": "No such user"}),
         ),
     }
+}
+
+/// The token user's items (scopes `me` and `items`).
+#[utoipa::path(get, path = "/users/me/items", responses((status = 200, description = "The current user's items", body = [Item])))]
+fn users_me_items(claims: Claims) -> Response<Body> {
+    let owner = claims.sub.unwrap_or_default();
+    json_response(
+        StatusCode::OK,
+        &json!([Item {
+            item_id: "Foo".into(),
+            owner
+        }]),
+    )
+}
+
+/// OAuth2 password grant (RFC 6749 §4.3). No client, or Swagger UI's empty
+/// `Basic Og==` client.
+#[utoipa::path(
+    post,
+    path = "/token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token (RFC 6749 §5.1)"),
+        (status = 400, description = "invalid_request, invalid_grant, invalid_scope or unsupported_grant_type"),
+        (status = 401, description = "invalid_client"),
+    )
+)]
+fn token(issuer: TokenIssuer, store: &Store) -> Result<Route, Error> {
+    let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
+        .allow_password_grant()
+        .build()?;
+    Ok(
+        ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
+            .boxed_clone(),
+    )
 }
 
 fn secret() -> Vec<u8> {
@@ -121,9 +244,110 @@ fn secret() -> Vec<u8> {
     }
 }
 
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The signing key of an asymmetric mode: `JWT_KEY_FILE`, or a fresh Ed25519 key.
+fn signing_key(algorithm: Algorithm) -> Result<EncodingKey, Error> {
+    let Some(path) = env("JWT_KEY_FILE") else {
+        if algorithm != Algorithm::EdDSA {
+            return Err(format!("JWT_ALG={algorithm:?} needs JWT_KEY_FILE (a PKCS#8 PEM)").into());
+        }
+        // PKCS#8 v1 of an Ed25519 seed (RFC 8410): a fixed prefix, then 32 random bytes.
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed)?;
+        der.extend_from_slice(&seed);
+        eprintln!("JWT_KEY_FILE is not set: signing with an Ed25519 key generated at startup");
+        return Ok(EncodingKey::from_ed_der(&der));
+    };
+    let pem = std::fs::read(&path).map_err(|e| format!("JWT_KEY_FILE {path}: {e}"))?;
+    Ok(match algorithm {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem)?,
+        Algorithm::ES256 => EncodingKey::from_ec_pem(&pem)?,
+        _ => EncodingKey::from_ed_pem(&pem)?,
+    })
+}
+
+/// Fixed routes beyond the protected ones.
+struct Extra {
+    token: Route,
+    well_known: Vec<(&'static str, Route)>,
+}
+
+/// The application: docs, token endpoint, the protected routes behind `validator`.
+fn app<V: TokenValidator<Claims = Claims>>(
+    validator: V,
+    store: &Store,
+    extra: Extra,
+) -> Result<
+    impl Service<
+            Request<Incoming>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future = RouteFuture,
+        > + Clone,
+    Error,
+> {
+    let bearer = BearerAuthLayer::new(validator).with_realm(REALM)?;
+    let me = RequireScopesLayer::<Claims>::try_new(["me"])?.with_realm(REALM)?;
+    let items = RequireScopesLayer::<Claims>::try_new(["me", "items"])?.with_realm(REALM)?;
+
+    // The document: operations from the annotations, security from the layers above.
+    let security = OpenApiSecurity::password("/token")?
+        .with_scope("me", "Read information about the current user")?
+        .with_scope("items", "Read the current user's items")?;
+    let mut document = ApiDoc::openapi();
+    security.secure_authenticated(&mut document, "/status", HttpMethod::Get)?;
+    security.secure(&mut document, "/users/me", HttpMethod::Get, me.required())?;
+    security.secure(
+        &mut document,
+        "/users/me/items",
+        HttpMethod::Get,
+        items.required(),
+    )?;
+    let docs = DocsService::new(document, &security);
+
+    let status = protected(&bearer, None, status);
+    let me = {
+        let store = Arc::clone(store);
+        protected(&bearer, Some(&me), move |claims| users_me(&store, &claims))
+    };
+    let items = protected(&bearer, Some(&items), users_me_items);
+    let Extra { token, well_known } = extra;
+
+    Ok(service_fn(move |req: Request<Incoming>| {
+        let path = req.uri().path();
+        if docs.handles(path) {
+            let response = docs.clone().oneshot(req);
+            return Box::pin(async move { Ok(response.await?.map(BodyExt::boxed)) }) as RouteFuture;
+        }
+        let mut route = match path {
+            "/" => return futures_ready(root()),
+            "/token" => token.clone(),
+            "/status" => status.clone(),
+            "/users/me" => me.clone(),
+            "/users/me/items" => items.clone(),
+            _ => match well_known.iter().find(|(known, _)| *known == path) {
+                Some((_, route)) => route.clone(),
+                None => {
+                    return futures_ready(json_response(
+                        StatusCode::NOT_FOUND,
+                        &json!({"error": "not_found", "error_description": "No such route"}),
+                    ))
+                }
+            },
+        };
+        Box::pin(async move { route.ready().await?.call(req).await })
+    }))
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let secret = secret();
+async fn main() -> Result<(), Error> {
     let store: Store = Arc::new(
         InMemoryUserStore::new()
             .with_user(
@@ -144,64 +368,75 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }),
             ),
     );
-    // The short-key constructors accept any non-empty secret; secret() warned above.
-    let issuer =
-        TokenIssuer::insecure_short_hmac_key(Algorithm::HS256, &EncodingKey::from_secret(&secret))?
-            .with_ttl(Duration::from_secs(1800))?;
-    let validator = JwtValidator::insecure_short_hmac_key(
-        Algorithm::HS256,
-        &DecodingKey::from_secret(&secret),
-    )?;
-
-    let token = TokenEndpoint::builder(issuer, Arc::clone(&store))
-        .allow_password_grant()
-        .build()?;
-    let token: Route =
-        ServiceExt::<Request<Incoming>>::map_response(token, |r| r.map(BodyExt::boxed))
-            .boxed_clone();
-    let status = protected(&[], &validator, |_| {
-        json_response(StatusCode::OK, &json!({"status": "ok"}))
-    })?;
-    let me = {
-        let store = Arc::clone(&store);
-        protected(&["me"], &validator, move |claims| {
-            user_json(&store, &claims)
-        })?
-    };
-    let items = protected(&["me", "items"], &validator, |claims| {
-        json_response(
-            StatusCode::OK,
-            &json!([{"item_id": "Foo", "owner": claims.sub}]),
-        )
-    })?;
-
-    let app = service_fn(move |req: Request<Incoming>| {
-        let mut route = match req.uri().path() {
-            "/" => {
-                return futures_ready(json_response(
-                    StatusCode::OK,
-                    &json!({"message": "tower-bearer demo: POST /token, then GET /users/me"}),
-                ))
-            }
-            "/token" => token.clone(),
-            "/status" => status.clone(),
-            "/users/me" => me.clone(),
-            "/users/me/items" => items.clone(),
-            _ => {
-                return futures_ready(json_response(
-                    StatusCode::NOT_FOUND,
-                    &json!({"error": "not_found", "error_description": "No such route"}),
-                ))
-            }
-        };
-        Box::pin(async move { route.ready().await?.call(req).await })
-    });
 
     let listener = tokio::net::TcpListener::bind(
         std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8000".into()),
     )
     .await?;
-    println!("listening on http://{}", listener.local_addr()?);
+    let address = listener.local_addr()?;
+    let ttl = Duration::from_secs(1800);
+
+    let algorithm = match env("JWT_ALG").as_deref() {
+        None | Some("HS256") => Algorithm::HS256,
+        Some("RS256") => Algorithm::RS256,
+        Some("ES256") => Algorithm::ES256,
+        Some("EdDSA") => Algorithm::EdDSA,
+        Some(other) => {
+            return Err(format!("JWT_ALG={other}: use HS256, RS256, ES256 or EdDSA").into())
+        }
+    };
+    let (issuer, own_validator, well_known) = if algorithm == Algorithm::HS256 {
+        let secret = secret();
+        // The short-key constructors accept any non-empty secret; secret() warned above.
+        let issuer =
+            TokenIssuer::insecure_short_hmac_key(algorithm, &EncodingKey::from_secret(&secret))?
+                .with_ttl(ttl)?;
+        let validator =
+            JwtValidator::insecure_short_hmac_key(algorithm, &DecodingKey::from_secret(&secret))?;
+        (issuer, validator, Vec::new())
+    } else {
+        let key = signing_key(algorithm)?;
+        let iss = env("ISSUER").unwrap_or_else(|| format!("http://{address}"));
+        let jwks = JwkSet {
+            keys: vec![public_jwk_from_private(KID, algorithm, &key)?],
+        };
+        let issuer = TokenIssuer::new(algorithm, &key)?
+            .with_kid(KID)?
+            .with_issuer(&iss)?
+            .with_ttl(ttl)?;
+        let validator = KeySet::from_jwk_set(&jwks, &JwkOptions::default())?
+            .to_validator::<Claims>()?
+            .with_issuer(&iss)?;
+        let configuration = OpenIdConfiguration::for_issuer(&iss, &[algorithm])?
+            .with_token_endpoint_auth_methods(["none"])
+            .with_scopes(["me", "items"]);
+        let well_known = vec![
+            ("/.well-known/jwks.json", boxed(JwksService::new(&jwks)?)),
+            (
+                "/.well-known/openid-configuration",
+                boxed(OpenIdConfigurationService::new(&configuration)),
+            ),
+        ];
+        (issuer, validator, well_known)
+    };
+    let extra = Extra {
+        token: token(issuer, &store)?,
+        well_known,
+    };
+
+    let app = if let Some(url) = env("JWKS_URL") {
+        let validator = JwksValidator::<Claims>::new(HttpFetcher::new(), url.parse()?).await?;
+        eprintln!("validating tokens against {url}; get tokens from that issuer");
+        Routed::Jwks(app(validator, &store, extra)?)
+    } else if let Some(oidc) = env("OIDC_ISSUER") {
+        let validator = JwksValidator::<Claims>::discover(HttpFetcher::new(), &oidc).await?;
+        eprintln!("validating tokens from issuer {oidc}; get tokens from that issuer");
+        Routed::Jwks(app(validator, &store, extra)?)
+    } else {
+        Routed::Own(app(own_validator, &store, extra)?)
+    };
+
+    println!("listening on http://{address}");
     std::io::Write::flush(&mut std::io::stdout())?;
 
     let server = auto::Builder::new(TokioExecutor::new());
@@ -224,14 +459,54 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-type RouteFuture = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = Result<Response<BoxBody<Bytes, Infallible>>, Infallible>>
-            + Send,
-    >,
->;
+type RouteFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-fn futures_ready(response: Response<BoxBody<Bytes, Infallible>>) -> RouteFuture {
+/// The application behind this server's own validator or a remote JWK set.
+#[derive(Clone)]
+enum Routed<A, B> {
+    Own(A),
+    Jwks(B),
+}
+
+impl<A, B> Service<Request<Incoming>> for Routed<A, B>
+where
+    A: Service<
+        Request<Incoming>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = RouteFuture,
+    >,
+    B: Service<
+        Request<Incoming>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = RouteFuture,
+    >,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = RouteFuture;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        match self {
+            Self::Own(a) => a.poll_ready(cx),
+            Self::Jwks(b) => b.poll_ready(cx),
+        }
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> RouteFuture {
+        match self {
+            Self::Own(a) => a.call(req),
+            Self::Jwks(b) => b.call(req),
+        }
+    }
+}
+
+fn futures_ready(response: Response<Body>) -> RouteFuture {
     Box::pin(std::future::ready(Ok(response)))
 }
 

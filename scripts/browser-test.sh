@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Browser test: Swagger UI at /docs driven by Playwright in Debian's headless Chromium.
 # Installs what it needs (Chromium as root, playwright-core from the lock file), starts
-# the docs server on a free loopback port, runs tests/browser/swagger.mjs, stops the
+# the demo server on a free loopback port, runs tests/browser/swagger.mjs, stops the
 # server, and exits with the test's status. Screenshots go to test-artifacts/.
 #
-#   bash scripts/browser-test.sh                  # builds and runs examples/docs_server
+#   bash scripts/browser-test.sh                  # builds and runs examples/demo_server
 #   SERVER_BIN=path/to/server bash scripts/browser-test.sh   # an already built server
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,11 +35,12 @@ fi
 echo "playwright-core $wanted"
 
 if [ -z "${SERVER_BIN:-}" ]; then
-  step "building examples/docs_server"
-  # In CI, the features the test step already compiled with, so only the link is new.
-  if [ -n "${CI:-}" ]; then features=(--all-features); else features=(--features openapi); fi
-  cargo build --quiet --example docs_server "${features[@]}"
-  SERVER_BIN="target/debug/examples/docs_server"
+  step "building examples/demo_server"
+  # In CI, the features the test step already compiled with, so only the link is new;
+  # otherwise the default features, as `cargo run --example demo_server` uses.
+  if [ -n "${CI:-}" ]; then features=(--all-features); else features=(); fi
+  cargo build --quiet --example demo_server ${features[@]+"${features[@]}"}
+  SERVER_BIN="target/debug/examples/demo_server"
 fi
 
 step "starting the server"

@@ -2,15 +2,12 @@
 //! of DESIGN.md over TCP, then stops it with SIGTERM and expects exit code 0.
 
 mod common;
-
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+#[path = "common/demo.rs"]
+mod demo;
 
 use bytes::Bytes;
 use common::*;
+use demo::{start, start_with, Demo};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -20,112 +17,6 @@ use tower_bearer::JwtValidator;
 
 const DEMO_SECRET: &str = "demo-server-test-secret-of-at-least-32-bytes";
 const REALM: &str = "tower-bearer-demo";
-
-/// Builds the example once per test process, with this test's features and profile.
-fn demo_binary() -> PathBuf {
-    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BINARY.get_or_init(build_demo).clone()
-}
-
-fn build_demo() -> PathBuf {
-    let mut features = vec!["token-endpoint"];
-    for (on, name) in [
-        (cfg!(feature = "aws-lc"), "aws-lc"),
-        (cfg!(feature = "axum"), "axum"),
-        (cfg!(feature = "tracing"), "tracing"),
-    ] {
-        if on {
-            features.push(name);
-        }
-    }
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--example", "demo_server", "--features"])
-        .arg(features.join(","))
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if !cfg!(debug_assertions) {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo build --example demo_server");
-    assert!(status.success(), "building the demo server failed");
-    // <target>/<profile>/deps/<this test> -> <target>/<profile>/examples/demo_server
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("demo_server{}", std::env::consts::EXE_SUFFIX))
-}
-
-struct Demo {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the demo on an ephemeral port and waits (bounded) for `listening on`.
-fn start(secret: Option<&str>) -> Demo {
-    let mut command = Command::new(demo_binary());
-    command
-        .env("BIND", "127.0.0.1:0")
-        .env_remove("JWT_SECRET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(secret) = secret {
-        command.env("JWT_SECRET", secret);
-    }
-    let mut child = command.spawn().expect("spawn demo_server");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("no `listening on` line within 60 s");
-    let base = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    Demo { child, base }
-}
-
-impl Demo {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Sends SIGTERM and waits (bounded) for exit code 0.
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert_eq!(status.code(), Some(0), "demo server exit status");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "demo server did not exit within 15 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 async fn token(demo: &Demo, form: &str) -> String {
     let answer = post_form(&demo.url("/token"), form).await;
@@ -386,4 +277,196 @@ async fn demo_server_short_secret_accepted_with_warning() {
     let mut warning = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut warning).unwrap();
     assert!(warning.contains("shorter than 32 bytes"), "{warning}");
+}
+
+const LOGIN: &str = "grant_type=password&username=johndoe&password=secret";
+
+/// The decoded JOSE header of `token`.
+fn jose_header(token: &str) -> Value {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// An asymmetric mode: login, `/users/me`, the token header's `kid` in a JWK set of
+/// public members only, the discovery document, and an HS256 token refused.
+async fn check_asymmetric(env: &[(&str, &str)], alg: &str, kty: &str) -> Demo {
+    let demo = start_with(env);
+    let token = token(&demo, LOGIN).await;
+    let header = jose_header(&token);
+    assert_eq!(header["alg"], alg, "{header}");
+    let kid = header["kid"].as_str().expect("kid in the token header");
+
+    let me = get_with_token(&demo.url("/users/me"), &token).await;
+    assert_eq!(
+        (me.status, me.json()),
+        (
+            StatusCode::OK,
+            json!({"username": "johndoe", "full_name": "John Doe", "email": "johndoe@example.com", "disabled": false})
+        )
+    );
+
+    let jwks = get(&demo.url("/.well-known/jwks.json"), &[]).await;
+    assert_eq!(jwks.status, StatusCode::OK);
+    let keys = jwks.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let key = keys[0].as_object().unwrap();
+    assert_eq!(key["kid"], kid);
+    assert_eq!(key["alg"], alg);
+    assert_eq!(key["kty"], kty);
+    let public = ["kty", "kid", "alg", "use", "crv", "x", "y", "n", "e"];
+    for member in key.keys() {
+        assert!(public.contains(&member.as_str()), "private member {member}");
+    }
+
+    let configuration = get(&demo.url("/.well-known/openid-configuration"), &[]).await;
+    assert_eq!(configuration.status, StatusCode::OK);
+    let configuration = configuration.json();
+    let issuer = configuration["issuer"].as_str().unwrap().to_owned();
+    assert_eq!(
+        configuration["jwks_uri"],
+        format!("{issuer}/.well-known/jwks.json")
+    );
+    assert_eq!(configuration["token_endpoint"], format!("{issuer}/token"));
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], issuer.as_str());
+
+    // No HS256 fallback: a token MACed with the JWT_SECRET-less dev secret is refused.
+    let forged = raw_hs256(
+        &format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#),
+        &format!(
+            r#"{{"sub":"johndoe","exp":{},"scope":"me","iss":"{issuer}"}}"#,
+            now() + 600
+        ),
+        b"tower-bearer-demo-development-secret-do-not-use",
+    );
+    get_with_token(&demo.url("/users/me"), &forged)
+        .await
+        .assert_bearer_rejection(401, Some("invalid_token"));
+    demo
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_server_es256_key_file_publishes_jwks_ok() {
+    let demo = check_asymmetric(
+        &[
+            ("JWT_ALG", "ES256"),
+            ("JWT_KEY_FILE", "tests/keys/ec_private.pem"),
+        ],
+        "ES256",
+        "EC",
+    )
+    .await;
+    // The published key is the file's public half: ec_public.pem verifies the token.
+    let token = token(&demo, LOGIN).await;
+    let validator = JwtValidator::<Value>::new(
+        jsonwebtoken::Algorithm::ES256,
+        &jsonwebtoken::DecodingKey::from_ec_pem(&key_file("ec_public.pem")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(validator.verify(&token).unwrap()["sub"], "johndoe");
+    demo.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_server_rs256_and_eddsa_modes_ok() {
+    check_asymmetric(
+        &[
+            ("JWT_ALG", "RS256"),
+            ("JWT_KEY_FILE", "tests/keys/rsa_private.pem"),
+        ],
+        "RS256",
+        "RSA",
+    )
+    .await
+    .terminate();
+    check_asymmetric(
+        &[
+            ("JWT_ALG", "EdDSA"),
+            ("JWT_KEY_FILE", "tests/keys/ed_private.pem"),
+        ],
+        "EdDSA",
+        "OKP",
+    )
+    .await
+    .terminate();
+    // No key file: a key generated at startup; ISSUER names the issuer.
+    let demo = check_asymmetric(
+        &[("JWT_ALG", "EdDSA"), ("ISSUER", "http://issuer.invalid")],
+        "EdDSA",
+        "OKP",
+    )
+    .await;
+    let configuration = get(&demo.url("/.well-known/openid-configuration"), &[]).await;
+    assert_eq!(configuration.json()["issuer"], "http://issuer.invalid");
+    demo.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_server_bad_mode_fails_to_start() {
+    for env in [
+        &[("JWT_ALG", "none")][..],
+        &[("JWT_ALG", "RS256")][..], // RS256 and ES256 need JWT_KEY_FILE
+        &[
+            ("JWT_ALG", "ES256"),
+            ("JWT_KEY_FILE", "tests/keys/missing.pem"),
+        ][..],
+        &[
+            ("JWT_ALG", "ES256"),
+            ("JWT_KEY_FILE", "tests/keys/rsa_private.pem"),
+        ][..],
+    ] {
+        let mut command = std::process::Command::new(demo::demo_binary());
+        command
+            .env("BIND", "127.0.0.1:0")
+            .env_remove("JWKS_URL")
+            .env_remove("OIDC_ISSUER")
+            .env_remove("JWT_KEY_FILE")
+            .envs(env.iter().copied())
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{env:?} started");
+        assert!(output.stdout.is_empty(), "{env:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_server_validates_another_issuers_tokens_ok() {
+    let issuer = start_with(&[
+        ("JWT_ALG", "ES256"),
+        ("JWT_KEY_FILE", "tests/keys/ec_private.pem"),
+    ]);
+    let from_issuer = token(&issuer, LOGIN).await;
+    let jwks_url = issuer.url("/.well-known/jwks.json");
+    for env in [
+        [("JWKS_URL", jwks_url.as_str()), ("JWT_SECRET", DEMO_SECRET)],
+        [
+            ("OIDC_ISSUER", issuer.base.as_str()),
+            ("JWT_SECRET", DEMO_SECRET),
+        ],
+    ] {
+        let relying = start_with(&env);
+        let me = get_with_token(&relying.url("/users/me"), &from_issuer).await;
+        assert_eq!(me.status, StatusCode::OK, "{env:?}: {:?}", me.body);
+        assert_eq!(me.json()["username"], "johndoe");
+        let items = get_with_token(&relying.url("/users/me/items"), &from_issuer).await;
+        assert_eq!(items.status, StatusCode::OK);
+        // Its own /token still issues HS256 tokens, which it does not accept.
+        let own = token(&relying, LOGIN).await;
+        get_with_token(&relying.url("/users/me"), &own)
+            .await
+            .assert_bearer_rejection(401, Some("invalid_token"));
+        relying.terminate();
+    }
+    issuer.terminate();
 }

@@ -131,11 +131,12 @@ try {
     await live.locator(".response-col_status").first().waitFor();
     assert.equal((await live.locator(".response-col_status").first().innerText()).trim(), "200");
     const body = await live.locator(".response-col_description pre").first().innerText();
-    const user = JSON.parse(body);
-    assert.equal(user.username, "johndoe");
-    assert.equal(user.full_name, "John Doe");
-    assert.equal(user.email, "johndoe@example.com");
-    assert.equal(user.disabled, false);
+    assert.deepStrictEqual(JSON.parse(body), {
+      username: "johndoe",
+      full_name: "John Doe",
+      email: "johndoe@example.com",
+      disabled: false,
+    });
     await operation.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, "swagger-users-me-200.png"), fullPage: true });
   });
