@@ -78,16 +78,17 @@ pub mod claims;
 pub mod error;
 pub mod rejection;
 pub mod scope;
+pub mod store;
 pub mod token;
 pub mod validate;
 
 pub use bearer::{BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
-pub use claims::{Audience, Claims, Scope, ScopeClaims};
+pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
 pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;
-pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};
+pub use validate::{validate_fn, JwtValidator, RevocationCheck, TokenValidator, Validation};
 
 pub use jsonwebtoken;

@@ -12,8 +12,13 @@ use crate::error::AuthError;
 pub(crate) mod json;
 mod jwt;
 mod registered;
+mod revocation;
 
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+pub use revocation::{
+    RevocationCheck, RevocationFuture, DEFAULT_CACHE_CAPACITY, DEFAULT_NOT_REVOKED_TTL,
+    DEFAULT_REVOKED_TTL,
+};
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
 ///
