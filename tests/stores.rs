@@ -6,13 +6,13 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{get_with_token, hs256, now, serve, EchoClaims, SECRET};
+use common::{get_with_token, now, raw_hs256, serve, EchoClaims, SECRET};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::store::{
-    narrow_scopes, refresh, revoke_token, InvalidScope, MemoryRefreshStore,
-    MemoryRevocationStore, RefreshError, RefreshTokenStore, RevocationStore, RevokeOutcome,
-    RotateError, Session, StoreError, TokenTypeHint,
+    narrow_scopes, refresh, revoke_token, InvalidScope, MemoryRefreshStore, MemoryRevocationStore,
+    RefreshError, RefreshTokenStore, RevocationStore, RevokeOutcome, RotateError, Session,
+    StoreError, TokenTypeHint,
 };
 use tower_bearer::{
     AuthError, BearerAuthLayer, Claims, InvalidToken, JwtValidator, RevocationCheck,
@@ -112,7 +112,10 @@ async fn refresh_concurrent_rotation_succeeds_once(store: Refresh, _: Revocation
 
 async fn refresh_expired_refused(store: Refresh, _: Revocations) {
     let already = store.issue(&session(-10)).await.unwrap();
-    assert_eq!(store.rotate(already.as_str()).await, Err(RotateError::Invalid));
+    assert_eq!(
+        store.rotate(already.as_str()).await,
+        Err(RotateError::Invalid)
+    );
 
     let short = store.issue(&session(1)).await.unwrap();
     assert!(store.lookup(short.as_str()).await.unwrap().is_some());
@@ -121,7 +124,10 @@ async fn refresh_expired_refused(store: Refresh, _: Revocations) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(store.lookup(short.as_str()).await.unwrap(), None);
-    assert_eq!(store.rotate(short.as_str()).await, Err(RotateError::Invalid));
+    assert_eq!(
+        store.rotate(short.as_str()).await,
+        Err(RotateError::Invalid)
+    );
 }
 
 async fn refresh_revoke_revokes_family(store: Refresh, _: Revocations) {
@@ -138,7 +144,10 @@ async fn refresh_revoke_revokes_family(store: Refresh, _: Revocations) {
     let other = store.issue(&session(3600)).await.unwrap();
     let family = store.lookup(other.as_str()).await.unwrap().unwrap().family;
     assert!(store.revoke_family(&family).await.unwrap());
-    assert_eq!(store.rotate(other.as_str()).await, Err(RotateError::Invalid));
+    assert_eq!(
+        store.rotate(other.as_str()).await,
+        Err(RotateError::Invalid)
+    );
 }
 
 async fn refresh_wrong_client_or_wide_scope_not_spent(store: Refresh, _: Revocations) {
@@ -154,7 +163,10 @@ async fn refresh_wrong_client_or_wide_scope_not_spent(store: Refresh, _: Revocat
         .await
         .unwrap();
     assert_eq!(narrowed.scope, "items");
-    assert_eq!(narrowed.record.session.scope, "me items", "the family keeps its scopes");
+    assert_eq!(
+        narrowed.record.session.scope, "me items",
+        "the family keeps its scopes"
+    );
     let full = refresh(&*store, narrowed.refresh_token.as_str(), "web", None)
         .await
         .unwrap();
@@ -174,7 +186,13 @@ fn access_token(jti: Option<&str>) -> String {
     if let Some(jti) = jti {
         claims["jti"] = jti.into();
     }
-    hs256(&claims)
+    // Signed by hand: with every feature on, jsonwebtoken has two crypto backends and
+    // its own encoder refuses to pick one.
+    raw_hs256(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &claims.to_string(),
+        SECRET,
+    )
 }
 
 fn jwt() -> JwtValidator<Claims> {
@@ -185,13 +203,18 @@ async fn revoke_endpoint_logic_ok(store: Refresh, revocations: Revocations) {
     let validator = jwt();
     let refresh_token = store.issue(&session(3600)).await.unwrap();
     let revoke = |token: String, hint, client: &'static str| {
-        let (validator, store, revocations) = (validator.clone(), store.clone(), revocations.clone());
+        let (validator, store, revocations) =
+            (validator.clone(), store.clone(), revocations.clone());
         async move { revoke_token(&token, hint, client, &validator, &*store, &*revocations).await }
     };
 
     let outcome = revoke(refresh_token.as_str().into(), None, "mobile").await;
     assert_eq!(outcome, Ok(RevokeOutcome::WrongClient));
-    assert!(store.lookup(refresh_token.as_str()).await.unwrap().is_some());
+    assert!(store
+        .lookup(refresh_token.as_str())
+        .await
+        .unwrap()
+        .is_some());
     let outcome = revoke(
         refresh_token.as_str().into(),
         Some(TokenTypeHint::AccessToken),
@@ -210,7 +233,10 @@ async fn revoke_endpoint_logic_ok(store: Refresh, revocations: Revocations) {
         let outcome = revoke(unknown, Some(TokenTypeHint::RefreshToken), "web").await;
         assert_eq!(outcome, Ok(RevokeOutcome::Unknown));
     }
-    assert_eq!(TokenTypeHint::parse("refresh_token"), Some(TokenTypeHint::RefreshToken));
+    assert_eq!(
+        TokenTypeHint::parse("refresh_token"),
+        Some(TokenTypeHint::RefreshToken)
+    );
     assert_eq!(TokenTypeHint::parse("id_token"), None);
 }
 
@@ -232,7 +258,10 @@ async fn revocation_check_refuses_revoked_jti(_: Refresh, revocations: Revocatio
     revocations.revoke_jti("jti-a", now() + 600).await.unwrap();
     let started = Instant::now();
     while validate(&check, &token).await.is_ok() {
-        assert!(started.elapsed() < Duration::from_secs(1), "not refused in time");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not refused in time"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(
@@ -276,7 +305,9 @@ impl RevocationStore for Down {
 #[tokio::test]
 async fn revocation_check_store_down_unavailable() {
     let check = RevocationCheck::new(jwt(), Down);
-    let err = validate(&check, &access_token(Some("x"))).await.unwrap_err();
+    let err = validate(&check, &access_token(Some("x")))
+        .await
+        .unwrap_err();
     assert_eq!(err, AuthError::Unavailable);
     assert_eq!(err.status(), 503);
 }
@@ -287,9 +318,15 @@ fn narrow_scopes_cases() {
     assert_eq!(narrow_scopes("me items", Some("")).unwrap(), "me items");
     assert_eq!(narrow_scopes("me  items", None).unwrap(), "me items");
     assert_eq!(narrow_scopes("me items", Some("items")).unwrap(), "items");
-    assert_eq!(narrow_scopes("me items", Some("items me me")).unwrap(), "items me");
+    assert_eq!(
+        narrow_scopes("me items", Some("items me me")).unwrap(),
+        "items me"
+    );
     assert_eq!(narrow_scopes("me items", Some("admin")), Err(InvalidScope));
-    assert_eq!(narrow_scopes("me items", Some("me admin")), Err(InvalidScope));
+    assert_eq!(
+        narrow_scopes("me items", Some("me admin")),
+        Err(InvalidScope)
+    );
     assert_eq!(narrow_scopes("me items", Some("   ")), Err(InvalidScope));
     assert_eq!(narrow_scopes("me items", Some("m\"e")), Err(InvalidScope));
     assert_eq!(narrow_scopes("", Some("me")), Err(InvalidScope));
@@ -333,7 +370,10 @@ mod clients {
         );
 
         assert_eq!(client.grant_scope(None).unwrap(), "items:read items:write");
-        assert_eq!(client.grant_scope(Some("items:read")).unwrap(), "items:read");
+        assert_eq!(
+            client.grant_scope(Some("items:read")).unwrap(),
+            "items:read"
+        );
         assert_eq!(client.grant_scope(Some("admin")), Err(InvalidScope));
         assert_eq!(client.id(), "svc-a");
     }
@@ -378,7 +418,9 @@ mod redis_nodes {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn redis_rotated_on_one_node_reused_on_other_refused() {
-        let Some((_server, a, b)) = two_nodes().await else { return };
+        let Some((_server, a, b)) = two_nodes().await else {
+            return;
+        };
         let first = a.issue(&session(3600)).await.unwrap();
         let second = refresh(&a, first.as_str(), "web", None).await.unwrap();
         assert_eq!(
@@ -393,7 +435,9 @@ mod redis_nodes {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn redis_concurrent_rotation_across_nodes_succeeds_once() {
-        let Some((_server, a, b)) = two_nodes().await else { return };
+        let Some((_server, a, b)) = two_nodes().await else {
+            return;
+        };
         for _ in 0..5 {
             let token = a.issue(&session(3600)).await.unwrap();
             let barrier = Arc::new(tokio::sync::Barrier::new(20));
@@ -419,7 +463,9 @@ mod redis_nodes {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn redis_keys_hold_hashes_and_expire() {
-        let Some(server) = common::redis::start() else { return };
+        let Some(server) = common::redis::start() else {
+            return;
+        };
         let store = RedisStore::connect(&server.url())
             .await
             .unwrap()
@@ -430,17 +476,37 @@ mod redis_nodes {
 
         let client = ::redis::Client::open(server.url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(keys.len(), 4, "{keys:?}"); // two token keys, one family, one jti
         for key in &keys {
             assert!(key.starts_with("app1:"), "{key}");
-            let ttl: i64 = ::redis::cmd("TTL").arg(key).query_async(&mut conn).await.unwrap();
+            let ttl: i64 = ::redis::cmd("TTL")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
             assert!(ttl > 0 && ttl <= 3600, "{key}: {ttl}");
-            let dump: String = ::redis::cmd("TYPE").arg(key).query_async(&mut conn).await.unwrap();
+            let dump: String = ::redis::cmd("TYPE")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
             let values: Vec<String> = if dump == "hash" {
-                ::redis::cmd("HVALS").arg(key).query_async(&mut conn).await.unwrap()
+                ::redis::cmd("HVALS")
+                    .arg(key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap()
             } else {
-                vec![::redis::cmd("GET").arg(key).query_async(&mut conn).await.unwrap()]
+                vec![::redis::cmd("GET")
+                    .arg(key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap()]
             };
             for secret in [token.as_str(), rotated.token.as_str()] {
                 assert!(!key.contains(secret) && !values.iter().any(|v| v.contains(secret)));
@@ -463,7 +529,9 @@ mod redis_nodes {
     /// its own connection and local cache, sharing one Redis.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn redis_revoked_on_one_node_refused_on_other_within_1s() {
-        let Some((_server, a, b)) = two_nodes().await else { return };
+        let Some((_server, a, b)) = two_nodes().await else {
+            return;
+        };
         let node = |store: RedisStore| {
             let check = RevocationCheck::new(jwt().require_jti(), store);
             ServiceBuilder::new()
@@ -477,7 +545,9 @@ mod redis_nodes {
         assert_eq!(get_with_token(&node_b.url("/"), &token).await.status, 200);
 
         // Revoked through node A's revocation endpoint logic.
-        let outcome = revoke_token(&token, None, "web", &jwt(), &a, &a).await.unwrap();
+        let outcome = revoke_token(&token, None, "web", &jwt(), &a, &a)
+            .await
+            .unwrap();
         assert_eq!(outcome, RevokeOutcome::AccessTokenRevoked);
         let revoked_at = Instant::now();
         loop {

@@ -114,7 +114,7 @@ fn backend(e: &redis::RedisError) -> StoreError {
 impl RedisStore {
     /// Connects to `url` (`redis://[user:password@]host:port/db`, or `rediss://` if the
     /// `redis` crate is built with TLS). Commands time out after 2 s; the connection is
-    /// re-established in the background when it drops.
+    /// re-established in the background when it drops (3 tries, at most 250 ms apart).
     ///
     /// # Errors
     ///
@@ -124,6 +124,8 @@ impl RedisStore {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(2))
+            .set_factor(1)
+            .set_max_delay(250)
             .set_number_of_retries(3);
         let conn = ConnectionManager::new_with_config(client, config)
             .await
