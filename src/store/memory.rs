@@ -62,7 +62,7 @@ impl MemoryRefreshStore {
 impl RefreshState {
     fn wrote(&mut self, now: i64) {
         self.writes = self.writes.wrapping_add(1);
-        if self.writes % SWEEP_EVERY == 0 {
+        if self.writes.is_multiple_of(SWEEP_EVERY) {
             self.families.retain(|_, f| f.session.expires_at > now);
             let families = &self.families;
             self.tokens.retain(|_, id| families.contains_key(id));
@@ -216,7 +216,7 @@ impl RevocationStore for MemoryRevocationStore {
             let entry = state.until.entry(jti.to_owned()).or_insert(until);
             *entry = (*entry).max(until);
             state.writes = state.writes.wrapping_add(1);
-            if state.writes % SWEEP_EVERY == 0 {
+            if state.writes.is_multiple_of(SWEEP_EVERY) {
                 state.until.retain(|_, until| *until > now);
             }
             Ok(())
