@@ -3,7 +3,13 @@
 //! vs `revocation/on_miss_memory` (cache disabled: every request asks the in-memory
 //! store through a boxed future).
 //!
-//! `cargo bench --bench revocation`
+//! `cargo bench --bench revocation -- --warm-up-time 2 --measurement-time 6`
+//!
+//! Recorded 2026-11-23 on a shared 2-core machine (other builds running, so treat
+//! as rough): off 1.75 µs, on_cached 2.19 µs (+0.43 µs: read lock, hash lookup,
+//! `Instant::now`), on_miss_memory 2.41 µs (+0.66 µs: boxed future plus store mutex).
+//! A miss against Redis adds one network round trip instead, at most once per jti per
+//! 500 ms with the default TTL.
 
 use std::convert::Infallible;
 use std::time::Duration;
