@@ -128,3 +128,26 @@ impl ScopeClaims for Claims {
             .is_some_and(|granted| granted.contains(scope))
     }
 }
+
+/// Claims that carry a token id (`jti`) and expiry, for revocation
+/// ([`RevocationCheck`](crate::validate::RevocationCheck),
+/// [`revoke_token`](crate::store::revoke_token)).
+pub trait HasJti {
+    /// The token id, if the token has one.
+    fn jti(&self) -> Option<&str>;
+
+    /// The token's `exp`, seconds since the epoch: how long a revocation must be kept.
+    fn expires_at(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl HasJti for Claims {
+    fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.exp)
+    }
+}

@@ -94,6 +94,7 @@ pub mod openapi;
 pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
+pub mod store;
 pub mod token;
 #[cfg(feature = "token-endpoint")]
 pub mod token_endpoint;
@@ -101,7 +102,7 @@ pub mod validate;
 
 pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
-pub use claims::{Audience, Claims, Scope, ScopeClaims};
+pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
 pub use form::FormTokenLayer;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
@@ -113,7 +114,7 @@ pub use token::TokenSources;
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]
 pub use validate::HttpFetcher;
-pub use validate::{validate_fn, JwtValidator, TokenValidator, Validation};
+pub use validate::{validate_fn, JwtValidator, RevocationCheck, TokenValidator, Validation};
 #[cfg(feature = "jwks-core")]
 pub use validate::{JwksFetcher, JwksValidator};
 

@@ -18,6 +18,7 @@ pub(crate) mod json;
 mod jwks;
 pub(crate) mod jwt;
 mod registered;
+mod revocation;
 
 #[cfg(feature = "jwks")]
 pub use fetch::HttpFetcher;
@@ -32,6 +33,10 @@ pub(crate) use jwt::crypto_provider;
 #[cfg(feature = "cache")]
 pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+pub use revocation::{
+    RevocationCheck, RevocationFuture, DEFAULT_CACHE_CAPACITY, DEFAULT_NOT_REVOKED_TTL,
+    DEFAULT_REVOKED_TTL,
+};
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
 ///

@@ -20,6 +20,8 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub mod redis;
+
 pub const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
 pub const REALM: &str = "tower-bearer-test";
 

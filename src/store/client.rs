@@ -1,0 +1,225 @@
+//! Confidential clients for the `client_credentials` grant (RFC 6749 §4.4): the
+//! [`ClientStore`] trait and [`MemoryClientStore`].
+//!
+//! Clients are configuration rather than shared mutable state: every node loads the same
+//! list, so an in-memory store serves multi-node deployments too.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use tokio::sync::Semaphore;
+
+use super::scope::{narrow_scopes, InvalidScope};
+use super::{BoxFuture, StoreError};
+use crate::error::{is_scope_token, ConfigError};
+
+/// A confidential client: its id, the Argon2id hash of its secret (a PHC string), and
+/// the scopes it may be granted.
+///
+/// Tokens issued to it by the `client_credentials` grant have **no user**: their `sub`
+/// is the client id (RFC 9068 §2.2), never a user name, and no refresh token comes with
+/// them (RFC 6749 §4.4.3).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    id: String,
+    secret_hash: String,
+    scope: String,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("secret_hash", &"<redacted>")
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+fn check_scope(scope: &str) -> Result<String, ConfigError> {
+    let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    if scopes.iter().any(|s| !is_scope_token(s)) {
+        return Err(ConfigError::InvalidScope);
+    }
+    Ok(scopes.join(" "))
+}
+
+/// Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes) of `secret` with a random
+/// salt, as a PHC string.
+fn hash_secret(secret: &str) -> Result<String, ConfigError> {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|_| ConfigError::InvalidValue("client secret"))
+}
+
+impl Client {
+    /// A client with a plain `secret`, hashed here with Argon2id (slow on purpose: do it
+    /// at start-up). `scope` lists the scopes it may be granted, space-separated.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty id or secret,
+    /// [`ConfigError::InvalidScope`] for a malformed scope.
+    pub fn new(id: &str, secret: &str, scope: &str) -> Result<Self, ConfigError> {
+        if secret.is_empty() {
+            return Err(ConfigError::InvalidValue("client secret"));
+        }
+        Self::from_hash(id, &hash_secret(secret)?, scope)
+    }
+
+    /// A client whose secret is already hashed: an Argon2 PHC string
+    /// (`$argon2id$v=19$...`), for secrets kept hashed in configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty id or an unparsable hash,
+    /// [`ConfigError::InvalidScope`] for a malformed scope.
+    pub fn from_hash(id: &str, secret_hash: &str, scope: &str) -> Result<Self, ConfigError> {
+        if id.is_empty() {
+            return Err(ConfigError::InvalidValue("client id"));
+        }
+        let parsed =
+            PasswordHash::new(secret_hash).map_err(|_| ConfigError::InvalidValue("secret hash"))?;
+        if !parsed.algorithm.as_str().starts_with("argon2") {
+            return Err(ConfigError::InvalidValue("secret hash"));
+        }
+        Ok(Self {
+            id: id.to_owned(),
+            secret_hash: secret_hash.to_owned(),
+            scope: check_scope(scope)?,
+        })
+    }
+
+    /// The client id; also the `sub` of its `client_credentials` tokens.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The scopes it may be granted, space-separated.
+    #[must_use]
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The scopes to grant for a `client_credentials` request: all allowed ones when
+    /// none are requested, else the requested subset.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidScope`] if a requested scope is not allowed (`invalid_scope`).
+    pub fn grant_scope(&self, requested: Option<&str>) -> Result<String, InvalidScope> {
+        narrow_scopes(&self.scope, requested)
+    }
+}
+
+/// Looks up and authenticates confidential clients. `Arc<S>` implements the trait when
+/// `S` does.
+pub trait ClientStore: Send + Sync {
+    /// The client if `client_id` exists and `secret` is its secret, else `None`.
+    /// Implementations take the same time for unknown clients as for wrong secrets.
+    fn authenticate<'a>(
+        &'a self,
+        client_id: &'a str,
+        secret: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Client>, StoreError>>;
+}
+
+impl<S: ClientStore + ?Sized> ClientStore for Arc<S> {
+    fn authenticate<'a>(
+        &'a self,
+        client_id: &'a str,
+        secret: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Client>, StoreError>> {
+        (**self).authenticate(client_id, secret)
+    }
+}
+
+/// Clients held in memory; secrets verified with Argon2id on the blocking thread pool
+/// (`tokio::task::spawn_blocking`), at most as many at once as there are CPUs. Unknown
+/// client ids are verified against a dummy hash, so timing does not reveal which ids
+/// exist.
+#[derive(Clone)]
+pub struct MemoryClientStore {
+    clients: Arc<HashMap<String, Client>>,
+    hashing: Arc<Semaphore>,
+}
+
+impl fmt::Debug for MemoryClientStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<_> = self.clients.keys().collect();
+        ids.sort();
+        f.debug_struct("MemoryClientStore")
+            .field("clients", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryClientStore {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+/// A hash of a random secret with the default parameters, verified for unknown ids.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_secret(&super::random_b64::<16>().unwrap_or_default())
+            .expect("hashing a fixed-size secret with default parameters")
+    })
+}
+
+impl MemoryClientStore {
+    /// A store with `clients` (a later duplicate id replaces an earlier one).
+    ///
+    /// The first store built in a process also computes the dummy hash (one Argon2id
+    /// run), so that the first unknown id is not slower than the others.
+    #[must_use]
+    pub fn new(clients: impl IntoIterator<Item = Client>) -> Self {
+        let _ = dummy_hash();
+        let permits = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            clients: Arc::new(clients.into_iter().map(|c| (c.id.clone(), c)).collect()),
+            hashing: Arc::new(Semaphore::new(permits)),
+        }
+    }
+}
+
+impl ClientStore for MemoryClientStore {
+    fn authenticate<'a>(
+        &'a self,
+        client_id: &'a str,
+        secret: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Client>, StoreError>> {
+        Box::pin(async move {
+            let client = self.clients.get(client_id).cloned();
+            let hash = client
+                .as_ref()
+                .map_or_else(|| dummy_hash().to_owned(), |c| c.secret_hash.clone());
+            let secret = secret.to_owned();
+            let _permit = self
+                .hashing
+                .acquire()
+                .await
+                .map_err(|_| StoreError::Backend("hashing pool closed".into()))?;
+            let matches = tokio::task::spawn_blocking(move || {
+                PasswordHash::new(&hash).is_ok_and(|parsed| {
+                    Argon2::default()
+                        .verify_password(secret.as_bytes(), &parsed)
+                        .is_ok()
+                })
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("hashing task failed: {e}")))?;
+            Ok(client.filter(|_| matches))
+        })
+    }
+}

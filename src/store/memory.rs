@@ -1,0 +1,229 @@
+//! In-memory stores: for tests, examples and single-process services. Every operation
+//! runs under one mutex, so rotation is atomic by construction. State is lost on restart
+//! and not shared between processes; use the Redis stores for that.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::refresh::{
+    token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
+    Session,
+};
+use super::revocation::RevocationStore;
+use super::{now, BoxFuture, StoreError};
+
+/// Expired entries are swept every this many writes.
+const SWEEP_EVERY: u32 = 256;
+
+/// An in-memory [`RefreshTokenStore`]. Clones share the same state.
+#[derive(Clone, Default)]
+pub struct MemoryRefreshStore {
+    state: Arc<Mutex<RefreshState>>,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    /// Token hash -> family id, for current and used tokens alike (reuse detection).
+    tokens: HashMap<String, FamilyId>,
+    families: HashMap<FamilyId, Family>,
+    writes: u32,
+}
+
+struct Family {
+    session: Session,
+    current: String,
+    revoked: bool,
+}
+
+impl fmt::Debug for MemoryRefreshStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("MemoryRefreshStore")
+            .field("families", &state.families.len())
+            .field("tokens", &state.tokens.len())
+            .finish()
+    }
+}
+
+impl MemoryRefreshStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RefreshState> {
+        // Every critical section leaves the maps consistent, so a poisoned lock is safe.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl RefreshState {
+    fn wrote(&mut self, now: i64) {
+        self.writes = self.writes.wrapping_add(1);
+        if self.writes.is_multiple_of(SWEEP_EVERY) {
+            self.families.retain(|_, f| f.session.expires_at > now);
+            let families = &self.families;
+            self.tokens.retain(|_, id| families.contains_key(id));
+        }
+    }
+
+    /// The live family of a token hash.
+    fn live(&self, hash: &str, now: i64) -> Option<(&FamilyId, &Family)> {
+        let id = self.tokens.get(hash)?;
+        let family = self.families.get(id)?;
+        (!family.revoked && family.session.expires_at > now).then_some((id, family))
+    }
+}
+
+impl RefreshTokenStore for MemoryRefreshStore {
+    fn issue<'a>(
+        &'a self,
+        session: &'a Session,
+    ) -> BoxFuture<'a, Result<RefreshToken, StoreError>> {
+        Box::pin(async move {
+            let token = RefreshToken::generate()?;
+            let id = FamilyId::generate()?;
+            let hash = token.hash();
+            let mut state = self.lock();
+            state.tokens.insert(hash.clone(), id.clone());
+            state.families.insert(
+                id,
+                Family {
+                    session: session.clone(),
+                    current: hash,
+                    revoked: false,
+                },
+            );
+            state.wrote(now());
+            Ok(token)
+        })
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshRecord>, StoreError>> {
+        Box::pin(async move {
+            let hash = token_hash(token);
+            let state = self.lock();
+            Ok(state.live(&hash, now()).map(|(id, family)| RefreshRecord {
+                family: id.clone(),
+                session: family.session.clone(),
+            }))
+        })
+    }
+
+    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>> {
+        Box::pin(async move {
+            let hash = token_hash(token);
+            let successor = RefreshToken::generate()?;
+            let now = now();
+            let mut state = self.lock();
+            let id = match state.live(&hash, now) {
+                Some((id, _)) => id.clone(),
+                None => return Err(RotateError::Invalid),
+            };
+            let family = state.families.get_mut(&id).ok_or(RotateError::Invalid)?;
+            if family.current != hash {
+                family.revoked = true;
+                return Err(RotateError::Reused);
+            }
+            family.current = successor.hash();
+            let session = family.session.clone();
+            let current = family.current.clone();
+            state.tokens.insert(current, id.clone());
+            state.wrote(now);
+            Ok(Rotated {
+                token: successor,
+                record: RefreshRecord {
+                    family: id,
+                    session,
+                },
+            })
+        })
+    }
+
+    fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let hash = token_hash(token);
+            let mut state = self.lock();
+            let Some(id) = state.tokens.get(&hash).cloned() else {
+                return Ok(false);
+            };
+            Ok(state.families.get_mut(&id).is_some_and(|family| {
+                family.revoked = true;
+                true
+            }))
+        })
+    }
+
+    fn revoke_family<'a>(
+        &'a self,
+        family: &'a FamilyId,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut state = self.lock();
+            Ok(state.families.get_mut(family).is_some_and(|family| {
+                family.revoked = true;
+                true
+            }))
+        })
+    }
+}
+
+/// An in-memory [`RevocationStore`]. Clones share the same state.
+#[derive(Clone, Default)]
+pub struct MemoryRevocationStore {
+    state: Arc<Mutex<RevokedJtis>>,
+}
+
+#[derive(Default)]
+struct RevokedJtis {
+    until: HashMap<String, i64>,
+    writes: u32,
+}
+
+impl fmt::Debug for MemoryRevocationStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryRevocationStore")
+            .field("revoked", &self.lock().until.len())
+            .finish()
+    }
+}
+
+impl MemoryRevocationStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RevokedJtis> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl RevocationStore for MemoryRevocationStore {
+    fn revoke_jti<'a>(&'a self, jti: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let now = now();
+            if until <= now {
+                return Ok(());
+            }
+            let mut state = self.lock();
+            let entry = state.until.entry(jti.to_owned()).or_insert(until);
+            *entry = (*entry).max(until);
+            state.writes = state.writes.wrapping_add(1);
+            if state.writes.is_multiple_of(SWEEP_EVERY) {
+                state.until.retain(|_, until| *until > now);
+            }
+            Ok(())
+        })
+    }
+
+    fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.lock().until.get(jti).is_some_and(|u| *u > now())) })
+    }
+}

@@ -1,0 +1,314 @@
+//! Refresh tokens: the [`RefreshTokenStore`] trait, its records, and [`refresh`], the
+//! store side of the `refresh_token` grant.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::scope::narrow_scopes;
+use super::{random_b64, BoxFuture, StoreError};
+
+/// An opaque refresh token: 256 random bits, base64url (43 characters).
+///
+/// This is the only place the token exists in clear: stores keep its SHA-256. `Debug`
+/// redacts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    /// A fresh random token.
+    pub(crate) fn generate() -> Result<Self, StoreError> {
+        random_b64::<32>().map(Self)
+    }
+
+    /// The token, to send to the client.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The token as an owned string.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The store key of this token (see [`token_hash`]).
+    pub(crate) fn hash(&self) -> String {
+        token_hash(&self.0)
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
+/// SHA-256 of a presented token, base64url: what stores use as its key. A plain hash is
+/// enough: the token has 256 bits of entropy, so there is nothing to brute-force.
+pub(crate) fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The id of a token family (all refresh tokens descending from one grant): 128 random
+/// bits, base64url. Not a secret, it cannot be presented as a token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FamilyId(pub(crate) String);
+
+impl FamilyId {
+    pub(crate) fn generate() -> Result<Self, StoreError> {
+        random_b64::<16>().map(Self)
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for FamilyId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+/// What a refresh-token family stands for: fixed when the first token is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user (resource owner) the tokens act for; becomes the access tokens' `sub`.
+    pub subject: String,
+    /// The client the tokens were issued to; only it may use them (RFC 6749 §6).
+    pub client_id: String,
+    /// The granted scopes, space-separated. Refreshes may narrow the access token's
+    /// scopes, never this.
+    pub scope: String,
+    /// Absolute expiry of the whole family, seconds since the epoch. Rotation does not
+    /// extend it.
+    pub expires_at: i64,
+}
+
+impl Session {
+    /// A session for `subject` and `client_id` with `scope`, expiring at `expires_at`
+    /// (seconds since the epoch).
+    pub fn new(
+        subject: impl Into<String>,
+        client_id: impl Into<String>,
+        scope: impl Into<String>,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            client_id: client_id.into(),
+            scope: scope.into(),
+            expires_at,
+        }
+    }
+}
+
+/// A live family as a store knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// The family, for [`RefreshTokenStore::revoke_family`].
+    pub family: FamilyId,
+    /// What the family stands for.
+    pub session: Session,
+}
+
+/// A successful rotation: the successor token and the family it continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotated {
+    /// The new current token of the family; give it to the client.
+    pub token: RefreshToken,
+    /// The family.
+    pub record: RefreshRecord,
+}
+
+/// Why [`RefreshTokenStore::rotate`] refused a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// Unknown, expired, or of a revoked family.
+    Invalid,
+    /// Already used: the family is now revoked (RFC 9700 §4.14.2).
+    Reused,
+    /// The store failed; nothing was changed that a retry would not fix.
+    Store(StoreError),
+}
+
+impl From<StoreError> for RotateError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl fmt::Display for RotateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid => f.write_str("refresh token is invalid, expired or revoked"),
+            Self::Reused => f.write_str("refresh token was reused; its family is revoked"),
+            Self::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RotateError {}
+
+/// Where refresh-token families live. Implementations must make
+/// [`rotate`](Self::rotate) atomic: under any number of concurrent calls with the same
+/// token, at most one succeeds.
+///
+/// Methods return [`BoxFuture`]s so that `dyn RefreshTokenStore` works; `Arc<S>`
+/// implements the trait when `S` does.
+pub trait RefreshTokenStore: Send + Sync {
+    /// Starts a new family for `session` and returns its first token.
+    fn issue<'a>(&'a self, session: &'a Session)
+        -> BoxFuture<'a, Result<RefreshToken, StoreError>>;
+
+    /// The family of `token` if the token is known (current *or* already used), the
+    /// family is not revoked and not expired. Reads only: it neither consumes the token
+    /// nor detects reuse. Lets a token endpoint check the client and the requested
+    /// scopes before [`rotate`](Self::rotate) spends the token.
+    fn lookup<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshRecord>, StoreError>>;
+
+    /// Atomically spends `token`: if it is the current token of a live family, marks
+    /// it used and returns its successor; if it was used before, revokes the family and
+    /// answers [`RotateError::Reused`]; otherwise [`RotateError::Invalid`].
+    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>>;
+
+    /// Revokes the family of `token` (RFC 7009 §2.1: revoking a refresh token revokes
+    /// the grant). `Ok(false)` if the token is unknown.
+    fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Revokes a family by id (logout). `Ok(false)` if it is unknown.
+    fn revoke_family<'a>(&'a self, family: &'a FamilyId)
+        -> BoxFuture<'a, Result<bool, StoreError>>;
+}
+
+impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
+    fn issue<'a>(
+        &'a self,
+        session: &'a Session,
+    ) -> BoxFuture<'a, Result<RefreshToken, StoreError>> {
+        (**self).issue(session)
+    }
+    fn lookup<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RefreshRecord>, StoreError>> {
+        (**self).lookup(token)
+    }
+    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>> {
+        (**self).rotate(token)
+    }
+    fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).revoke(token)
+    }
+    fn revoke_family<'a>(
+        &'a self,
+        family: &'a FamilyId,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).revoke_family(family)
+    }
+}
+
+/// The result of a successful [`refresh`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    /// The new refresh token (rotation); return it as `refresh_token`.
+    pub refresh_token: RefreshToken,
+    /// The family: `session.subject` is the new access token's `sub`.
+    pub record: RefreshRecord,
+    /// The new access token's scopes (the requested subset), space-separated.
+    pub scope: String,
+}
+
+/// Why [`refresh`] refused, with the RFC 6749 §5.2 code to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// Unknown, expired or revoked token, or a token issued to another client:
+    /// `invalid_grant`.
+    InvalidGrant,
+    /// A used token was presented again; the family is revoked: `invalid_grant`. Worth
+    /// a security log line (without the token).
+    Reused,
+    /// The requested scopes exceed the granted ones: `invalid_scope`. The token was not
+    /// spent.
+    InvalidScope,
+    /// The store failed: answer `503` / `temporarily_unavailable`.
+    Store(StoreError),
+}
+
+impl RefreshError {
+    /// The RFC 6749 §5.2 `error` code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidGrant | Self::Reused => "invalid_grant",
+            Self::InvalidScope => "invalid_scope",
+            Self::Store(_) => "temporarily_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidGrant => f.write_str("refresh token is invalid, expired or revoked"),
+            Self::Reused => f.write_str("refresh token was reused; its family is revoked"),
+            Self::InvalidScope => f.write_str("requested scope exceeds the granted scope"),
+            Self::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RefreshError {}
+
+/// The state side of the `refresh_token` grant (RFC 6749 §6) for an authenticated
+/// `client_id`: checks that the token belongs to that client and that `requested_scope`
+/// only narrows, then rotates.
+///
+/// Neither a token of another client nor a scope request that is too wide spends the
+/// token. The token endpoint then signs an access token for `record.session.subject`
+/// with `scope`, and returns `refresh_token` alongside.
+///
+/// # Errors
+///
+/// See [`RefreshError`]; each maps to one RFC 6749 §5.2 code.
+pub async fn refresh<S: RefreshTokenStore + ?Sized>(
+    store: &S,
+    token: &str,
+    client_id: &str,
+    requested_scope: Option<&str>,
+) -> Result<Refreshed, RefreshError> {
+    let record = store
+        .lookup(token)
+        .await
+        .map_err(RefreshError::Store)?
+        .ok_or(RefreshError::InvalidGrant)?;
+    if !crate::store::client_id_eq(&record.session.client_id, client_id) {
+        return Err(RefreshError::InvalidGrant);
+    }
+    let scope = narrow_scopes(&record.session.scope, requested_scope)
+        .map_err(|_| RefreshError::InvalidScope)?;
+    // The family's client and scopes never change, so the checks above still hold;
+    // whether the token is still current is decided atomically here.
+    let rotated = store.rotate(token).await.map_err(|e| match e {
+        RotateError::Invalid => RefreshError::InvalidGrant,
+        RotateError::Reused => RefreshError::Reused,
+        RotateError::Store(e) => RefreshError::Store(e),
+    })?;
+    Ok(Refreshed {
+        refresh_token: rotated.token,
+        record: rotated.record,
+        scope,
+    })
+}

@@ -1,0 +1,262 @@
+//! [`RevocationCheck`]: refuses tokens whose `jti` is on a [`RevocationStore`], with a
+//! short-lived local cache in front of the store.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use super::{TokenValidator, Validation};
+use crate::claims::HasJti;
+use crate::error::{AuthError, InvalidToken};
+use crate::store::RevocationStore;
+
+/// How long a "not revoked" answer is trusted locally by default: 500 ms, so a token
+/// revoked on one node is refused everywhere within half a second (plus one store
+/// round trip).
+pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_millis(500);
+/// How long a "revoked" answer is kept locally by default. Revocation is permanent, so
+/// this only bounds memory: 60 s.
+pub const DEFAULT_REVOKED_TTL: Duration = Duration::from_secs(60);
+/// Default bound on locally cached token ids.
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
+/// The future of a [`RevocationCheck`] that has to ask its store (cache miss) or whose
+/// inner validator answered with a future.
+pub type RevocationFuture<C> = Pin<Box<dyn Future<Output = Result<C, AuthError>> + Send>>;
+
+/// Wraps a validator: a token it accepts is then refused if its `jti` was revoked
+/// (RFC 7009), as recorded in a [`RevocationStore`] shared by every node.
+///
+/// Off unless you wrap your validator in it. When on:
+///
+/// - **Hot path**: a local cache answers most requests without any network call. A
+///   `jti` found not revoked is trusted for [`DEFAULT_NOT_REVOKED_TTL`] (500 ms), so a
+///   revocation on another node takes effect here within that time. A cache hit costs
+///   a read lock and a hash lookup, answered synchronously
+///   ([`Validation::Ready`]), no allocation.
+/// - **Miss**: one store call (a Redis `EXISTS`), boxed as [`Validation::Pending`].
+/// - **Store down**: the request is refused with `503`
+///   ([`AuthError::Unavailable`]): fail closed.
+/// - **No `jti`**: refused as `invalid_token` (a token that cannot be revoked is not
+///   accepted where revocation is enforced); use
+///   [`JwtValidator::require_jti`](crate::JwtValidator::require_jti) to say so up front.
+///
+/// ```
+/// use tower_bearer::store::MemoryRevocationStore;
+/// use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RevocationCheck};
+///
+/// let jwt = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?.require_jti();
+/// let layer = BearerAuthLayer::new(RevocationCheck::new(jwt, MemoryRevocationStore::new()));
+/// # let _ = layer;
+/// # Ok::<_, tower_bearer::ConfigError>(())
+/// ```
+pub struct RevocationCheck<V, S> {
+    inner: V,
+    store: S,
+    cache: Arc<JtiCache>,
+}
+
+impl<V: Clone, S: Clone> Clone for RevocationCheck<V, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            store: self.store.clone(),
+            cache: Arc::clone(&self.cache),
+        }
+    }
+}
+
+impl<V: fmt::Debug, S> fmt::Debug for RevocationCheck<V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationCheck")
+            .field("inner", &self.inner)
+            .field("store", &std::any::type_name::<S>())
+            .field("not_revoked_ttl", &self.cache.not_revoked_ttl)
+            .field("revoked_ttl", &self.cache.revoked_ttl)
+            .field("capacity", &self.cache.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V, S> RevocationCheck<V, S> {
+    /// Checks tokens accepted by `inner` against `store`, with the default cache.
+    pub fn new(inner: V, store: S) -> Self {
+        Self {
+            inner,
+            store,
+            cache: Arc::new(JtiCache::new(
+                DEFAULT_NOT_REVOKED_TTL,
+                DEFAULT_REVOKED_TTL,
+                DEFAULT_CACHE_CAPACITY,
+            )),
+        }
+    }
+
+    /// How long a "not revoked" answer is trusted locally: the upper bound on how late
+    /// a revocation made elsewhere is noticed here. `Duration::ZERO` asks the store on
+    /// every request.
+    #[must_use]
+    pub fn with_not_revoked_ttl(self, ttl: Duration) -> Self {
+        let (revoked, capacity) = (self.cache.revoked_ttl, self.cache.capacity);
+        self.with_cache(ttl, revoked, capacity)
+    }
+
+    /// How long a "revoked" answer is kept locally.
+    #[must_use]
+    pub fn with_revoked_ttl(self, ttl: Duration) -> Self {
+        let (not_revoked, capacity) = (self.cache.not_revoked_ttl, self.cache.capacity);
+        self.with_cache(not_revoked, ttl, capacity)
+    }
+
+    /// The most token ids kept locally; past it, expired entries are dropped, and if
+    /// that is not enough, all of them.
+    #[must_use]
+    pub fn with_cache_capacity(self, capacity: usize) -> Self {
+        let (not_revoked, revoked) = (self.cache.not_revoked_ttl, self.cache.revoked_ttl);
+        self.with_cache(not_revoked, revoked, capacity)
+    }
+
+    fn with_cache(self, not_revoked: Duration, revoked: Duration, capacity: usize) -> Self {
+        Self {
+            cache: Arc::new(JtiCache::new(not_revoked, revoked, capacity)),
+            ..self
+        }
+    }
+
+    /// The wrapped validator.
+    pub fn get_ref(&self) -> &V {
+        &self.inner
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+}
+
+impl<V, S> TokenValidator for RevocationCheck<V, S>
+where
+    V: TokenValidator,
+    V::Claims: HasJti,
+    S: RevocationStore + Clone + 'static,
+{
+    type Claims = V::Claims;
+    type Future = RevocationFuture<V::Claims>;
+
+    fn validate(&self, token: &str) -> Validation<V::Claims, Self::Future> {
+        match self.inner.validate(token) {
+            Validation::Ready(Ok(claims)) => {
+                let Some(jti) = claims.jti() else {
+                    return Validation::Ready(Err(missing_jti()));
+                };
+                match self.cache.get(jti) {
+                    Some(false) => Validation::Ready(Ok(claims)),
+                    Some(true) => Validation::Ready(Err(InvalidToken::Revoked.into())),
+                    None => Validation::Pending(Box::pin(ask_store(
+                        claims,
+                        self.store.clone(),
+                        Arc::clone(&self.cache),
+                    ))),
+                }
+            }
+            Validation::Ready(Err(e)) => Validation::Ready(Err(e)),
+            Validation::Pending(future) => {
+                let store = self.store.clone();
+                let cache = Arc::clone(&self.cache);
+                Validation::Pending(Box::pin(async move {
+                    let claims = future.await?;
+                    let Some(jti) = claims.jti() else {
+                        return Err(missing_jti());
+                    };
+                    match cache.get(jti) {
+                        Some(false) => Ok(claims),
+                        Some(true) => Err(InvalidToken::Revoked.into()),
+                        None => ask_store(claims, store, cache).await,
+                    }
+                }))
+            }
+        }
+    }
+}
+
+fn missing_jti() -> AuthError {
+    InvalidToken::MissingClaim("jti").into()
+}
+
+async fn ask_store<C: HasJti, S: RevocationStore>(
+    claims: C,
+    store: S,
+    cache: Arc<JtiCache>,
+) -> Result<C, AuthError> {
+    let jti = claims.jti().unwrap_or_default();
+    let revoked = store
+        .is_revoked(jti)
+        .await
+        .map_err(|_| AuthError::Unavailable)?;
+    cache.insert(jti, revoked);
+    if revoked {
+        Err(InvalidToken::Revoked.into())
+    } else {
+        Ok(claims)
+    }
+}
+
+/// Local answers of the store, per `jti`, each with a deadline.
+struct JtiCache {
+    entries: RwLock<HashMap<Box<str>, Entry>>,
+    not_revoked_ttl: Duration,
+    revoked_ttl: Duration,
+    capacity: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    until: Instant,
+    revoked: bool,
+}
+
+impl JtiCache {
+    fn new(not_revoked_ttl: Duration, revoked_ttl: Duration, capacity: usize) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            not_revoked_ttl,
+            revoked_ttl,
+            capacity,
+        }
+    }
+
+    fn get(&self, jti: &str) -> Option<bool> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let entry = entries.get(jti)?;
+        (Instant::now() < entry.until).then_some(entry.revoked)
+    }
+
+    fn insert(&self, jti: &str, revoked: bool) {
+        let ttl = if revoked {
+            self.revoked_ttl
+        } else {
+            self.not_revoked_ttl
+        };
+        if ttl.is_zero() || self.capacity == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity && !entries.contains_key(jti) {
+            entries.retain(|_, e| e.until > now);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            jti.into(),
+            Entry {
+                until: now + ttl,
+                revoked,
+            },
+        );
+    }
+}
