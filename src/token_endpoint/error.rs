@@ -66,6 +66,10 @@ pub enum BadRequest {
     MultipleClientAuthentication,
     /// More than one `Authorization` header.
     DuplicateAuthorizationHeader,
+    /// `grant_type=refresh_token` without a `refresh_token` parameter.
+    MissingRefreshToken,
+    /// A revocation request without a `token` parameter (RFC 7009 §2.1).
+    MissingToken,
 }
 
 impl BadRequest {
@@ -80,6 +84,8 @@ impl BadRequest {
             Self::MalformedBody => "The request body could not be read or decoded",
             Self::MultipleClientAuthentication => "The client authenticated in more than one way",
             Self::DuplicateAuthorizationHeader => "More than one Authorization header",
+            Self::MissingRefreshToken => "The refresh_token parameter is missing",
+            Self::MissingToken => "The token parameter is missing",
         }
     }
 }
