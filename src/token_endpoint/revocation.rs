@@ -180,7 +180,7 @@ where
         .await
         .map_err(|_| TokenError::TemporarilyUnavailable)?;
         if outcome == RevokeOutcome::WrongClient {
-            return Err(TokenError::InvalidGrant);
+            return Err(TokenError::InvalidRefreshToken);
         }
         Ok(json_response(StatusCode::OK, Vec::new()))
     }

@@ -452,7 +452,7 @@ impl<S: UserStore> Inner<S> {
             .map_err(|e| match e {
                 RefreshError::InvalidScope => TokenError::InvalidScope,
                 RefreshError::Store(_) => TokenError::TemporarilyUnavailable,
-                _ => TokenError::InvalidGrant,
+                _ => TokenError::InvalidRefreshToken,
             })?;
         self.success(
             &refreshed.record.session.subject,
