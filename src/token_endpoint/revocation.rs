@@ -37,19 +37,20 @@ use crate::validate::TokenValidator;
 /// is used to match refresh tokens.
 pub struct RevocationEndpoint<V> {
     inner: Arc<Inner<V>>,
+    clients: Option<Arc<dyn ClientStore>>,
 }
 
 struct Inner<V> {
     validator: V,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
     revocations: Arc<dyn RevocationStore>,
-    clients: Option<Arc<dyn ClientStore>>,
 }
 
 impl<V> Clone for RevocationEndpoint<V> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
+            clients: self.clients.clone(),
         }
     }
 }
@@ -57,7 +58,7 @@ impl<V> Clone for RevocationEndpoint<V> {
 impl<V> fmt::Debug for RevocationEndpoint<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RevocationEndpoint")
-            .field("client_authentication", &self.inner.clients.is_some())
+            .field("client_authentication", &self.clients.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -79,21 +80,17 @@ where
                 validator,
                 refresh_tokens,
                 revocations,
-                clients: None,
             }),
+            clients: None,
         }
     }
 
     /// Requires client authentication against `clients` (RFC 7009 §2.1).
     #[must_use]
     pub fn with_clients(self, clients: Arc<dyn ClientStore>) -> Self {
-        let inner = Arc::try_unwrap(self.inner)
-            .unwrap_or_else(|_| unreachable!("with_clients is called on a freshly built endpoint"));
         Self {
-            inner: Arc::new(Inner {
-                clients: Some(clients),
-                ..inner
-            }),
+            clients: Some(clients),
+            ..self
         }
     }
 }
@@ -118,9 +115,10 @@ where
             return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
         }
         let inner = Arc::clone(&self.inner);
+        let clients = self.clients.clone();
         ResponseFuture::pending(async move {
             inner
-                .handle(request)
+                .handle(request, clients.as_deref())
                 .await
                 .unwrap_or_else(TokenError::into_response)
         })
@@ -132,7 +130,11 @@ where
     V: TokenValidator + Send + Sync + 'static,
     V::Claims: HasJti,
 {
-    async fn handle<B>(&self, request: Request<B>) -> Result<Response<Full<Bytes>>, TokenError>
+    async fn handle<B>(
+        &self,
+        request: Request<B>,
+        clients: Option<&dyn ClientStore>,
+    ) -> Result<Response<Full<Bytes>>, TokenError>
     where
         B: Body + Send,
         B::Data: Send,
@@ -152,7 +154,7 @@ where
         };
         let bytes = read_body(body, DEFAULT_MAX_BODY).await?;
         let form = form::parse_urlencoded(&bytes)?;
-        let client_id = match &self.clients {
+        let client_id = match clients {
             Some(clients) => {
                 let (id, secret, basic) = client_credentials(headers, &form)?;
                 clients
