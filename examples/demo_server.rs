@@ -41,12 +41,15 @@ use tower_bearer::keys::{
     OpenIdConfigurationService,
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
+use tower_bearer::store::{
+    MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore, RevocationStore,
+};
 use tower_bearer::token_endpoint::{
-    hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User,
+    hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
 };
 use tower_bearer::{
     BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, RequireScopesLayer,
-    TokenValidator,
+    RevocationCheck, TokenValidator,
 };
 use utoipa::openapi::HttpMethod;
 use utoipa::{OpenApi, ToSchema};
@@ -216,9 +219,14 @@ fn users_me_items(claims: Claims) -> Response<Body> {
         (status = 401, description = "invalid_client"),
     )
 )]
-fn token(issuer: TokenIssuer, store: &Store) -> Result<Route, Error> {
+fn token(
+    issuer: TokenIssuer,
+    store: &Store,
+    refresh: Arc<dyn RefreshTokenStore>,
+) -> Result<Route, Error> {
     let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
         .allow_password_grant()
+        .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600))
         .build()?;
     Ok(
         ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
@@ -276,6 +284,7 @@ fn signing_key(algorithm: Algorithm) -> Result<EncodingKey, Error> {
 /// Fixed routes beyond the protected ones.
 struct Extra {
     token: Route,
+    revoke: Route,
     well_known: Vec<(&'static str, Route)>,
 }
 
@@ -318,7 +327,11 @@ fn app<V: TokenValidator<Claims = Claims>>(
         protected(&bearer, Some(&me), move |claims| users_me(&store, &claims))
     };
     let items = protected(&bearer, Some(&items), users_me_items);
-    let Extra { token, well_known } = extra;
+    let Extra {
+        token,
+        revoke,
+        well_known,
+    } = extra;
 
     Ok(service_fn(move |req: Request<Incoming>| {
         let path = req.uri().path();
@@ -329,6 +342,7 @@ fn app<V: TokenValidator<Claims = Claims>>(
         let mut route = match path {
             "/" => return futures_ready(root()),
             "/token" => token.clone(),
+            "/revoke" => revoke.clone(),
             "/status" => status.clone(),
             "/users/me" => me.clone(),
             "/users/me/items" => items.clone(),
@@ -419,8 +433,14 @@ async fn main() -> Result<(), Error> {
         ];
         (issuer, validator, well_known)
     };
+    // REDIS_URL: refresh tokens and revocations shared by every node through Redis.
+    let (refresh, revocations) = stores().await?;
+    let revoke =
+        RevocationEndpoint::new(own_validator.clone(), refresh.clone(), revocations.clone());
     let extra = Extra {
-        token: token(issuer, &store)?,
+        token: token(issuer, &store, refresh)?,
+        revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
+            .boxed_clone(),
         well_known,
     };
 
@@ -433,7 +453,12 @@ async fn main() -> Result<(), Error> {
         eprintln!("validating tokens from issuer {oidc}; get tokens from that issuer");
         Routed::Jwks(app(validator, &store, extra)?)
     } else {
-        Routed::Own(app(own_validator, &store, extra)?)
+        Routed::Own(app(
+            // Tokens minted elsewhere with JWT_SECRET may carry no jti: they stay valid.
+            RevocationCheck::new(own_validator, revocations).allow_missing_jti(),
+            &store,
+            extra,
+        )?)
     };
 
     println!("listening on http://{address}");
@@ -457,6 +482,25 @@ async fn main() -> Result<(), Error> {
     // Finish in-flight requests (bounded), then exit 0.
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
     Ok(())
+}
+
+type Stores = (Arc<dyn RefreshTokenStore>, Arc<dyn RevocationStore>);
+
+async fn stores() -> Result<Stores, Error> {
+    #[cfg(feature = "redis")]
+    if let Some(url) = env("REDIS_URL") {
+        let redis = Arc::new(tower_bearer::store::RedisStore::connect(&url).await?);
+        eprintln!("refresh tokens and revocations in Redis");
+        return Ok((redis.clone(), redis));
+    }
+    #[cfg(not(feature = "redis"))]
+    if env("REDIS_URL").is_some() {
+        return Err("REDIS_URL needs the `redis` feature".into());
+    }
+    Ok((
+        Arc::new(MemoryRefreshStore::new()),
+        Arc::new(MemoryRevocationStore::new()),
+    ))
 }
 
 type RouteFuture =

@@ -220,6 +220,21 @@ async fn demo_server_contract_ok() {
             .assert_bearer_rejection(401, Some("invalid_token"));
     }
 
+    // A token minted elsewhere with JWT_SECRET and no jti is valid: 200, and 403 where
+    // it lacks the route's scope (not a 401 for the missing jti).
+    let minted = raw_hs256(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &format!(r#"{{"sub":"johndoe","exp":{exp},"scope":"me"}}"#),
+        secret,
+    );
+    assert_eq!(
+        get_with_token(&demo.url("/users/me"), &minted).await.status,
+        StatusCode::OK
+    );
+    get_with_token(&demo.url("/users/me/items"), &minted)
+        .await
+        .assert_bearer_rejection(403, Some("insufficient_scope"));
+
     // Unknown path: 404 JSON.
     let missing = get(&demo.url("/nope"), &[]).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);

@@ -27,6 +27,9 @@ pub enum TokenError {
     /// The resource owner's credentials are wrong, the user is unknown or disabled
     /// (`400 invalid_grant`). The answer is the same byte for byte in every case.
     InvalidGrant,
+    /// `invalid_grant` for a refresh token (unknown, expired, revoked, reused) or, at
+    /// the revocation endpoint, a refresh token issued to another client.
+    InvalidRefreshToken,
     /// The client may not use this grant type (`400 unauthorized_client`).
     UnauthorizedClient,
     /// The grant type is not supported (`400 unsupported_grant_type`).
@@ -66,6 +69,10 @@ pub enum BadRequest {
     MultipleClientAuthentication,
     /// More than one `Authorization` header.
     DuplicateAuthorizationHeader,
+    /// `grant_type=refresh_token` without a `refresh_token` parameter.
+    MissingRefreshToken,
+    /// A revocation request without a `token` parameter (RFC 7009 §2.1).
+    MissingToken,
 }
 
 impl BadRequest {
@@ -80,6 +87,8 @@ impl BadRequest {
             Self::MalformedBody => "The request body could not be read or decoded",
             Self::MultipleClientAuthentication => "The client authenticated in more than one way",
             Self::DuplicateAuthorizationHeader => "More than one Authorization header",
+            Self::MissingRefreshToken => "The refresh_token parameter is missing",
+            Self::MissingToken => "The token parameter is missing",
         }
     }
 }
@@ -107,7 +116,7 @@ impl TokenError {
             | Self::PayloadTooLarge
             | Self::UnsupportedMediaType => "invalid_request",
             Self::InvalidClient { .. } => "invalid_client",
-            Self::InvalidGrant => "invalid_grant",
+            Self::InvalidGrant | Self::InvalidRefreshToken => "invalid_grant",
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
@@ -122,6 +131,9 @@ impl TokenError {
             Self::InvalidRequest(reason) => reason.description(),
             Self::InvalidClient { .. } => "Client authentication failed",
             Self::InvalidGrant => "Incorrect username or password",
+            Self::InvalidRefreshToken => {
+                "The refresh token is invalid, expired, revoked or issued to another client"
+            }
             Self::UnauthorizedClient => "The client may not use this grant type",
             Self::UnsupportedGrantType => "The grant type is not supported",
             Self::InvalidScope => "The requested scope is invalid or not allowed",

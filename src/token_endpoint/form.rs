@@ -19,6 +19,9 @@ pub(crate) struct TokenForm {
     pub(crate) scope: Option<String>,
     pub(crate) client_id: Option<String>,
     pub(crate) client_secret: Option<String>,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) token_type_hint: Option<String>,
 }
 
 impl std::fmt::Debug for TokenForm {
@@ -33,6 +36,12 @@ impl std::fmt::Debug for TokenForm {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_type_hint", &self.token_type_hint)
             .finish()
     }
 }
@@ -47,6 +56,9 @@ impl TokenForm {
             "scope" => &mut self.scope,
             "client_id" => &mut self.client_id,
             "client_secret" => &mut self.client_secret,
+            "refresh_token" => &mut self.refresh_token,
+            "token" => &mut self.token,
+            "token_type_hint" => &mut self.token_type_hint,
             _ => return Ok(()),
         };
         if value.is_empty() {

@@ -71,6 +71,7 @@ mod form;
 mod issuer;
 mod password;
 mod pool;
+mod revocation;
 mod service;
 mod users;
 
@@ -80,5 +81,6 @@ pub use password::{
     hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, OWASP_ITERATIONS,
     OWASP_MEMORY_KIB, OWASP_PARALLELISM,
 };
+pub use revocation::RevocationEndpoint;
 pub use service::{ResponseFuture, TokenEndpoint, TokenEndpointBuilder, DEFAULT_MAX_BODY};
 pub use users::{InMemoryUserStore, User, UserStore, UserStoreError};

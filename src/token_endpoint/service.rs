@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -25,6 +26,7 @@ use super::issuer::TokenIssuer;
 use super::password::PasswordHasher;
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
+use crate::store::{refresh, ClientStore, RefreshError, RefreshTokenStore, Session};
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
@@ -68,8 +70,17 @@ struct Inner<S> {
     store: S,
     hasher: PasswordHasher,
     clients: Option<HashMap<String, ClientSecret>>,
+    password_grant: bool,
+    refresh: Option<RefreshConfig>,
+    client_store: Option<Arc<dyn ClientStore>>,
     lenient_grant_type: bool,
     max_body: usize,
+}
+
+#[derive(Clone)]
+struct RefreshConfig {
+    store: Arc<dyn RefreshTokenStore>,
+    lifetime: Duration,
 }
 
 #[derive(Clone)]
@@ -87,6 +98,8 @@ pub struct TokenEndpointBuilder<S> {
     hasher: PasswordHasher,
     clients: Option<HashMap<String, ClientSecret>>,
     password_grant: bool,
+    refresh: Option<RefreshConfig>,
+    client_store: Option<Arc<dyn ClientStore>>,
     lenient_grant_type: bool,
     max_body: usize,
 }
@@ -96,6 +109,8 @@ impl<S> fmt::Debug for TokenEndpointBuilder<S> {
         f.debug_struct("TokenEndpointBuilder")
             .field("issuer", &self.issuer)
             .field("password_grant", &self.password_grant)
+            .field("refresh_tokens", &self.refresh.as_ref().map(|r| r.lifetime))
+            .field("client_credentials", &self.client_store.is_some())
             .field("lenient_grant_type", &self.lenient_grant_type)
             .field("max_body", &self.max_body)
             .finish_non_exhaustive()
@@ -111,6 +126,8 @@ impl<S: UserStore> TokenEndpoint<S> {
             hasher: PasswordHasher::new(),
             clients: None,
             password_grant: false,
+            refresh: None,
+            client_store: None,
             lenient_grant_type: false,
             max_body: DEFAULT_MAX_BODY,
         }
@@ -140,6 +157,37 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// authorization server.
     pub fn allow_password_grant(mut self) -> Self {
         self.password_grant = true;
+        self
+    }
+
+    /// Enables refresh tokens (RFC 6749 §6), off by default.
+    ///
+    /// Password-grant answers then carry a `refresh_token` valid for `lifetime`, and
+    /// `grant_type=refresh_token` is accepted. Refresh tokens are rotated on every use
+    /// and a reused one revokes its whole family, as RFC 9700 §4.14.2 asks for public
+    /// clients; a refreshed token can only narrow the original scope (RFC 6749 §6).
+    /// Access tokens get a `jti` so they can be revoked (see
+    /// [`RevocationEndpoint`](super::RevocationEndpoint)).
+    pub fn with_refresh_tokens(
+        mut self,
+        store: Arc<dyn RefreshTokenStore>,
+        lifetime: Duration,
+    ) -> Self {
+        self.refresh = Some(RefreshConfig { store, lifetime });
+        self
+    }
+
+    /// Enables the client credentials grant (RFC 6749 §4.4), off by default.
+    ///
+    /// The client authenticates with HTTP Basic (id and secret form-urlencoded, RFC
+    /// 6749 §2.3.1) or `client_id`/`client_secret` in the body; failures are `401
+    /// invalid_client` (with `WWW-Authenticate: Basic` when Basic was used). The
+    /// token's `sub` is the client id and its scope is narrowed from the client's
+    /// registered scope. No refresh token is issued (RFC 6749 §4.4.3). RFC 9700 §2.5
+    /// prefers asymmetric client authentication (mTLS, `private_key_jwt`) over shared
+    /// secrets where you can.
+    pub fn with_client_credentials(mut self, clients: Arc<dyn ClientStore>) -> Self {
+        self.client_store = Some(clients);
         self
     }
 
@@ -209,17 +257,26 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// # Errors
     ///
     /// [`ConfigError::InvalidValue`] if no grant was enabled (call
-    /// [`allow_password_grant`](Self::allow_password_grant)).
+    /// [`allow_password_grant`](Self::allow_password_grant) or
+    /// [`with_client_credentials`](Self::with_client_credentials)).
     pub fn build(self) -> Result<TokenEndpoint<S>, ConfigError> {
-        if !self.password_grant {
+        if !self.password_grant && self.client_store.is_none() {
             return Err(ConfigError::InvalidValue("grant types (none enabled)"));
         }
+        let issuer = if self.refresh.is_some() || self.client_store.is_some() {
+            self.issuer.with_jti()
+        } else {
+            self.issuer
+        };
         Ok(TokenEndpoint {
             inner: Arc::new(Inner {
-                issuer: self.issuer,
+                issuer,
                 store: self.store,
                 hasher: self.hasher,
                 clients: self.clients,
+                password_grant: self.password_grant,
+                refresh: self.refresh,
+                client_store: self.client_store,
                 lenient_grant_type: self.lenient_grant_type,
                 max_body: self.max_body,
             }),
@@ -269,7 +326,15 @@ enum Kind {
 }
 
 impl ResponseFuture {
-    fn ready(response: Response<Full<Bytes>>) -> Self {
+    pub(crate) fn pending(
+        future: impl Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    ) -> Self {
+        Self {
+            kind: Kind::Pending(Box::pin(future)),
+        }
+    }
+
+    pub(crate) fn ready(response: Response<Full<Bytes>>) -> Self {
         Self {
             kind: Kind::Ready(Some(response)),
         }
@@ -301,6 +366,8 @@ struct Success<'a> {
     token_type: &'static str,
     expires_in: u64,
     scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
 }
 
 impl<S: UserStore> Inner<S> {
@@ -326,7 +393,96 @@ impl<S: UserStore> Inner<S> {
             Encoding::Multipart { boundary } => form::parse_multipart(bytes, boundary).await?,
         };
         self.authenticate_client(headers, &form)?;
-        self.password_grant(form).await
+        match form.grant_type.as_deref() {
+            Some("refresh_token") if self.refresh.is_some() => {
+                let client_id = client_identity(headers, &form);
+                self.refresh_grant(form, &client_id).await
+            }
+            Some("client_credentials") if self.client_store.is_some() => {
+                self.client_credentials_grant(headers, form).await
+            }
+            Some("password") | None if self.password_grant => {
+                let client_id = client_identity(headers, &form);
+                self.password_grant(form, &client_id).await
+            }
+            None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
+            _ => Err(TokenError::UnsupportedGrantType),
+        }
+    }
+
+    fn success(
+        &self,
+        subject: &str,
+        scope: &str,
+        extra: serde_json::Map<String, serde_json::Value>,
+        refresh_token: Option<&str>,
+    ) -> Result<Response<Full<Bytes>>, TokenError> {
+        let issued = self
+            .issuer
+            .issue(subject, scope, extra)
+            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        let body = serde_json::to_vec(&Success {
+            access_token: &issued.token,
+            token_type: "bearer",
+            expires_in: issued.expires_in,
+            scope,
+            refresh_token,
+        })
+        .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        Ok(json_response(StatusCode::OK, body))
+    }
+
+    async fn refresh_grant(
+        &self,
+        form: TokenForm,
+        client_id: &str,
+    ) -> Result<Response<Full<Bytes>>, TokenError> {
+        let Some(config) = &self.refresh else {
+            return Err(TokenError::UnsupportedGrantType);
+        };
+        let token = form
+            .refresh_token
+            .as_deref()
+            .ok_or(BadRequest::MissingRefreshToken)?;
+        if let Some(scope) = &form.scope {
+            parse_scope(scope)?;
+        }
+        let refreshed = refresh(&*config.store, token, client_id, form.scope.as_deref())
+            .await
+            .map_err(|e| match e {
+                RefreshError::InvalidScope => TokenError::InvalidScope,
+                RefreshError::Store(_) => TokenError::TemporarilyUnavailable,
+                _ => TokenError::InvalidRefreshToken,
+            })?;
+        self.success(
+            &refreshed.record.session.subject,
+            &refreshed.scope,
+            serde_json::Map::new(),
+            Some(refreshed.refresh_token.as_str()),
+        )
+    }
+
+    async fn client_credentials_grant(
+        &self,
+        headers: &HeaderMap,
+        form: TokenForm,
+    ) -> Result<Response<Full<Bytes>>, TokenError> {
+        let Some(clients) = &self.client_store else {
+            return Err(TokenError::UnsupportedGrantType);
+        };
+        let (id, secret, basic) = client_credentials(headers, &form)?;
+        let client = clients
+            .authenticate(&id, &secret)
+            .await
+            .map_err(|_| TokenError::TemporarilyUnavailable)?
+            .ok_or(TokenError::InvalidClient { basic })?;
+        if let Some(scope) = &form.scope {
+            parse_scope(scope)?;
+        }
+        let scope = client
+            .grant_scope(form.scope.as_deref())
+            .map_err(|_| TokenError::InvalidScope)?;
+        self.success(client.id(), &scope, serde_json::Map::new(), None)
     }
 
     fn authenticate_client(&self, headers: &HeaderMap, form: &TokenForm) -> Result<(), TokenError> {
@@ -375,7 +531,11 @@ impl<S: UserStore> Inner<S> {
         }
     }
 
-    async fn password_grant(&self, form: TokenForm) -> Result<Response<Full<Bytes>>, TokenError> {
+    async fn password_grant(
+        &self,
+        form: TokenForm,
+        client_id: &str,
+    ) -> Result<Response<Full<Bytes>>, TokenError> {
         match form.grant_type.as_deref() {
             Some("password") => {}
             None if self.lenient_grant_type => {}
@@ -419,18 +579,67 @@ impl<S: UserStore> Inner<S> {
         };
         let scope = granted.join(" ");
         let extra = self.store.extra_claims(&user);
-        let issued = self
-            .issuer
-            .issue(user.username(), &scope, extra)
-            .map_err(|_| TokenError::TemporarilyUnavailable)?;
-        let body = serde_json::to_vec(&Success {
-            access_token: &issued.token,
-            token_type: "bearer",
-            expires_in: issued.expires_in,
-            scope: &scope,
-        })
-        .map_err(|_| TokenError::TemporarilyUnavailable)?;
-        Ok(json_response(StatusCode::OK, body))
+        let refresh_token = match &self.refresh {
+            Some(config) => {
+                let lifetime = i64::try_from(config.lifetime.as_secs()).unwrap_or(i64::MAX);
+                let session = Session::new(
+                    user.username(),
+                    client_id,
+                    scope.as_str(),
+                    crate::store::now().saturating_add(lifetime),
+                );
+                let token = config
+                    .store
+                    .issue(&session)
+                    .await
+                    .map_err(|_| TokenError::TemporarilyUnavailable)?;
+                Some(token.into_string())
+            }
+            None => None,
+        };
+        self.success(user.username(), &scope, extra, refresh_token.as_deref())
+    }
+}
+
+/// The client id a request names (Basic or `client_id`), or `""` for none; used to
+/// bind refresh tokens to the client they were issued to.
+pub(crate) fn client_identity(headers: &HeaderMap, form: &TokenForm) -> String {
+    match headers
+        .get(AUTHORIZATION)
+        .map(|v| parse_basic(v.as_bytes()))
+    {
+        Some(Basic::Credentials(id, _)) => id,
+        _ => form.client_id.clone().unwrap_or_default(),
+    }
+}
+
+/// Client id, secret and whether HTTP Basic carried them (RFC 6749 §2.3.1).
+pub(crate) fn client_credentials(
+    headers: &HeaderMap,
+    form: &TokenForm,
+) -> Result<(String, String, bool), TokenError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let authorization = values.next();
+    if values.next().is_some() {
+        return Err(BadRequest::DuplicateAuthorizationHeader.into());
+    }
+    match authorization.map(|v| parse_basic(v.as_bytes())) {
+        Some(Basic::Credentials(id, secret)) => {
+            if form.client_secret.is_some()
+                || form
+                    .client_id
+                    .as_ref()
+                    .is_some_and(|body_id| *body_id != id)
+            {
+                return Err(BadRequest::MultipleClientAuthentication.into());
+            }
+            Ok((id, secret, true))
+        }
+        Some(Basic::Malformed) => Err(TokenError::InvalidClient { basic: true }),
+        Some(Basic::OtherScheme) | None => match (&form.client_id, &form.client_secret) {
+            (Some(id), Some(secret)) => Ok((id.clone(), secret.clone(), false)),
+            _ => Err(TokenError::InvalidClient { basic: false }),
+        },
     }
 }
 
@@ -448,7 +657,7 @@ fn parse_scope(scope: &str) -> Result<Vec<&str>, TokenError> {
     Ok(scopes)
 }
 
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -456,7 +665,7 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Reads the body, refusing it as soon as it passes `limit` (chunked bodies too).
-async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
+pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
 where
     B: Body + Send,
     B::Data: Send,

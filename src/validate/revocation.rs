@@ -57,6 +57,7 @@ pub struct RevocationCheck<V, S> {
     inner: V,
     store: S,
     cache: Arc<JtiCache>,
+    allow_missing_jti: bool,
 }
 
 impl<V: Clone, S: Clone> Clone for RevocationCheck<V, S> {
@@ -65,6 +66,7 @@ impl<V: Clone, S: Clone> Clone for RevocationCheck<V, S> {
             inner: self.inner.clone(),
             store: self.store.clone(),
             cache: Arc::clone(&self.cache),
+            allow_missing_jti: self.allow_missing_jti,
         }
     }
 }
@@ -92,7 +94,17 @@ impl<V, S> RevocationCheck<V, S> {
                 DEFAULT_REVOKED_TTL,
                 DEFAULT_CACHE_CAPACITY,
             )),
+            allow_missing_jti: false,
         }
+    }
+
+    /// Lets tokens without a `jti` through unchecked (they cannot be revoked one by
+    /// one), for services that also accept tokens from issuers that set none. Off by
+    /// default: such tokens are refused.
+    #[must_use]
+    pub fn allow_missing_jti(mut self) -> Self {
+        self.allow_missing_jti = true;
+        self
     }
 
     /// How long a "not revoked" answer is trusted locally: the upper bound on how late
@@ -150,7 +162,11 @@ where
         match self.inner.validate(token) {
             Validation::Ready(Ok(claims)) => {
                 let Some(jti) = claims.jti() else {
-                    return Validation::Ready(Err(missing_jti()));
+                    return Validation::Ready(if self.allow_missing_jti {
+                        Ok(claims)
+                    } else {
+                        Err(missing_jti())
+                    });
                 };
                 match self.cache.get(jti) {
                     Some(false) => Validation::Ready(Ok(claims)),
@@ -166,10 +182,15 @@ where
             Validation::Pending(future) => {
                 let store = self.store.clone();
                 let cache = Arc::clone(&self.cache);
+                let allow_missing_jti = self.allow_missing_jti;
                 Validation::Pending(Box::pin(async move {
                     let claims = future.await?;
                     let Some(jti) = claims.jti() else {
-                        return Err(missing_jti());
+                        return if allow_missing_jti {
+                            Ok(claims)
+                        } else {
+                            Err(missing_jti())
+                        };
                     };
                     match cache.get(jti) {
                         Some(false) => Ok(claims),

@@ -21,6 +21,7 @@ fn build_demo() -> PathBuf {
         (cfg!(feature = "axum"), "axum"),
         (cfg!(feature = "tracing"), "tracing"),
         (cfg!(feature = "cache"), "cache"),
+        (cfg!(feature = "redis"), "redis"),
     ] {
         if on {
             features.push(name);
@@ -77,6 +78,7 @@ pub fn start_with(env: &[(&str, &str)]) -> Demo {
         "ISSUER",
         "JWKS_URL",
         "OIDC_ISSUER",
+        "REDIS_URL",
     ] {
         command.env_remove(name);
     }

@@ -1,0 +1,189 @@
+//! [`RevocationEndpoint`]: the RFC 7009 token revocation endpoint as a Tower service.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::Full;
+use tower_service::Service;
+
+use super::error::{json_response, BadRequest, TokenError};
+use super::form::{self, Encoding};
+use super::service::{client_credentials, client_identity, declared_length, read_body};
+use super::{ResponseFuture, DEFAULT_MAX_BODY};
+use crate::claims::HasJti;
+use crate::store::{
+    revoke_token, ClientStore, RefreshTokenStore, RevocationStore, RevokeOutcome, TokenTypeHint,
+};
+use crate::validate::TokenValidator;
+
+/// RFC 7009 token revocation (`POST /revoke`, form `token` and optional
+/// `token_type_hint`) as a Tower service.
+///
+/// A refresh token revokes its whole rotation family; an access token (validated with
+/// the same validator the API uses, so its `jti` and `exp` are trusted) is put on the
+/// [`RevocationStore`] until it expires, where a
+/// [`RevocationCheck`](crate::validate::RevocationCheck) in front of the API finds it.
+/// Unknown, expired or foreign-format tokens answer `200` with an empty body (§2.2);
+/// a refresh token of another client is `400 invalid_grant`; a store failure is `503`.
+///
+/// With [`with_clients`](Self::with_clients) the client must authenticate (HTTP Basic
+/// or body credentials, §2.1); without it, the `client_id` the request names (or none)
+/// is used to match refresh tokens.
+pub struct RevocationEndpoint<V> {
+    inner: Arc<Inner<V>>,
+    clients: Option<Arc<dyn ClientStore>>,
+}
+
+struct Inner<V> {
+    validator: V,
+    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    revocations: Arc<dyn RevocationStore>,
+}
+
+impl<V> Clone for RevocationEndpoint<V> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            clients: self.clients.clone(),
+        }
+    }
+}
+
+impl<V> fmt::Debug for RevocationEndpoint<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationEndpoint")
+            .field("client_authentication", &self.clients.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V> RevocationEndpoint<V>
+where
+    V: TokenValidator + Send + Sync + 'static,
+    V::Claims: HasJti,
+{
+    /// An endpoint validating access tokens with `validator`, revoking refresh-token
+    /// families in `refresh_tokens` and access-token ids in `revocations`.
+    pub fn new(
+        validator: V,
+        refresh_tokens: Arc<dyn RefreshTokenStore>,
+        revocations: Arc<dyn RevocationStore>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                validator,
+                refresh_tokens,
+                revocations,
+            }),
+            clients: None,
+        }
+    }
+
+    /// Requires client authentication against `clients` (RFC 7009 §2.1).
+    #[must_use]
+    pub fn with_clients(self, clients: Arc<dyn ClientStore>) -> Self {
+        Self {
+            clients: Some(clients),
+            ..self
+        }
+    }
+}
+
+impl<V, B> Service<Request<B>> for RevocationEndpoint<V>
+where
+    V: TokenValidator + Send + Sync + 'static,
+    V::Claims: HasJti,
+    B: Body + Send + 'static,
+    B::Data: Send,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        if request.method() != Method::POST {
+            return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
+        }
+        let inner = Arc::clone(&self.inner);
+        let clients = self.clients.clone();
+        ResponseFuture::pending(async move {
+            inner
+                .handle(request, clients.as_deref())
+                .await
+                .unwrap_or_else(TokenError::into_response)
+        })
+    }
+}
+
+impl<V> Inner<V>
+where
+    V: TokenValidator + Send + Sync + 'static,
+    V::Claims: HasJti,
+{
+    async fn handle<B>(
+        &self,
+        request: Request<B>,
+        clients: Option<&dyn ClientStore>,
+    ) -> Result<Response<Full<Bytes>>, TokenError>
+    where
+        B: Body + Send,
+        B::Data: Send,
+    {
+        let (parts, body) = request.into_parts();
+        let headers = &parts.headers;
+        if declared_length(headers).is_some_and(|len| len > DEFAULT_MAX_BODY as u64) {
+            return Err(TokenError::PayloadTooLarge);
+        }
+        let mut content_types = headers.get_all(CONTENT_TYPE).iter();
+        let content_type = content_types.next().map(|v| v.as_bytes());
+        if content_types.next().is_some() {
+            return Err(TokenError::UnsupportedMediaType);
+        }
+        let Encoding::UrlEncoded = form::encoding(content_type)? else {
+            return Err(TokenError::UnsupportedMediaType);
+        };
+        let bytes = read_body(body, DEFAULT_MAX_BODY).await?;
+        let form = form::parse_urlencoded(&bytes)?;
+        let client_id = match clients {
+            Some(clients) => {
+                let (id, secret, basic) = client_credentials(headers, &form)?;
+                clients
+                    .authenticate(&id, &secret)
+                    .await
+                    .map_err(|_| TokenError::TemporarilyUnavailable)?
+                    .ok_or(TokenError::InvalidClient { basic })?;
+                id
+            }
+            None => client_identity(headers, &form),
+        };
+        let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
+        let hint = form
+            .token_type_hint
+            .as_deref()
+            .and_then(TokenTypeHint::parse);
+        let outcome = revoke_token(
+            token,
+            hint,
+            &client_id,
+            &self.validator,
+            &*self.refresh_tokens,
+            &*self.revocations,
+        )
+        .await
+        .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        if outcome == RevokeOutcome::WrongClient {
+            return Err(TokenError::InvalidRefreshToken);
+        }
+        Ok(json_response(StatusCode::OK, Vec::new()))
+    }
+}
