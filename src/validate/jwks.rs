@@ -824,6 +824,12 @@ where
         let running = shared.in_flight.load(Ordering::SeqCst);
         if !running {
             if !shared.cooldown_allows() {
+                // A refresh may have finished between the two loads above and the
+                // `in_flight` read: its keys are published before the flag clears.
+                let latest = shared.loaded.load_full();
+                if !Arc::ptr_eq(&latest, loaded) {
+                    return Validation::Ready(verify_with(&latest, token));
+                }
                 return Validation::Ready(Err(refusal));
             }
             let Ok(runtime) = tokio::runtime::Handle::try_current() else {
