@@ -71,7 +71,7 @@ fn reason<T: std::fmt::Debug>(result: Result<T, AuthError>) -> InvalidToken {
 /// Asserts every token is refused with `expected`.
 fn refused_all<T>(validator: &JwtValidator<T>, tokens: &[String], expected: &InvalidToken)
 where
-    T: serde::de::DeserializeOwned + std::fmt::Debug,
+    T: serde::de::DeserializeOwned + std::fmt::Debug + 'static,
 {
     for token in tokens {
         let got = reason(validator.verify(token));

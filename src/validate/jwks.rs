@@ -853,7 +853,10 @@ where
     }
 }
 
-fn verify_with<T: DeserializeOwned>(loaded: &Loaded<T>, token: &str) -> Result<T, AuthError> {
+fn verify_with<T: DeserializeOwned + 'static>(
+    loaded: &Loaded<T>,
+    token: &str,
+) -> Result<T, AuthError> {
     match &loaded.validator {
         Some(validator) => validator.verify(token),
         None => Err(AuthError::Unavailable),

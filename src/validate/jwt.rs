@@ -1,5 +1,6 @@
 //! [`JwtValidator`]: signed JWTs (RFC 7519, compact JWS of RFC 7515) checked locally.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Ready;
 use std::marker::PhantomData;
@@ -15,8 +16,10 @@ use serde::de::{self, DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use sha2::{Sha256, Sha384, Sha512};
 
+use super::base64url;
 use super::json::JsonStr;
 use super::registered::Registered;
+use super::scan;
 use super::{TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
@@ -257,14 +260,13 @@ impl VerifyingKey {
             input: &[u8],
             signature: &[u8],
         ) -> Result<(), InvalidToken> {
-            let mut tag = [0u8; 64];
-            let len = URL_SAFE_NO_PAD
-                .decode_slice(signature, &mut tag)
-                .map_err(|_| InvalidToken::BadSignature)?;
+            let mut buf = [0u8; 64];
+            let tag =
+                base64url::decode_into(signature, &mut buf).ok_or(InvalidToken::BadSignature)?;
             let mut mac = keyed.clone();
             mac.update(input);
             // Constant-time comparison; a truncated tag is refused.
-            mac.verify_slice(&tag[..len])
+            mac.verify_slice(tag)
                 .map_err(|_| InvalidToken::BadSignature)
         }
         match &self.verifier {
@@ -272,9 +274,8 @@ impl VerifyingKey {
             Verifier::Hs384(keyed) => mac(keyed, signing_input, signature),
             Verifier::Hs512(keyed) => mac(keyed, signing_input, signature),
             Verifier::Public(key) => {
-                let signature = URL_SAFE_NO_PAD
-                    .decode(signature)
-                    .map_err(|_| InvalidToken::BadSignature)?;
+                let signature =
+                    base64url::decode_to_vec(signature).ok_or(InvalidToken::BadSignature)?;
                 let verifier = (crypto_provider().verifier_factory)(&self.algorithm, key)
                     .map_err(|_| InvalidToken::UnknownKey)?;
                 verifier
@@ -487,9 +488,7 @@ fn with_segment<R>(
     } else if decoded_max <= STACK_SEGMENT {
         on_stack::<STACK_SEGMENT, R>(segment, f)
     } else {
-        let decoded = URL_SAFE_NO_PAD
-            .decode(segment)
-            .map_err(|_| InvalidToken::Malformed)?;
+        let decoded = base64url::decode_to_vec(segment).ok_or(InvalidToken::Malformed)?;
         f(&decoded)
     }
 }
@@ -501,18 +500,38 @@ fn on_stack<const N: usize, R>(
     f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
 ) -> Result<R, InvalidToken> {
     let mut buf = [0u8; N];
-    let len = URL_SAFE_NO_PAD
-        .decode_slice(segment, &mut buf)
-        .map_err(|_| InvalidToken::Malformed)?;
-    f(&buf[..len])
+    f(base64url::decode_into(segment, &mut buf).ok_or(InvalidToken::Malformed)?)
 }
 
-/// `true` if `json` is UTF-8 (RFC 7515 §5.2 steps 3 and 8, RFC 7519 §7.2 step 10) and
-/// starts like an object. The UTF-8 check covers the whole text: serde_json skips the
-/// strings of ignored members without validating them.
+/// `json` as text if it is UTF-8 (RFC 7515 §5.2 steps 3 and 8, RFC 7519 §7.2 step 10)
+/// and starts like an object. The UTF-8 check covers the whole text: serde_json skips
+/// the strings of ignored members without validating them.
+fn json_object_text(json: &[u8]) -> Option<&str> {
+    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    std::str::from_utf8(json).ok()
+}
+
 fn is_json_object(json: &[u8]) -> bool {
-    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-        && std::str::from_utf8(json).is_ok()
+    json_object_text(json).is_some()
+}
+
+/// The claims as [`Claims`] straight from the fast path's reading, when `T` is
+/// [`Claims`]; `None` for any other type, which serde then reads.
+fn default_claims<T: 'static>(flat: &scan::FlatClaims<'_>) -> Option<T> {
+    let mut slot: Option<T> = None;
+    if let Some(claims) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Claims>>() {
+        *claims = flat.to_claims();
+    }
+    slot
+}
+
+/// The subject of a verified token only; never the token.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+fn trace_accepted(registered: &Registered<'_>) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(sub = registered.sub.as_deref(), "bearer token accepted");
 }
 
 pub(crate) fn now() -> i64 {
@@ -521,7 +540,7 @@ pub(crate) fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-impl<T: DeserializeOwned> JwtValidator<T> {
+impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     /// Validates `token` and returns its claims.
     ///
     /// # Errors
@@ -566,15 +585,29 @@ impl<T: DeserializeOwned> JwtValidator<T> {
         key.verify(&bytes[..second], signature)?;
 
         with_segment(payload, |json| {
-            if !is_json_object(json) {
-                return Err(InvalidToken::Malformed);
-            }
-            let registered = Registered::parse(json)?;
-            let times = self.check_registered(&registered)?;
-            let claims = serde_json::from_slice(json).map_err(|_| InvalidToken::ClaimsShape)?;
-            // The subject of a verified token only; never the token.
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sub = registered.sub.as_deref(), "bearer token accepted");
+            let text = json_object_text(json).ok_or(InvalidToken::Malformed)?;
+            // The usual flat payload is read once; anything else takes the serde path.
+            let (claims, times) = match scan::scan(text) {
+                Some(flat) => {
+                    let times = self.check_registered(&flat.registered)?;
+                    let claims = match default_claims(&flat) {
+                        Some(claims) => claims,
+                        None => {
+                            serde_json::from_str(text).map_err(|_| InvalidToken::ClaimsShape)?
+                        }
+                    };
+                    trace_accepted(&flat.registered);
+                    (claims, times)
+                }
+                None => {
+                    let registered = Registered::parse(json)?;
+                    let times = self.check_registered(&registered)?;
+                    let claims =
+                        serde_json::from_str(text).map_err(|_| InvalidToken::ClaimsShape)?;
+                    trace_accepted(&registered);
+                    (claims, times)
+                }
+            };
             Ok((claims, times))
         })
     }

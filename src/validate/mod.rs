@@ -9,6 +9,7 @@ use std::future::Future;
 
 use crate::error::AuthError;
 
+mod base64url;
 #[cfg(feature = "cache")]
 mod cache;
 #[cfg(feature = "jwks")]
@@ -19,6 +20,7 @@ mod jwks;
 pub(crate) mod jwt;
 mod registered;
 mod revocation;
+mod scan;
 
 #[cfg(feature = "jwks")]
 pub use fetch::HttpFetcher;

@@ -1,0 +1,434 @@
+//! A single-pass reader for the payloads most issuers send: one flat JSON object whose
+//! members are strings without escapes, plain integers, literals or arrays of such
+//! strings. It finds the registered claims (and `iat`, `scope`) with no allocation
+//! beyond an `aud` array, and answers `None` for anything else (escapes, fractions,
+//! nested objects, a registered claim of an unexpected type, a duplicate), which sends
+//! the payload to the serde path: that path then decides, with the same result the fast
+//! path would have given. `tests/fuzz_jwt.rs` checks the two agree.
+
+use std::borrow::Cow;
+
+use super::json::JsonStr;
+use super::registered::{Audiences, Registered};
+use crate::claims::{Audience, Claims, Scope};
+
+/// What the fast path read: the registered claims the validator checks, plus the
+/// members [`Claims`] needs besides them.
+#[derive(Debug, Default)]
+pub(crate) struct FlatClaims<'a> {
+    pub(crate) registered: Registered<'a>,
+    pub(crate) iat: Option<i64>,
+    pub(crate) scope: Option<&'a str>,
+}
+
+impl FlatClaims<'_> {
+    /// The default claims type, built from what was read (the payload is not parsed
+    /// again).
+    pub(crate) fn to_claims(&self) -> Option<Claims> {
+        let owned = |s: &Option<JsonStr<'_>>| s.as_ref().map(|s| String::from(&**s));
+        let registered = &self.registered;
+        Some(Claims {
+            sub: owned(&registered.sub),
+            exp: registered.exp?,
+            iat: self.iat,
+            nbf: registered.nbf,
+            iss: owned(&registered.iss),
+            aud: registered.aud.as_ref().map(|aud| match aud {
+                Audiences::One(one) => Audience::One(String::from(&**one)),
+                Audiences::Many(many) => {
+                    Audience::Many(many.iter().map(|a| String::from(&**a)).collect())
+                }
+            }),
+            jti: owned(&registered.jti),
+            scope: self.scope.map(Scope::new),
+        })
+    }
+}
+
+/// Reads `json` if it is in the flat form; `None` sends it to the serde path.
+pub(crate) fn scan(json: &str) -> Option<FlatClaims<'_>> {
+    let mut reader = Reader {
+        text: json,
+        bytes: json.as_bytes(),
+        at: 0,
+    };
+    let mut claims = FlatClaims::default();
+    let mut seen = 0u8;
+    reader.skip_ws();
+    reader.expect(b'{')?;
+    reader.skip_ws();
+    if reader.peek() == Some(b'}') {
+        reader.at += 1;
+    } else {
+        loop {
+            let key = reader.string()?;
+            reader.skip_ws();
+            reader.expect(b':')?;
+            reader.skip_ws();
+            let bit = match key {
+                "exp" => 1,
+                "nbf" => 2,
+                "iat" => 4,
+                "iss" => 8,
+                "aud" => 16,
+                "sub" => 32,
+                "jti" => 64,
+                "scope" => 128,
+                _ => 0,
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            match bit {
+                1 => claims.registered.exp = Some(reader.date()?),
+                2 => claims.registered.nbf = Some(reader.date()?),
+                4 => claims.iat = Some(reader.date()?),
+                8 => claims.registered.iss = Some(borrowed(reader.string()?)),
+                16 => claims.registered.aud = Some(reader.audiences()?),
+                32 => claims.registered.sub = Some(borrowed(reader.string()?)),
+                64 => claims.registered.jti = Some(borrowed(reader.string()?)),
+                128 => claims.scope = Some(reader.string()?),
+                _ => reader.skip_scalar_or_strings()?,
+            }
+            reader.skip_ws();
+            match reader.next()? {
+                b',' => reader.skip_ws(),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    reader.skip_ws();
+    (reader.at == reader.bytes.len()).then_some(claims)
+}
+
+fn borrowed(s: &str) -> JsonStr<'_> {
+    JsonStr(Cow::Borrowed(s))
+}
+
+/// The bytes that end a string the fast path reads: its closing quote, or what only
+/// the serde path handles (an escape, a control character, which JSON forbids).
+const STOP: [bool; 256] = {
+    let mut stop = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        stop[b] = true;
+        b += 1;
+    }
+    stop[b'"' as usize] = true;
+    stop[b'\\' as usize] = true;
+    stop
+};
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then_some(())
+    }
+
+    /// JSON whitespace (RFC 8259 §2): space, tab, line feed, carriage return.
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// A string without escapes or control characters. The text is valid UTF-8 and
+    /// both quotes are ASCII, so the slice between them is on character boundaries.
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| STOP[usize::from(b)])?;
+        self.at = start + len;
+        self.expect(b'"')?;
+        self.text.get(start..start + len)
+    }
+
+    /// A NumericDate written as a non-negative integer that fits an `i64`. Fractions,
+    /// exponents, signs and longer numbers go to the serde path, which knows them all.
+    fn date(&mut self) -> Option<i64> {
+        let start = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        let digits = &self.bytes[start..self.at];
+        let leading_zero = digits.len() > 1 && digits[0] == b'0';
+        if digits.is_empty() || digits.len() > 18 || leading_zero {
+            return None;
+        }
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            return None;
+        }
+        Some(
+            digits
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')),
+        )
+    }
+
+    /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
+    fn audiences(&mut self) -> Option<Audiences<'a>> {
+        if self.peek() == Some(b'[') {
+            let mut all = Vec::new();
+            self.strings(|s| all.push(borrowed(s)))?;
+            Some(Audiences::Many(all))
+        } else {
+            Some(Audiences::One(borrowed(self.string()?)))
+        }
+    }
+
+    /// `[` strings `]`, each handed to `each`.
+    fn strings(&mut self, mut each: impl FnMut(&'a str)) -> Option<()> {
+        self.expect(b'[')?;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            each(self.string()?);
+            self.skip_ws();
+            match self.next()? {
+                b',' => self.skip_ws(),
+                b']' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The value of a member the validator does not read: a string, an integer, a
+    /// literal or an array of strings. Anything else (objects, other arrays, numbers
+    /// with fractions or exponents) goes to the serde path.
+    fn skip_scalar_or_strings(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'[' => self.strings(drop),
+            b'-' | b'0'..=b'9' => {
+                if self.peek() == Some(b'-') {
+                    self.at += 1;
+                }
+                self.date().map(drop)
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at.checked_add(word.len())?;
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Option<Claims> {
+        scan(json)?.to_claims()
+    }
+
+    #[test]
+    fn reads_the_usual_payload() {
+        let claims = read(
+            r#"{"sub":"alice","exp":2000000000,"iat":1999999000,"iss":"https://i","aud":["api","x"],"jti":"j1","scope":"read write","name":"Alice","admin":true,"n":-3,"tags":["a"],"z":null}"#,
+        )
+        .unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("alice"));
+        assert_eq!(claims.exp, 2_000_000_000);
+        assert_eq!(claims.iat, Some(1_999_999_000));
+        assert_eq!(claims.iss.as_deref(), Some("https://i"));
+        assert_eq!(
+            claims.aud,
+            Some(Audience::Many(vec!["api".into(), "x".into()]))
+        );
+        assert_eq!(claims.jti.as_deref(), Some("j1"));
+        assert_eq!(claims.scope.as_ref().map(Scope::as_str), Some("read write"));
+    }
+
+    #[test]
+    fn leaves_the_rest_to_serde() {
+        for json in [
+            r#"{"exp":1.5}"#,
+            r#"{"exp":1e9}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":01}"#,
+            r#"{"exp":"1"}"#,
+            r#"{"exp":1234567890123456789}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"sub":"a\"b","exp":1}"#,
+            r#"{"\u0065xp":1}"#,
+            r#"{"exp":1,"scope":["a"]}"#,
+            r#"{"exp":1,"x":{"y":1}}"#,
+            r#"{"exp":1,"x":[1]}"#,
+            r#"{"exp":1,"x":-}"#,
+            r#"{"exp":1,"x":tru}"#,
+            r#"{"exp":1,}"#,
+            r#"{"exp":1} x"#,
+            "{\"sub\":\"a\tb\",\"exp\":1}",
+            r#"{"exp":1"#,
+            r#"["exp",1]"#,
+            "",
+        ] {
+            assert!(scan(json).is_none(), "{json}");
+        }
+    }
+
+    #[test]
+    fn accepts_json_whitespace_only() {
+        assert!(scan(" \t\r\n{ \"exp\" : 1 , \"aud\" : [ \"a\" , \"b\" ] }\n").is_some());
+        assert!(scan("{\u{a0}\"exp\":1}").is_none());
+        assert!(scan("{}").is_some_and(|c| c.registered.exp.is_none()));
+    }
+
+    mod agrees_with_serde {
+        use proptest::prelude::*;
+
+        use super::super::scan;
+        use crate::claims::Claims;
+        use crate::validate::registered::{Audiences, Registered};
+
+        /// Values the fast path reads.
+        fn flat_value() -> impl Strategy<Value = String> {
+            let plain = "[a-zé /:.]{0,8}";
+            prop_oneof![
+                (0u64..3_000_000_000).prop_map(|n| n.to_string()),
+                plain.prop_map(|s| format!("\"{s}\"")),
+                proptest::collection::vec(plain, 0..3).prop_map(|v| {
+                    let quoted: Vec<_> = v.iter().map(|s| format!("\"{s}\"")).collect();
+                    format!("[{}]", quoted.join(", "))
+                }),
+                Just("true".to_owned()),
+                Just("null".to_owned()),
+                Just("-7".to_owned()),
+            ]
+        }
+
+        /// Values it should leave to serde, valid JSON or not.
+        fn odd_value() -> impl Strategy<Value = String> {
+            let text = r#"[a-z \\"é\t/\\u0041-]{0,6}"#;
+            prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<u64>().prop_map(|n| n.to_string()),
+                "-?0[0-9]{1,3}",
+                "-?[0-9]{1,3}\\.[0-9]{0,2}",
+                "[0-9]e[0-9]",
+                text.prop_map(|s| format!("\"{s}\"")),
+                proptest::collection::vec(text, 0..3).prop_map(|v| {
+                    let quoted: Vec<_> = v.iter().map(|s| format!("\"{s}\"")).collect();
+                    format!("[{}]", quoted.join(","))
+                }),
+                Just("[1]".to_owned()),
+                Just("[\"a\",]".to_owned()),
+                Just("{\"a\":1}".to_owned()),
+                Just("fals".to_owned()),
+                Just("-".to_owned()),
+                Just("".to_owned()),
+            ]
+        }
+
+        const KEYS: [&str; 10] = [
+            "exp",
+            "nbf",
+            "iat",
+            "iss",
+            "aud",
+            "sub",
+            "jti",
+            "scope",
+            "name",
+            "\\u0065xp",
+        ];
+
+        fn member(key: &str, value: &str, ws: &str) -> String {
+            format!("\"{key}\"{ws}:{ws}{value}")
+        }
+
+        /// Flat members under distinct keys; sometimes one odd member or a duplicate key
+        /// among them, sometimes a bad end.
+        fn payload() -> impl Strategy<Value = String> {
+            let keys = proptest::sample::subsequence(KEYS.to_vec(), 0..=KEYS.len()).prop_shuffle();
+            let members = keys.prop_flat_map(|keys| {
+                let n = keys.len();
+                (Just(keys), proptest::collection::vec(flat_value(), n))
+            });
+            let extra = proptest::option::weighted(
+                0.5,
+                (
+                    proptest::sample::select(KEYS.to_vec()),
+                    prop_oneof![odd_value(), flat_value()],
+                    any::<prop::sample::Index>(),
+                ),
+            );
+            let tail = prop_oneof![8 => Just(""), 1 => Just(" "), 1 => Just(","), 1 => Just("}"), 1 => Just("x")];
+            (members, extra, "[ \t\n]{0,1}", tail).prop_map(|((keys, values), extra, ws, tail)| {
+                let mut members: Vec<String> = keys
+                    .iter()
+                    .zip(&values)
+                    .map(|(k, v)| member(k, v, &ws))
+                    .collect();
+                if let Some((key, value, at)) = extra {
+                    let at = at.index(members.len() + 1);
+                    members.insert(at, member(key, &value, &ws));
+                }
+                format!("{{{}}}{tail}", members.join(","))
+            })
+        }
+
+        fn same_audiences(a: &Option<Audiences<'_>>, b: &Option<Audiences<'_>>) -> bool {
+            match (a, b) {
+                (None, None) => true,
+                (Some(Audiences::One(a)), Some(Audiences::One(b))) => a == b,
+                (Some(Audiences::Many(a)), Some(Audiences::Many(b))) => a == b,
+                _ => false,
+            }
+        }
+
+        proptest! {
+            // Cheap (well under a second in release), and odd members are rare in the
+            // generated payloads: run many.
+            #![proptest_config(ProptestConfig::with_cases(8192))]
+
+            /// Whenever the fast path reads a payload, the serde path reads it too and
+            /// finds the same registered claims and the same `Claims`.
+            #[test]
+            fn fast_path_matches_serde(json in payload()) {
+                if let Some(flat) = scan(&json) {
+                    let serde = Registered::parse(json.as_bytes());
+                    prop_assert!(serde.is_ok(), "serde refused what the fast path read: {json}");
+                    let serde = serde.unwrap();
+                    let fast = &flat.registered;
+                    prop_assert_eq!(fast.exp, serde.exp);
+                    prop_assert_eq!(fast.nbf, serde.nbf);
+                    prop_assert_eq!(&fast.iss, &serde.iss);
+                    prop_assert_eq!(&fast.sub, &serde.sub);
+                    prop_assert_eq!(&fast.jti, &serde.jti);
+                    prop_assert!(same_audiences(&fast.aud, &serde.aud), "{json}");
+                    prop_assert_eq!(fast.scope_is_array, serde.scope_is_array);
+                    let claims = serde_json::from_str::<Claims>(&json).ok();
+                    prop_assert_eq!(flat.to_claims(), claims, "{}", json);
+                }
+            }
+        }
+    }
+}
