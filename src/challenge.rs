@@ -5,7 +5,8 @@
 //! character set; `scope` is built only from validated scope-tokens. No client input
 //! ever reaches this header.
 
-use http::HeaderValue;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue};
 
 use crate::error::{AuthError, ConfigError};
 
@@ -15,14 +16,14 @@ use crate::error::{AuthError, ConfigError};
 pub struct Challenge {
     realm: Option<Box<str>>,
     missing: HeaderValue,
+    /// The headers of the default no-credentials answer: cloning them is cheaper than
+    /// inserting them one by one on every such request.
+    missing_headers: HeaderMap,
 }
 
 impl Default for Challenge {
     fn default() -> Self {
-        Self {
-            realm: None,
-            missing: HeaderValue::from_static("Bearer"),
-        }
+        Self::from_parts(None, HeaderValue::from_static("Bearer"))
     }
 }
 
@@ -39,10 +40,23 @@ impl Challenge {
         }
         let realm: Box<str> = realm.into();
         let missing = render(Some(&realm), &AuthError::MissingToken);
-        Ok(Self {
-            realm: Some(realm),
+        Ok(Self::from_parts(Some(realm), missing))
+    }
+
+    fn from_parts(realm: Option<Box<str>>, missing: HeaderValue) -> Self {
+        let mut missing_headers = HeaderMap::with_capacity(2);
+        missing_headers.insert(CONTENT_TYPE, crate::rejection::APPLICATION_JSON);
+        missing_headers.insert(WWW_AUTHENTICATE, missing.clone());
+        Self {
+            realm,
             missing,
-        })
+            missing_headers,
+        }
+    }
+
+    /// The headers of the default HTTP answer to a request without credentials.
+    pub(crate) fn missing_headers(&self) -> &HeaderMap {
+        &self.missing_headers
     }
 
     /// The configured realm, if any.

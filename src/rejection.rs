@@ -60,6 +60,12 @@ impl<'a> Rejection<'a> {
     pub fn default_response(&self) -> Response<Bytes> {
         if self.is_grpc() {
             grpc_response(self.error, self.challenge())
+        } else if let AuthError::MissingToken = self.error {
+            // The most common refusal: the same answer as `http_response`, prebuilt.
+            let mut response = Response::new(json_body(self.error));
+            *response.status_mut() = self.error.status();
+            *response.headers_mut() = self.challenge.missing_headers().clone();
+            response
         } else {
             http_response(self.error, self.challenge())
         }
@@ -101,7 +107,7 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
     })
 }
 
-const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The RFC 6750 answer: status, `WWW-Authenticate` (omitted for `503`), JSON body
 /// `{"error","error_description"}`.
@@ -218,6 +224,20 @@ mod tests {
             }
             assert_eq!(body, expected);
             assert_eq!(json_body(error), Bytes::from(expected.to_string()));
+        }
+    }
+
+    #[test]
+    fn prebuilt_missing_answer_is_the_general_one() {
+        for challenge in [Challenge::default(), Challenge::with_realm("api").unwrap()] {
+            let headers = HeaderMap::new();
+            let error = AuthError::MissingToken;
+            let prebuilt = Rejection::new(&error, &headers, &challenge).default_response();
+            let general = http_response(&error, challenge.render(&error));
+            assert_eq!(prebuilt.status(), general.status());
+            assert_eq!(prebuilt.headers(), general.headers());
+            assert_eq!(prebuilt.body(), general.body());
+            assert_eq!(prebuilt.headers().len(), 2);
         }
     }
 }

@@ -35,10 +35,11 @@ pin_project! {
             #[pin]
             future: S::Future,
         },
+        // Boxed: only validators that wait (a key refresh, a store lookup) get here,
+        // and inline it would make every future as large as a request plus claims,
+        // moved on every call.
         Validating {
-            #[pin]
-            validation: V::Future,
-            waiting: Option<Waiting<S, B, R>>,
+            pending: Pin<Box<Pending<V::Future, S, B, R>>>,
         },
         Rejected {
             response: Option<Response<Bytes>>,
@@ -46,7 +47,15 @@ pin_project! {
     }
 }
 
-/// What an asynchronous validation holds until it is decided.
+pin_project! {
+    // What an asynchronous validation holds until it is decided.
+    struct Pending<F, S, B, R> {
+        #[pin]
+        validation: F,
+        waiting: Option<Waiting<S, B, R>>,
+    }
+}
+
 struct Waiting<S, B, R> {
     service: S,
     request: Request<B>,
@@ -82,12 +91,14 @@ where
     ) -> Self {
         Self {
             kind: Kind::Validating {
-                validation,
-                waiting: Some(Waiting {
-                    service,
-                    request,
-                    on_rejection,
-                    settings,
+                pending: Box::pin(Pending {
+                    validation,
+                    waiting: Some(Waiting {
+                        service,
+                        request,
+                        on_rejection,
+                        settings,
+                    }),
                 }),
             },
         }
@@ -114,17 +125,15 @@ where
                     let response = response.take().expect("polled after completion");
                     return Poll::Ready(Ok(response.map(AuthBody::rejection)));
                 }
-                KindProj::Validating {
-                    validation,
-                    waiting,
-                } => {
-                    let outcome = ready!(validation.poll(cx));
+                KindProj::Validating { pending } => {
+                    let pending = pending.as_mut().project();
+                    let outcome = ready!(pending.validation.poll(cx));
                     let Waiting {
                         mut service,
                         mut request,
                         on_rejection,
                         settings,
-                    } = waiting.take().expect("polled after completion");
+                    } = pending.waiting.take().expect("polled after completion");
                     let next = match outcome {
                         Ok(claims) => {
                             #[cfg(feature = "tracing")]
