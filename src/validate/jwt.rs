@@ -546,10 +546,12 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     /// # Errors
     ///
     /// [`AuthError::InvalidToken`] with the reason the token was refused.
+    #[inline]
     pub fn verify(&self, token: &str) -> Result<T, AuthError> {
         self.verify_token(token).map_err(AuthError::InvalidToken)
     }
 
+    #[inline]
     fn verify_token(&self, token: &str) -> Result<T, InvalidToken> {
         self.verify_timed(token).map(|(claims, _)| claims)
     }
@@ -587,8 +589,9 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
         with_segment(payload, |json| {
             let text = json_object_text(json).ok_or(InvalidToken::Malformed)?;
             // The usual flat payload is read once; anything else takes the serde path.
-            let (claims, times) = match scan::scan(text) {
-                Some(flat) => {
+            let mut flat = scan::FlatClaims::default();
+            let (claims, times) = match scan::scan(text, &mut flat) {
+                Some(()) => {
                     let times = self.check_registered(&flat.registered)?;
                     let claims = match default_claims(&flat) {
                         Some(claims) => claims,
