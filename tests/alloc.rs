@@ -3,7 +3,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 use serde_json::json;
@@ -13,17 +12,21 @@ mod common;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
-    /// Only allocations of the measuring thread count (the harness has its own).
+    /// Only allocations of the measuring thread count (the harness and the other
+    /// tests have their own threads).
     static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn count() {
     if COUNTING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
     }
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
 }
 
 // SAFETY: forwards to the system allocator, only counting calls.
@@ -81,9 +84,46 @@ fn hs256_verify_no_allocation_ok() {
         assert!(claims.exp > now);
     }
     COUNTING.with(|c| c.set(false));
-    let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+    let allocations = allocations();
     assert_eq!(
         allocations, 0,
+        "{allocations} allocations in 100 validations"
+    );
+}
+
+/// The default `Claims`, read from the fast path: one allocation per string claim it
+/// holds (`sub`, `iss`, `aud`, `jti`, `scope`), nothing for the parse itself.
+#[test]
+fn default_claims_allocate_only_their_strings_ok() {
+    let validator = JwtValidator::<tower_bearer::Claims>::hs256(common::SECRET)
+        .unwrap()
+        .with_issuer("https://auth.example.com")
+        .unwrap()
+        .with_audience("api")
+        .unwrap();
+    let now = common::now();
+    let payload = json!({
+        "sub": "alice", "iss": "https://auth.example.com", "aud": "api",
+        "exp": now + 600, "iat": now, "scope": "read write", "jti": "abc", "name": "Alice",
+    });
+    let token = common::raw_hs256(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &payload.to_string(),
+        common::SECRET,
+    );
+    validator.verify(&token).unwrap();
+    let before = allocations();
+    COUNTING.with(|c| c.set(true));
+    for _ in 0..100 {
+        let claims = validator.verify(&token).unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("alice"));
+        assert_eq!(claims.iat, Some(now));
+    }
+    COUNTING.with(|c| c.set(false));
+    let allocations = allocations() - before;
+    assert_eq!(
+        allocations,
+        5 * 100,
         "{allocations} allocations in 100 validations"
     );
 }
