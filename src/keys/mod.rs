@@ -11,6 +11,8 @@
 //!   [`OpenIdConfiguration`] and [`OpenIdConfigurationService`]: the issuer side,
 //!   serving `/.well-known/jwks.json` (public members only) and a minimal
 //!   `/.well-known/openid-configuration`.
+//! - [`SigningKeys`]: the issuer's signing keys with rotation without restart, shared
+//!   by its token issuer and its [`JwksService`].
 //!
 //! ```
 //! use jsonwebtoken::Algorithm;
@@ -60,6 +62,7 @@
 mod jwk;
 mod key;
 mod publish;
+mod rotation;
 
 pub use jwk::{JwkOptions, KeySetError, SkipReason, SkippedKey, DEFAULT_MAX_KEYS};
 pub use key::{KeySet, ValidationKey};
@@ -67,3 +70,5 @@ pub use publish::{
     public_jwk, public_jwk_from_private, JwksService, OpenIdConfiguration,
     OpenIdConfigurationService, DEFAULT_MAX_AGE,
 };
+pub(crate) use rotation::SignerKey;
+pub use rotation::{SigningKeys, DEFAULT_OVERLAP};

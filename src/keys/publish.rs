@@ -22,6 +22,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKeyKind, EncodingKey};
 use serde::Serialize;
 
 use super::key::ValidationKey;
+use super::rotation::SigningKeys;
 use crate::error::ConfigError;
 use crate::validate::crypto_provider;
 
@@ -265,6 +266,8 @@ fn answer<B>(
 #[derive(Clone)]
 pub struct JwksService {
     document: Arc<RwLock<Bytes>>,
+    /// Set when the service follows an issuer's rotating keys.
+    signing_keys: Option<SigningKeys>,
     cache: HeaderValue,
 }
 
@@ -276,7 +279,7 @@ impl fmt::Debug for JwksService {
     }
 }
 
-fn serialize_set(set: &JwkSet) -> Result<Bytes, ConfigError> {
+pub(crate) fn serialize_set(set: &JwkSet) -> Result<Bytes, ConfigError> {
     if !is_public(set) {
         return Err(ConfigError::InvalidKey(
             "only public RSA, EC and OKP keys can be published".into(),
@@ -296,8 +299,20 @@ impl JwksService {
     pub fn new(set: &JwkSet) -> Result<Self, ConfigError> {
         Ok(Self {
             document: Arc::new(RwLock::new(serialize_set(set)?)),
+            signing_keys: None,
             cache: cache_control(DEFAULT_MAX_AGE),
         })
+    }
+
+    /// Serves the published set of `keys`, following every rotation and retirement
+    /// (read on each request; no copy to keep in sync).
+    #[must_use]
+    pub fn from_signing_keys(keys: &SigningKeys) -> Self {
+        Self {
+            document: Arc::new(RwLock::new(Bytes::new())),
+            signing_keys: Some(keys.clone()),
+            cache: cache_control(DEFAULT_MAX_AGE),
+        }
     }
 
     /// Sets `Cache-Control: public, max-age=N` (default 300 s). Validators refresh about
@@ -314,8 +329,13 @@ impl JwksService {
     ///
     /// # Errors
     ///
-    /// As [`new`](Self::new); the served set is unchanged then.
+    /// As [`new`](Self::new), and [`ConfigError::InvalidValue`] for a service built
+    /// with [`from_signing_keys`](Self::from_signing_keys) (rotate the keys instead);
+    /// the served set is unchanged then.
     pub fn set_keys(&self, set: &JwkSet) -> Result<(), ConfigError> {
+        if self.signing_keys.is_some() {
+            return Err(ConfigError::InvalidValue("keys"));
+        }
         let document = serialize_set(set)?;
         *self
             .document
@@ -327,6 +347,9 @@ impl JwksService {
     /// The served document.
     #[must_use]
     pub fn document(&self) -> Bytes {
+        if let Some(keys) = &self.signing_keys {
+            return keys.document();
+        }
         self.document
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

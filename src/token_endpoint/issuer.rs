@@ -6,11 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, EncodingKey};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value};
 
 use crate::error::ConfigError;
-use crate::validate::jwt::crypto_provider;
+use crate::keys::{SignerKey, SigningKeys};
 
 /// Default token lifetime: 30 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1800);
@@ -66,35 +66,35 @@ impl fmt::Debug for IssuedToken {
 /// ```
 #[derive(Clone)]
 pub struct TokenIssuer {
-    algorithm: Algorithm,
-    key: EncodingKey,
-    kid: Option<String>,
-    header: String,
+    signing: Signing,
     issuer: Option<String>,
     audience: Vec<String>,
     ttl: Duration,
     jti: bool,
 }
 
+/// One fixed key, or an issuer's rotating keys.
+#[derive(Clone)]
+enum Signing {
+    Fixed(SignerKey),
+    Rotating(SigningKeys),
+}
+
 impl fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (algorithm, kid) = match &self.signing {
+            Signing::Fixed(key) => (key.algorithm(), key.kid().map(str::to_owned)),
+            Signing::Rotating(keys) => (keys.active_algorithm(), Some(keys.active_kid())),
+        };
         f.debug_struct("TokenIssuer")
-            .field("algorithm", &self.algorithm)
+            .field("algorithm", &algorithm)
             .field("key", &"<redacted>")
-            .field("kid", &self.kid)
+            .field("kid", &kid)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
             .field("jti", &self.jti)
             .finish()
-    }
-}
-
-fn hmac_min_len(algorithm: Algorithm) -> usize {
-    match algorithm {
-        Algorithm::HS384 => 48,
-        Algorithm::HS512 => 64,
-        _ => 32,
     }
 }
 
@@ -140,50 +140,25 @@ impl TokenIssuer {
         key: &EncodingKey,
         check_length: bool,
     ) -> Result<Self, ConfigError> {
-        if algorithm.family() != key.family() {
-            return Err(ConfigError::KeyAlgorithmMismatch);
-        }
-        if algorithm.family() == AlgorithmFamily::Hmac {
-            let len = key.as_bytes().len();
-            if len == 0 {
-                return Err(ConfigError::HmacKeyTooShort { minimum: 1 });
-            }
-            let minimum = hmac_min_len(algorithm);
-            if check_length && len < minimum {
-                return Err(ConfigError::HmacKeyTooShort { minimum });
-            }
-        }
-        // Build a signer once so that an unusable key fails here, not on a login.
-        let signer = (crypto_provider().signer_factory)(&algorithm, key)
-            .map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
-        signer
-            .try_sign(b"probe")
-            .map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
-        let mut issuer = Self {
-            algorithm,
-            key: key.clone(),
-            kid: None,
-            header: String::new(),
+        let key = SignerKey::new(algorithm, key, None, check_length)?;
+        Ok(Self::with_signing(Signing::Fixed(key)))
+    }
+
+    /// An issuer signing with the active key of `keys`, following its rotations: each
+    /// token carries the `kid` of the key that signed it.
+    #[must_use]
+    pub fn from_signing_keys(keys: &SigningKeys) -> Self {
+        Self::with_signing(Signing::Rotating(keys.clone()))
+    }
+
+    fn with_signing(signing: Signing) -> Self {
+        Self {
+            signing,
             issuer: None,
             audience: Vec::new(),
             ttl: DEFAULT_TTL,
             jti: false,
-        };
-        issuer.render_header();
-        Ok(issuer)
-    }
-
-    fn render_header(&mut self) {
-        let mut header = Map::new();
-        header.insert(
-            "alg".into(),
-            serde_json::to_value(self.algorithm).unwrap_or(Value::Null),
-        );
-        header.insert("typ".into(), Value::String("JWT".into()));
-        if let Some(kid) = &self.kid {
-            header.insert("kid".into(), Value::String(kid.clone()));
         }
-        self.header = URL_SAFE_NO_PAD.encode(Value::Object(header).to_string());
     }
 
     /// Names the key in the header's `kid` (for [`JwtValidator::with_key`](crate::JwtValidator::with_key)
@@ -191,13 +166,14 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty `kid`.
+    /// [`ConfigError::InvalidValue`] for an empty `kid`, or on an issuer built with
+    /// [`from_signing_keys`](Self::from_signing_keys) (its keys carry their own).
     pub fn with_kid(mut self, kid: &str) -> Result<Self, ConfigError> {
-        if kid.is_empty() {
+        let Signing::Fixed(key) = &self.signing else {
             return Err(ConfigError::InvalidValue("kid"));
-        }
-        self.kid = Some(kid.to_owned());
-        self.render_header();
+        };
+        let key = key.with_kid(kid)?;
+        self.signing = Signing::Fixed(key);
         Ok(self)
     }
 
@@ -293,15 +269,11 @@ impl TokenIssuer {
             claims.insert("jti".into(), URL_SAFE_NO_PAD.encode(id).into());
         }
         let payload = serde_json::to_vec(&Value::Object(claims)).map_err(|_| IssueError)?;
-        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 100);
-        token.push_str(&self.header);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signer = (crypto_provider().signer_factory)(&self.algorithm, &self.key)
-            .map_err(|_| IssueError)?;
-        let signature = signer.try_sign(token.as_bytes()).map_err(|_| IssueError)?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        let token = match &self.signing {
+            Signing::Fixed(key) => key.sign(&payload),
+            Signing::Rotating(keys) => keys.sign(&payload),
+        }
+        .ok_or(IssueError)?;
         Ok(IssuedToken {
             token,
             expires_in: ttl,
