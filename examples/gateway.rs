@@ -9,22 +9,36 @@
 //! curl -i http://127.0.0.1:8080/anything -H "authorization: Bearer $TOKEN"
 //! ```
 //! (`$TOKEN`: an HS256 JWT signed with `JWT_SECRET`, e.g. from the demo server.)
+//!
+//! With `JWKS_URL` set, tokens are checked against that issuer's JWK set instead
+//! (fetched over HTTP, refreshed in the background and on an unknown `kid`), e.g. the
+//! demo server in asymmetric mode:
+//!
+//! ```sh
+//! JWT_ALG=ES256 cargo run --example demo_server     # the issuer, on :8000
+//! JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json UPSTREAM=http://127.0.0.1:8081 \
+//!     cargo run --example gateway
+//! ```
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Uri};
+use http_body_util::combinators::BoxBody;
+use http_body_util::BodyExt;
 use http_body_util::{Either, Empty};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
-use tower::{Service, ServiceBuilder};
+use tower::util::BoxCloneService;
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tower_bearer::validate::TokenValidator;
 use tower_bearer::{BearerAuthLayer, Claims, ClaimsToHeadersLayer, JwtValidator};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The gateway service: bearer check, claims to headers, then the proxy.
+/// The gateway service with HS256 tokens signed with `secret`.
 pub fn gateway(
     upstream: Uri,
     secret: &[u8],
@@ -41,9 +55,30 @@ pub fn gateway(
         + 'static,
     BoxError,
 > {
+    with_validator(upstream, JwtValidator::<Claims>::hs256(secret)?)
+}
+
+/// The gateway service: bearer check with `validator`, claims to headers, then the
+/// proxy.
+pub fn with_validator<V: TokenValidator<Claims = Claims>>(
+    upstream: Uri,
+    validator: V,
+) -> Result<
+    impl Service<
+            Request<Incoming>,
+            Response = Response<
+                impl http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static,
+            >,
+            Error = Infallible,
+            Future = impl Send,
+        > + Clone
+        + Send
+        + 'static,
+    BoxError,
+> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Incoming>();
     Ok(ServiceBuilder::new()
-        .layer(BearerAuthLayer::new(JwtValidator::<Claims>::hs256(secret)?).with_realm("gateway")?)
+        .layer(BearerAuthLayer::new(validator).with_realm("gateway")?)
         .layer(
             ClaimsToHeadersLayer::<Claims>::new()
                 .with_claim("sub", "x-user")?
@@ -74,8 +109,22 @@ async fn main() -> Result<(), BoxError> {
     let env =
         |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
     let upstream: Uri = env("UPSTREAM", "http://127.0.0.1:8081").parse()?;
-    let secret = env("JWT_SECRET", "change-me-to-32-or-more-random-bytes");
-    let service = gateway(upstream, secret.as_bytes())?;
+    let service: Gateway = match std::env::var("JWKS_URL") {
+        #[cfg(feature = "jwks")]
+        Ok(url) => {
+            let validator = tower_bearer::JwksValidator::<Claims>::new(
+                tower_bearer::HttpFetcher::new(),
+                url.parse()?,
+            )
+            .await?;
+            eprintln!("validating tokens against {url}");
+            boxed(with_validator(upstream, validator)?)
+        }
+        _ => {
+            let secret = env("JWT_SECRET", "change-me-to-32-or-more-random-bytes");
+            boxed(gateway(upstream, secret.as_bytes())?)
+        }
+    };
     let listener = tokio::net::TcpListener::bind(env("BIND", "127.0.0.1:8080")).await?;
     println!("listening on http://{}", listener.local_addr()?);
     loop {
@@ -88,4 +137,19 @@ async fn main() -> Result<(), BoxError> {
                 .await;
         });
     }
+}
+
+/// Either gateway (shared secret or JWK set), behind one type.
+type Gateway = BoxCloneService<Request<Incoming>, Response<BoxBody<Bytes, BoxError>>, Infallible>;
+
+fn boxed<S, B>(service: S) -> Gateway
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes, Error = BoxError> + Send + Sync + 'static,
+{
+    BoxCloneService::new(service.map_response(|response| response.map(BodyExt::boxed)))
 }

@@ -274,3 +274,49 @@ async fn claims_to_headers_keeps_authorization_unless_asked() {
         .unwrap();
     assert!(stripped.is_none());
 }
+
+/// `JWKS_URL` mode: the gateway checks tokens against a real issuer's JWK set served on
+/// 127.0.0.1, and forwards the subject of a token signed by the issuer's key only.
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn jwks_mode_accepts_issuer_tokens_refuses_forged() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use tower_bearer::keys::{JwksService, SigningKeys};
+    use tower_bearer::{HttpFetcher, JwksValidator};
+
+    install_crypto_provider();
+    let ec = |name: &str| EncodingKey::from_ec_pem(&key_file(name)).unwrap();
+    let keys = SigningKeys::new("issuer-1", Algorithm::ES256, &ec("ec_private.pem")).unwrap();
+    let issuer = serve(JwksService::from_signing_keys(&keys)).await;
+    let validator = JwksValidator::<Claims>::new(
+        HttpFetcher::new(),
+        issuer.url("/.well-known/jwks.json").parse().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let (upstream, calls) = upstream().await;
+    let uri = format!("http://{}", upstream.addr).parse().unwrap();
+    let gateway = serve(gateway::with_validator(uri, validator).unwrap()).await;
+
+    let claims = json!({ "sub": "carol", "exp": now() + 600, "scope": "read" });
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("issuer-1".into());
+    let signed = jsonwebtoken::encode(&header, &claims, &ec("ec_private.pem")).unwrap();
+    let answer = get_with_token(&gateway.url("/api"), &signed).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.json()["headers"]["x-user"], json!(["carol"]));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Same kid, another key: refused at the gateway, upstream never called.
+    let forged = jsonwebtoken::encode(&header, &claims, &ec("ec_private_2.pem")).unwrap();
+    get_with_token(&gateway.url("/api"), &forged)
+        .await
+        .assert_bearer_rejection(401, Some("invalid_token"));
+    // An HS256 token: the JWK set has no HMAC key, so no algorithm confusion.
+    let confused = hs256(&claims);
+    get_with_token(&gateway.url("/api"), &confused)
+        .await
+        .assert_bearer_rejection(401, Some("invalid_token"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
