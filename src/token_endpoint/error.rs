@@ -41,6 +41,9 @@ pub enum TokenError {
     MethodNotAllowed,
     /// The body is larger than the configured bound (`413`, error `invalid_request`).
     PayloadTooLarge,
+    /// The body did not arrive within the configured time (`408`, error
+    /// `invalid_request`).
+    RequestTimeout,
     /// The body is not `application/x-www-form-urlencoded` or `multipart/form-data`
     /// (`415`, error `invalid_request`).
     UnsupportedMediaType,
@@ -73,6 +76,8 @@ pub enum BadRequest {
     MissingRefreshToken,
     /// A revocation request without a `token` parameter (RFC 7009 §2.1).
     MissingToken,
+    /// A parameter is not UTF-8 once percent-decoded.
+    InvalidEncoding,
 }
 
 impl BadRequest {
@@ -89,6 +94,7 @@ impl BadRequest {
             Self::DuplicateAuthorizationHeader => "More than one Authorization header",
             Self::MissingRefreshToken => "The refresh_token parameter is missing",
             Self::MissingToken => "The token parameter is missing",
+            Self::InvalidEncoding => "A request parameter is not valid UTF-8",
         }
     }
 }
@@ -101,6 +107,7 @@ impl TokenError {
             Self::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
@@ -114,6 +121,7 @@ impl TokenError {
             Self::InvalidRequest(_)
             | Self::MethodNotAllowed
             | Self::PayloadTooLarge
+            | Self::RequestTimeout
             | Self::UnsupportedMediaType => "invalid_request",
             Self::InvalidClient { .. } => "invalid_client",
             Self::InvalidGrant | Self::InvalidRefreshToken => "invalid_grant",
@@ -139,6 +147,7 @@ impl TokenError {
             Self::InvalidScope => "The requested scope is invalid or not allowed",
             Self::MethodNotAllowed => "The token endpoint only accepts POST",
             Self::PayloadTooLarge => "The request body is too large",
+            Self::RequestTimeout => "The request body did not arrive in time",
             Self::UnsupportedMediaType => {
                 "The body must be application/x-www-form-urlencoded or multipart/form-data"
             }

@@ -103,13 +103,29 @@ pub(crate) fn encoding(content_type: Option<&[u8]>) -> Result<Encoding, TokenErr
 /// Decodes an `application/x-www-form-urlencoded` body.
 ///
 /// serde_urlencoded would silently keep the last of duplicate parameters, so the pairs
-/// are walked here and duplicates refused.
+/// are walked here and duplicates refused. Decoding follows the WHATWG urlencoded
+/// parser (`+` is a space, a `%` not followed by two hex digits stays literal), except
+/// that bytes which are not UTF-8 after percent-decoding are refused instead of
+/// replaced by U+FFFD: two different passwords must never decode to the same one.
 pub(crate) fn parse_urlencoded(body: &[u8]) -> Result<TokenForm, TokenError> {
     let mut form = TokenForm::default();
-    for (name, value) in form_urlencoded::parse(body) {
-        form.set(&name, value.into_owned())?;
+    for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        form.set(&decode_component(name)?, decode_component(value)?)?;
     }
     Ok(form)
+}
+
+fn decode_component(raw: &[u8]) -> Result<String, TokenError> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(bytes).map_err(|_| BadRequest::InvalidEncoding.into())
 }
 
 /// Decodes a `multipart/form-data` body (already read and bounded).
@@ -127,7 +143,8 @@ pub(crate) async fn parse_multipart(
             Err(_) => return Err(BadRequest::MalformedBody.into()),
         };
         let name = field.name().unwrap_or("").to_owned();
-        let value = field.text().await.map_err(|_| BadRequest::MalformedBody)?;
+        let value = field.bytes().await.map_err(|_| BadRequest::MalformedBody)?;
+        let value = String::from_utf8(value.into()).map_err(|_| BadRequest::InvalidEncoding)?;
         form.set(&name, value)?;
     }
     Ok(form)
@@ -144,6 +161,29 @@ mod tests {
             err,
             TokenError::InvalidRequest(BadRequest::DuplicateParameter)
         );
+    }
+
+    #[test]
+    fn urlencoded_decoding_follows_whatwg_but_refuses_bad_utf8() {
+        let form = parse_urlencoded(b"username=a+b%20c%zz%&password=%C3%A9").unwrap();
+        assert_eq!(form.username.as_deref(), Some("a b c%zz%"));
+        assert_eq!(form.password.as_deref(), Some("\u{e9}"));
+        for body in [
+            &b"password=%C3"[..],
+            b"password=%FF",
+            b"pass%FFword=x",
+            b"password=\xff",
+        ] {
+            assert_eq!(
+                parse_urlencoded(body).unwrap_err(),
+                TokenError::InvalidRequest(BadRequest::InvalidEncoding),
+                "{body:?}"
+            );
+        }
+        // The same character, written raw or encoded, is the same value.
+        let encoded = parse_urlencoded(b"username=%EF%BF%BD").unwrap();
+        let raw = parse_urlencoded("username=\u{fffd}".as_bytes()).unwrap();
+        assert_eq!(encoded.username, raw.username);
     }
 
     #[test]

@@ -82,5 +82,7 @@ pub use password::{
     OWASP_MEMORY_KIB, OWASP_PARALLELISM,
 };
 pub use revocation::RevocationEndpoint;
-pub use service::{ResponseFuture, TokenEndpoint, TokenEndpointBuilder, DEFAULT_MAX_BODY};
+pub use service::{
+    ResponseFuture, TokenEndpoint, TokenEndpointBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY,
+};
 pub use users::{InMemoryUserStore, User, UserStore, UserStoreError};

@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::error::{json_response, BadRequest, TokenError};
 use super::form::{self, Encoding};
 use super::service::{client_credentials, client_identity, declared_length, read_body};
-use super::{ResponseFuture, DEFAULT_MAX_BODY};
+use super::{ResponseFuture, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY};
 use crate::claims::HasJti;
 use crate::store::{
     revoke_token, ClientStore, RefreshTokenStore, RevocationStore, RevokeOutcome, TokenTypeHint,
@@ -152,7 +152,7 @@ where
         let Encoding::UrlEncoded = form::encoding(content_type)? else {
             return Err(TokenError::UnsupportedMediaType);
         };
-        let bytes = read_body(body, DEFAULT_MAX_BODY).await?;
+        let bytes = read_body(body, DEFAULT_MAX_BODY, DEFAULT_BODY_TIMEOUT).await?;
         let form = form::parse_urlencoded(&bytes)?;
         let client_id = match clients {
             Some(clients) => {

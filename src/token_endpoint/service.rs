@@ -30,6 +30,9 @@ use crate::store::{refresh, ClientStore, RefreshError, RefreshTokenStore, Sessio
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
+/// Default time allowed to receive a request body: a client that stalls mid-body is
+/// answered `408` instead of holding the request open.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The OAuth2 token endpoint (RFC 6749 §4.3 password grant, §5.1 and §5.2 answers) as
 /// a Tower service. See the [module docs](super) for when to use the password grant.
@@ -60,6 +63,7 @@ impl<S> fmt::Debug for TokenEndpoint<S> {
             )
             .field("lenient_grant_type", &inner.lenient_grant_type)
             .field("max_body", &inner.max_body)
+            .field("body_timeout", &inner.body_timeout)
             .field("store", &std::any::type_name::<S>())
             .finish()
     }
@@ -75,6 +79,7 @@ struct Inner<S> {
     client_store: Option<Arc<dyn ClientStore>>,
     lenient_grant_type: bool,
     max_body: usize,
+    body_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -102,6 +107,7 @@ pub struct TokenEndpointBuilder<S> {
     client_store: Option<Arc<dyn ClientStore>>,
     lenient_grant_type: bool,
     max_body: usize,
+    body_timeout: Duration,
 }
 
 impl<S> fmt::Debug for TokenEndpointBuilder<S> {
@@ -113,6 +119,7 @@ impl<S> fmt::Debug for TokenEndpointBuilder<S> {
             .field("client_credentials", &self.client_store.is_some())
             .field("lenient_grant_type", &self.lenient_grant_type)
             .field("max_body", &self.max_body)
+            .field("body_timeout", &self.body_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +137,7 @@ impl<S: UserStore> TokenEndpoint<S> {
             client_store: None,
             lenient_grant_type: false,
             max_body: DEFAULT_MAX_BODY,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -218,6 +226,20 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
         Ok(self)
     }
 
+    /// Longest time to receive the whole request body (default
+    /// [`DEFAULT_BODY_TIMEOUT`]); a slower body is `408`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for zero.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
+        if timeout.is_zero() {
+            return Err(ConfigError::InvalidValue("body_timeout"));
+        }
+        self.body_timeout = timeout;
+        Ok(self)
+    }
+
     /// Registers a confidential client. Once any client is registered, every request
     /// must authenticate one (RFC 6749 §2.3.1: HTTP Basic, or `client_id` and
     /// `client_secret` in the body); without registered clients, client
@@ -279,6 +301,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
                 client_store: self.client_store,
                 lenient_grant_type: self.lenient_grant_type,
                 max_body: self.max_body,
+                body_timeout: self.body_timeout,
             }),
         })
     }
@@ -387,7 +410,7 @@ impl<S: UserStore> Inner<S> {
             return Err(TokenError::UnsupportedMediaType);
         }
         let encoding = form::encoding(content_type)?;
-        let bytes = read_body(body, self.max_body).await?;
+        let bytes = read_body(body, self.max_body, self.body_timeout).await?;
         let form = match encoding {
             Encoding::UrlEncoded => form::parse_urlencoded(&bytes)?,
             Encoding::Multipart { boundary } => form::parse_multipart(bytes, boundary).await?,
@@ -665,7 +688,22 @@ pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Reads the body, refusing it as soon as it passes `limit` (chunked bodies too).
-pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
+/// Reads the body, bounded in size and in time (a stalled client gets `408`).
+pub(crate) async fn read_body<B>(
+    body: B,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, TokenError>
+where
+    B: Body + Send,
+    B::Data: Send,
+{
+    tokio::time::timeout(timeout, read_bounded(body, limit))
+        .await
+        .unwrap_or(Err(TokenError::RequestTimeout))
+}
+
+async fn read_bounded<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
 where
     B: Body + Send,
     B::Data: Send,
