@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Bounded coverage-guided fuzzing of the header parser, the JWT fast path and the
-# challenge renderer (cargo fuzz, libFuzzer). Each target runs FUZZ_SECONDS (default 20)
+# Bounded coverage-guided fuzzing of the header parser, the JWT fast path, the
+# challenge renderer and the token-endpoint form decoder (cargo fuzz, libFuzzer). Each
+# target runs FUZZ_SECONDS (default 20)
 # starting from the committed seeds in fuzz/seeds/<target> plus whatever corpus earlier
 # runs left in fuzz/corpus/<target>. A crash stops the script with the failing input in
 # fuzz/artifacts/<target>/; turn it into a regression test under tests/.
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-20}"
-targets="${FUZZ_TARGETS:-authorization_header jwt_verify challenge}"
+targets="${FUZZ_TARGETS:-authorization_header jwt_verify challenge form}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked

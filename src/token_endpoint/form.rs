@@ -150,6 +150,43 @@ pub(crate) async fn parse_multipart(
     Ok(form)
 }
 
+/// Decodes a token-endpoint body as the endpoint does (content type, urlencoded or
+/// multipart, duplicates, UTF-8), returning the parameters it reads. For the fuzz
+/// targets and property tests; not part of the stable API.
+///
+/// # Errors
+///
+/// The [`TokenError`] the endpoint would answer for this body.
+#[doc(hidden)]
+pub fn decode_form(
+    content_type: Option<&[u8]>,
+    body: &[u8],
+) -> Result<Vec<(&'static str, String)>, TokenError> {
+    use futures_util::FutureExt as _;
+    let form = match encoding(content_type)? {
+        Encoding::UrlEncoded => parse_urlencoded(body)?,
+        // One in-memory chunk: the future is ready on its first poll.
+        Encoding::Multipart { boundary } => parse_multipart(Bytes::copy_from_slice(body), boundary)
+            .now_or_never()
+            .unwrap_or(Err(BadRequest::MalformedBody.into()))?,
+    };
+    let fields = [
+        ("grant_type", form.grant_type),
+        ("username", form.username),
+        ("password", form.password),
+        ("scope", form.scope),
+        ("client_id", form.client_id),
+        ("client_secret", form.client_secret),
+        ("refresh_token", form.refresh_token),
+        ("token", form.token),
+        ("token_type_hint", form.token_type_hint),
+    ];
+    Ok(fields
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

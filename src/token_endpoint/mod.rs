@@ -76,6 +76,8 @@ mod service;
 mod users;
 
 pub use error::{BadRequest, TokenError};
+#[doc(hidden)]
+pub use form::decode_form;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
     hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, OWASP_ITERATIONS,
