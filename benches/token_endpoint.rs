@@ -1,9 +1,11 @@
 //! Token endpoint cost: Argon2id verification alone, full logins over loopback for 1,
-//! 2 and 4 concurrent clients, and protected-route latency (p50/p99) idle vs during a
-//! login storm.
+//! 2 and 4 concurrent clients, failed logins for an unknown user vs a wrong password
+//! (user enumeration by timing: the unknown user is checked against a dummy hash), and
+//! protected-route latency (p50/p99) idle vs during a login storm.
 //!
 //! ```text
 //! cargo bench --bench token_endpoint -- --measurement-time 5 --warm-up-time 1
+//! cargo bench --bench token_endpoint -- login_   # the enumeration rows and their ratio
 //! ```
 
 use std::convert::Infallible;
@@ -94,6 +96,59 @@ async fn login(client: &HttpClient, addr: SocketAddr) -> String {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     json["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A failed login; returns once the `400 invalid_grant` answer is read.
+async fn failed_login(client: &HttpClient, addr: SocketAddr, form: &'static str) {
+    let request = Request::post(format!("http://{addr}/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from_static(form.as_bytes())))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let _ = response.into_body().collect().await.unwrap();
+}
+
+const WRONG_PASSWORD: &str = "grant_type=password&username=johndoe&password=not-the-secret";
+const UNKNOWN_USER: &str = "grant_type=password&username=nobody&password=not-the-secret";
+
+/// `login_wrong_password` and `login_unknown_user` as criterion rows, then the same two
+/// interleaved (rounds of each in turn) with the median ratio of the rounds: the
+/// steadier figure on a shared machine.
+fn bench_enumeration(c: &mut Criterion, rt: &tokio::runtime::Runtime, addr: SocketAddr) {
+    let client = client();
+    let mut group = c.benchmark_group("token_endpoint");
+    for (name, form) in [
+        ("login_wrong_password", WRONG_PASSWORD),
+        ("login_unknown_user", UNKNOWN_USER),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(rt).iter(|| failed_login(&client, addr, form));
+        });
+    }
+    group.finish();
+
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if filter.is_some_and(|f| !"login_unknown_user login_wrong_password".contains(&f)) {
+        return;
+    }
+    let time = |form: &'static str| {
+        let start = Instant::now();
+        rt.block_on(async {
+            for _ in 0..10 {
+                failed_login(&client, addr, form).await;
+            }
+        });
+        start.elapsed()
+    };
+    let mut ratios: Vec<f64> = (0..15)
+        .map(|_| time(UNKNOWN_USER).as_secs_f64() / time(WRONG_PASSWORD).as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "paired: unknown user / wrong password, median of 15 rounds of 10 logins each: {:.2}",
+        ratios[ratios.len() / 2]
+    );
 }
 
 async fn status(client: &HttpClient, addr: SocketAddr, token: &str) {
@@ -227,6 +282,7 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_verify(&mut c);
     bench_logins(&mut c, &rt, addr);
+    bench_enumeration(&mut c, &rt, addr);
     c.final_summary();
     latency_report(&rt, addr);
 }

@@ -470,3 +470,30 @@ async fn revocation_hostile_forms() {
         "invalid_request",
     );
 }
+
+// ---- every limit is configurable -------------------------------------------------------
+
+#[tokio::test]
+async fn configured_limits_apply() {
+    let users =
+        InMemoryUserStore::new().with_user(User::new("johndoe", hasher().hash("secret").unwrap()));
+    let endpoint = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), users)
+        .with_hasher(hasher().with_max_password_len(8).unwrap())
+        .allow_password_grant()
+        .with_max_body(200)
+        .unwrap()
+        .build()
+        .unwrap();
+    let server = serve(endpoint).await;
+    let url = server.url("/token");
+    assert_eq!(post_form(&url, LOGIN).await.status, 200);
+    // Body limit: 200 bytes.
+    let padded = format!("{LOGIN}&pad={}", "a".repeat(200 - LOGIN.len() - 5 + 1));
+    assert_eq!(padded.len(), 201);
+    assert_oauth_error(&post_form(&url, &padded).await, 413, "invalid_request");
+    assert_eq!(post_form(&url, &padded[..200]).await.status, 200);
+    // Password length limit: 8 bytes; a longer one is a wrong password, unhashed.
+    let long = "grant_type=password&username=johndoe&password=secret123";
+    assert_oauth_error(&post_form(&url, long).await, 400, "invalid_grant");
+    assert!(PasswordHasher::new().with_max_password_len(0).is_err());
+}
