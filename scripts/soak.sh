@@ -45,7 +45,7 @@ local token = "$token"
 local forged = token:sub(1, -3) .. (token:sub(-2) == "AA" and "BB" or "AA")
 local kinds = {
   {"GET", "/users/me", {["Authorization"] = "Bearer " .. token}},
-  {"GET", "/users/me/items/", {["Authorization"] = "Bearer " .. token}},
+  {"GET", "/users/me/items", {["Authorization"] = "Bearer " .. token}},
   {"GET", "/users/me", {["Authorization"] = "Bearer " .. forged}},
   {"GET", "/users/me", {["Authorization"] = "Bearer not.a.jwt"}},
   {"GET", "/users/me", {}},
