@@ -23,6 +23,8 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(30 * 60 + 60 + 300);
 
 /// A private key ready to sign: its algorithm, optional `kid`, and the token header
 /// encoded once.
+// Signing happens in the token endpoint; without it the keys are only published.
+#[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
 #[derive(Clone)]
 pub(crate) struct SignerKey {
     algorithm: Algorithm,
@@ -39,6 +41,7 @@ fn hmac_min_len(algorithm: Algorithm) -> usize {
     }
 }
 
+#[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
 impl SignerKey {
     /// Checks that `key` fits `algorithm` and that the backend can sign with it, so an
     /// unusable key fails at configuration, not on a login.
@@ -303,6 +306,7 @@ impl SigningKeys {
     }
 
     /// Signs `payload` with the active key.
+    #[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
     pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
         self.read().active.sign(payload)
     }
