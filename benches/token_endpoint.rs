@@ -86,27 +86,31 @@ fn client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
-async fn login(client: &HttpClient, addr: SocketAddr) -> String {
+/// Posts `form` to `/token`, checks the status, and returns the body.
+async fn post_token(
+    client: &HttpClient,
+    addr: SocketAddr,
+    form: &'static str,
+    expected: StatusCode,
+) -> Bytes {
     let request = Request::post(format!("http://{addr}/token"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from_static(LOGIN.as_bytes())))
+        .body(Full::new(Bytes::from_static(form.as_bytes())))
         .unwrap();
     let response = client.request(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(response.status(), expected);
+    response.into_body().collect().await.unwrap().to_bytes()
+}
+
+async fn login(client: &HttpClient, addr: SocketAddr) -> String {
+    let body = post_token(client, addr, LOGIN, StatusCode::OK).await;
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     json["access_token"].as_str().unwrap().to_owned()
 }
 
 /// A failed login; returns once the `400 invalid_grant` answer is read.
 async fn failed_login(client: &HttpClient, addr: SocketAddr, form: &'static str) {
-    let request = Request::post(format!("http://{addr}/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from_static(form.as_bytes())))
-        .unwrap();
-    let response = client.request(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let _ = response.into_body().collect().await.unwrap();
+    post_token(client, addr, form, StatusCode::BAD_REQUEST).await;
 }
 
 const WRONG_PASSWORD: &str = "grant_type=password&username=johndoe&password=not-the-secret";

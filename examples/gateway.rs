@@ -38,29 +38,9 @@ use tower_bearer::{BearerAuthLayer, Claims, ClaimsToHeadersLayer, JwtValidator};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The gateway service with HS256 tokens signed with `secret`.
-pub fn gateway(
-    upstream: Uri,
-    secret: &[u8],
-) -> Result<
-    impl Service<
-            Request<Incoming>,
-            Response = Response<
-                impl http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static,
-            >,
-            Error = Infallible,
-            Future = impl Send,
-        > + Clone
-        + Send
-        + 'static,
-    BoxError,
-> {
-    with_validator(upstream, JwtValidator::<Claims>::hs256(secret)?)
-}
-
-/// The gateway service: bearer check with `validator`, claims to headers, then the
-/// proxy.
-pub fn with_validator<V: TokenValidator<Claims = Claims>>(
+/// The gateway service: bearer check with `validator` (HS256 by default, a remote JWK
+/// set with `JWKS_URL`), claims to headers, then the proxy.
+pub fn gateway<V: TokenValidator<Claims = Claims>>(
     upstream: Uri,
     validator: V,
 ) -> Result<
@@ -118,11 +98,11 @@ async fn main() -> Result<(), BoxError> {
             )
             .await?;
             eprintln!("validating tokens against {url}");
-            boxed(with_validator(upstream, validator)?)
+            boxed(gateway(upstream, validator)?)
         }
         _ => {
             let secret = env("JWT_SECRET", "change-me-to-32-or-more-random-bytes");
-            boxed(gateway(upstream, secret.as_bytes())?)
+            boxed(gateway(upstream, JwtValidator::<Claims>::hs256(secret)?)?)
         }
     };
     let listener = tokio::net::TcpListener::bind(env("BIND", "127.0.0.1:8080")).await?;

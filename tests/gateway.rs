@@ -16,7 +16,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use tower::{service_fn, ServiceExt};
-use tower_bearer::{Claims, ClaimsToHeadersLayer, ConfigError};
+use tower_bearer::{Claims, ClaimsToHeadersLayer, ConfigError, JwtValidator};
 
 /// An upstream that answers with the headers it received, or a fixed odd answer on
 /// `/teapot`, and counts its calls.
@@ -53,7 +53,7 @@ async fn upstream() -> (TestServer, Arc<AtomicUsize>) {
 
 async fn gateway_to(upstream: &TestServer) -> TestServer {
     let uri = format!("http://{}", upstream.addr).parse().unwrap();
-    serve(gateway::gateway(uri, SECRET).unwrap()).await
+    serve(gateway::gateway(uri, JwtValidator::<Claims>::hs256(SECRET).unwrap()).unwrap()).await
 }
 
 fn token() -> String {
@@ -151,8 +151,14 @@ async fn upstream_down_bad_gateway() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let gateway =
-        serve(gateway::gateway(format!("http://{closed}").parse().unwrap(), SECRET).unwrap()).await;
+    let gateway = serve(
+        gateway::gateway(
+            format!("http://{closed}").parse().unwrap(),
+            JwtValidator::<Claims>::hs256(SECRET).unwrap(),
+        )
+        .unwrap(),
+    )
+    .await;
     assert_eq!(
         get_with_token(&gateway.url("/"), &token()).await.status,
         502
@@ -297,7 +303,7 @@ async fn jwks_mode_accepts_issuer_tokens_refuses_forged() {
 
     let (upstream, calls) = upstream().await;
     let uri = format!("http://{}", upstream.addr).parse().unwrap();
-    let gateway = serve(gateway::with_validator(uri, validator).unwrap()).await;
+    let gateway = serve(gateway::gateway(uri, validator).unwrap()).await;
 
     let claims = json!({ "sub": "carol", "exp": now() + 600, "scope": "read" });
     let mut header = Header::new(Algorithm::ES256);
