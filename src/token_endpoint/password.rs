@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -16,6 +16,65 @@ pub const OWASP_MEMORY_KIB: u32 = 19_456;
 pub const OWASP_ITERATIONS: u32 = 2;
 /// OWASP's Argon2id lane count.
 pub const OWASP_PARALLELISM: u32 = 1;
+thread_local! {
+    /// Argon2's working memory, kept by each hashing thread between verifications.
+    /// Allocating 19 MiB per login made the allocator keep a growing set of such
+    /// blocks (the process grew to ~280 MB under a login storm); one buffer per thread
+    /// bounds it to the hashing threads times the largest `m_cost` seen.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What `argon2`'s `verify_password` does (algorithm, version and parameters from the
+/// PHC string, the same output length, a constant-time comparison), with the working
+/// memory reused instead of allocated.
+fn verify_reusing_memory(password: &str, hash: &PasswordHash<'_>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut computed = vec![0u8; expected.len()];
+    let hashed = ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        argon2.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut computed,
+            &mut memory[..blocks],
+        )
+    });
+    ARGON2_MEMORY.with(|memory| {
+        // A stored hash with an unusual cost must not pin its memory for good.
+        let mut memory = memory.borrow_mut();
+        if memory.len() > MAX_RETAINED_BLOCKS {
+            *memory = Vec::new();
+        }
+    });
+    hashed.is_ok() && bool::from(computed.as_slice().ct_eq(expected.as_bytes()))
+}
+
+/// The most Argon2 memory a hashing thread keeps between verifications: 64 MiB.
+const MAX_RETAINED_BLOCKS: usize = 64 * 1024;
+
 /// Default upper bound on a password's length, in bytes. Longer passwords are refused
 /// (as wrong) without hashing, so their cost stays bounded.
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
@@ -198,13 +257,7 @@ impl PasswordHasher {
         if password.len() > self.max_password_len {
             return false;
         }
-        match PasswordHash::new(hash) {
-            Ok(parsed) => self
-                .argon2
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
-        }
+        PasswordHash::new(hash).is_ok_and(|parsed| verify_reusing_memory(password, &parsed))
     }
 
     /// Checks `password` against `hash` on the low-priority hashing threads, waiting for a permit
@@ -250,6 +303,45 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The memory-reusing verification answers as `argon2`'s own `verify_password`.
+    #[test]
+    fn verification_matches_argon2_verify_password() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let variants = [
+            (Algorithm::Argon2id, Version::V0x13),
+            (Algorithm::Argon2i, Version::V0x13),
+            (Algorithm::Argon2d, Version::V0x10),
+        ];
+        for (algorithm, version) in variants {
+            let params = Params::new(64, 1, 1, Some(24)).unwrap();
+            let argon2 = Argon2::new(algorithm, version, params);
+            let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+            let phc = argon2.hash_password(b"secret", &salt).unwrap().to_string();
+            let tampered = {
+                let mut t = phc.clone();
+                let last = t.pop().unwrap();
+                t.push(if last == 'A' { 'B' } else { 'A' });
+                t
+            };
+            for hash in [phc.as_str(), tampered.as_str()] {
+                let parsed = PasswordHash::new(hash).unwrap();
+                for password in ["secret", "Secret", "", "secret\0"] {
+                    let reference = Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok();
+                    assert_eq!(
+                        verify_reusing_memory(password, &parsed),
+                        reference,
+                        "{hash} {password:?}"
+                    );
+                }
+            }
+        }
+        // A PHC string without its hash or salt never verifies.
+        let bare = PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1").unwrap();
+        assert!(!verify_reusing_memory("secret", &bare));
+    }
 
     #[test]
     fn hash_then_verify_ok() {
