@@ -117,12 +117,7 @@ fn body_timeout_zero_is_a_config_error() {
 async fn oversize_bodies_413_on_both_endpoints() {
     let (token, revoke) = (token_server().await, revoke_server().await);
     let big = format!("{LOGIN}&pad={}", "a".repeat(DEFAULT_MAX_BODY));
-    for server in [&token, &revoke] {
-        let path = if std::ptr::eq(server, &token) {
-            "/token"
-        } else {
-            "/revoke"
-        };
+    for (server, path) in [(&token, "/token"), (&revoke, "/revoke")] {
         let answer = post_form(&server.url(path), &big).await;
         assert_oauth_error(&answer, 413, "invalid_request");
         // Chunked, with no length to refuse up front: cut off while reading.
@@ -422,15 +417,13 @@ async fn refresh_and_client_credentials_hostile_forms() {
     ] {
         assert_oauth_error(&post_form(&url, form).await, 401, "invalid_client");
     }
-    let basic = |value: &str| [("authorization", value.to_owned())];
     for value in [
         "Basic",
         "Basic !!!",
         "Basic Og",
         "Basic c3ZjOnMzY3JldA==extra",
     ] {
-        let headers = basic(value);
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let headers = [("authorization", value)];
         let answer = post(&url, Some(FORM), "grant_type=client_credentials", &headers).await;
         assert!(
             answer.status == 400 || answer.status == 401,

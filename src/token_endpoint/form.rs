@@ -47,19 +47,30 @@ impl std::fmt::Debug for TokenForm {
 }
 
 impl TokenForm {
+    /// Every parameter the endpoint reads, by name: the one list `set` and
+    /// [`decode_form`] both go through.
+    fn fields_mut(&mut self) -> [(&'static str, &mut Option<String>); 9] {
+        [
+            ("grant_type", &mut self.grant_type),
+            ("username", &mut self.username),
+            ("password", &mut self.password),
+            ("scope", &mut self.scope),
+            ("client_id", &mut self.client_id),
+            ("client_secret", &mut self.client_secret),
+            ("refresh_token", &mut self.refresh_token),
+            ("token", &mut self.token),
+            ("token_type_hint", &mut self.token_type_hint),
+        ]
+    }
+
     /// Records one parameter. Empty values count as omitted; unknown names are ignored.
     fn set(&mut self, name: &str, value: String) -> Result<(), TokenError> {
-        let slot = match name {
-            "grant_type" => &mut self.grant_type,
-            "username" => &mut self.username,
-            "password" => &mut self.password,
-            "scope" => &mut self.scope,
-            "client_id" => &mut self.client_id,
-            "client_secret" => &mut self.client_secret,
-            "refresh_token" => &mut self.refresh_token,
-            "token" => &mut self.token,
-            "token_type_hint" => &mut self.token_type_hint,
-            _ => return Ok(()),
+        let Some((_, slot)) = self
+            .fields_mut()
+            .into_iter()
+            .find(|(known, _)| *known == name)
+        else {
+            return Ok(());
         };
         if value.is_empty() {
             return Ok(());
@@ -128,11 +139,16 @@ fn decode_component(raw: &[u8]) -> Result<String, TokenError> {
     String::from_utf8(bytes).map_err(|_| BadRequest::InvalidEncoding.into())
 }
 
+/// Decodes a body (already read and bounded) in its encoding.
+pub(crate) async fn decode(encoding: Encoding, body: Bytes) -> Result<TokenForm, TokenError> {
+    match encoding {
+        Encoding::UrlEncoded => parse_urlencoded(&body),
+        Encoding::Multipart { boundary } => parse_multipart(body, boundary).await,
+    }
+}
+
 /// Decodes a `multipart/form-data` body (already read and bounded).
-pub(crate) async fn parse_multipart(
-    body: Bytes,
-    boundary: String,
-) -> Result<TokenForm, TokenError> {
+async fn parse_multipart(body: Bytes, boundary: String) -> Result<TokenForm, TokenError> {
     let stream = futures_util::stream::once(async move { Ok::<_, Infallible>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut form = TokenForm::default();
@@ -163,27 +179,14 @@ pub fn decode_form(
     body: &[u8],
 ) -> Result<Vec<(&'static str, String)>, TokenError> {
     use futures_util::FutureExt as _;
-    let form = match encoding(content_type)? {
-        Encoding::UrlEncoded => parse_urlencoded(body)?,
-        // One in-memory chunk: the future is ready on its first poll.
-        Encoding::Multipart { boundary } => parse_multipart(Bytes::copy_from_slice(body), boundary)
-            .now_or_never()
-            .unwrap_or(Err(BadRequest::MalformedBody.into()))?,
-    };
-    let fields = [
-        ("grant_type", form.grant_type),
-        ("username", form.username),
-        ("password", form.password),
-        ("scope", form.scope),
-        ("client_id", form.client_id),
-        ("client_secret", form.client_secret),
-        ("refresh_token", form.refresh_token),
-        ("token", form.token),
-        ("token_type_hint", form.token_type_hint),
-    ];
-    Ok(fields
+    // One in-memory chunk: the future is ready on its first poll.
+    let mut form = decode(encoding(content_type)?, Bytes::copy_from_slice(body))
+        .now_or_never()
+        .unwrap_or(Err(BadRequest::MalformedBody.into()))?;
+    Ok(form
+        .fields_mut()
         .into_iter()
-        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .filter_map(|(name, value)| value.take().map(|value| (name, value)))
         .collect())
 }
 

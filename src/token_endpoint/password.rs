@@ -16,65 +16,6 @@ pub const OWASP_MEMORY_KIB: u32 = 19_456;
 pub const OWASP_ITERATIONS: u32 = 2;
 /// OWASP's Argon2id lane count.
 pub const OWASP_PARALLELISM: u32 = 1;
-thread_local! {
-    /// Argon2's working memory, kept by each hashing thread between verifications.
-    /// Allocating 19 MiB per login made the allocator keep a growing set of such
-    /// blocks (the process grew to ~280 MB under a login storm); one buffer per thread
-    /// bounds it to the hashing threads times the largest `m_cost` seen.
-    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// What `argon2`'s `verify_password` does (algorithm, version and parameters from the
-/// PHC string, the same output length, a constant-time comparison), with the working
-/// memory reused instead of allocated.
-fn verify_reusing_memory(password: &str, hash: &PasswordHash<'_>) -> bool {
-    use subtle::ConstantTimeEq as _;
-    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
-        return false;
-    };
-    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
-        return false;
-    };
-    let version = match hash.version.map(Version::try_from).transpose() {
-        Ok(version) => version.unwrap_or_default(),
-        Err(_) => return false,
-    };
-    let Ok(params) = Params::try_from(hash) else {
-        return false;
-    };
-    let mut salt_buf = [0u8; 64];
-    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
-        return false;
-    };
-    let blocks = params.block_count();
-    let argon2 = Argon2::new(algorithm, version, params);
-    let mut computed = vec![0u8; expected.len()];
-    let hashed = ARGON2_MEMORY.with(|memory| {
-        let mut memory = memory.borrow_mut();
-        if memory.len() < blocks {
-            memory.resize(blocks, argon2::Block::default());
-        }
-        argon2.hash_password_into_with_memory(
-            password.as_bytes(),
-            salt,
-            &mut computed,
-            &mut memory[..blocks],
-        )
-    });
-    ARGON2_MEMORY.with(|memory| {
-        // A stored hash with an unusual cost must not pin its memory for good.
-        let mut memory = memory.borrow_mut();
-        if memory.len() > MAX_RETAINED_BLOCKS {
-            *memory = Vec::new();
-        }
-    });
-    hashed.is_ok() && bool::from(computed.as_slice().ct_eq(expected.as_bytes()))
-}
-
-/// The most Argon2 memory a hashing thread keeps between verifications: 64 MiB.
-const MAX_RETAINED_BLOCKS: usize = 64 * 1024;
-
 /// Default upper bound on a password's length, in bytes. Longer passwords are refused
 /// (as wrong) without hashing, so their cost stays bounded.
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
@@ -299,6 +240,63 @@ impl PasswordHasher {
         let _ = self.dummy_hash();
     }
 }
+
+thread_local! {
+    /// Argon2's working memory, kept by each hashing thread between verifications.
+    /// Allocating 19 MiB per login made the allocator keep a growing set of such
+    /// blocks (the process grew to ~280 MB under a login storm); one buffer per thread
+    /// bounds it to the hashing threads times the largest `m_cost` seen.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// What `argon2`'s `verify_password` does (algorithm, version and parameters from the
+/// PHC string, the same output length, a constant-time comparison), with the working
+/// memory reused instead of allocated.
+fn verify_reusing_memory(password: &str, hash: &PasswordHash<'_>) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut computed = vec![0u8; expected.len()];
+    let hashed = ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        let hashed = argon2.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut computed,
+            &mut memory[..blocks],
+        );
+        // A stored hash with an unusual cost must not pin its memory for good.
+        if memory.len() > MAX_RETAINED_BLOCKS {
+            *memory = Vec::new();
+        }
+        hashed
+    });
+    hashed.is_ok() && bool::from(computed.as_slice().ct_eq(expected.as_bytes()))
+}
+
+/// The most Argon2 memory a hashing thread keeps between verifications: 64 MiB.
+const MAX_RETAINED_BLOCKS: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use tower_service::Service;
 
 use super::error::{json_response, BadRequest, TokenError};
-use super::form::{self, Encoding, TokenForm};
+use super::form::{self, TokenForm};
 use super::issuer::TokenIssuer;
 use super::password::PasswordHasher;
 use super::users::UserStore;
@@ -411,10 +411,7 @@ impl<S: UserStore> Inner<S> {
         }
         let encoding = form::encoding(content_type)?;
         let bytes = read_body(body, self.max_body, self.body_timeout).await?;
-        let form = match encoding {
-            Encoding::UrlEncoded => form::parse_urlencoded(&bytes)?,
-            Encoding::Multipart { boundary } => form::parse_multipart(bytes, boundary).await?,
-        };
+        let form = form::decode(encoding, bytes).await?;
         self.authenticate_client(headers, &form)?;
         match form.grant_type.as_deref() {
             Some("refresh_token") if self.refresh.is_some() => {
@@ -687,7 +684,6 @@ pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Reads the body, refusing it as soon as it passes `limit` (chunked bodies too).
 /// Reads the body, bounded in size and in time (a stalled client gets `408`).
 pub(crate) async fn read_body<B>(
     body: B,
@@ -703,6 +699,7 @@ where
         .unwrap_or(Err(TokenError::RequestTimeout))
 }
 
+/// Reads the body, refusing it as soon as it passes `limit` (chunked bodies too).
 async fn read_bounded<B>(body: B, limit: usize) -> Result<Bytes, TokenError>
 where
     B: Body + Send,
