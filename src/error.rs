@@ -14,8 +14,10 @@ use http::StatusCode;
 /// Why a request was refused by [`BearerAuth`](crate::BearerAuth) or
 /// [`RequireScopes`](crate::RequireScopes).
 ///
-/// Each variant maps to exactly one HTTP answer (see [`AuthError::status`]). The error
-/// is also placed in the rejection response's extensions, so outer layers can inspect it.
+/// Each variant maps to exactly one HTTP answer (see [`AuthError::status`]). A rejection
+/// handler sees it ([`Rejection::error`](crate::Rejection::error));
+/// [`WithErrorExtension`](crate::WithErrorExtension) also leaves it in the response's
+/// extensions for outer layers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthError {

@@ -107,7 +107,7 @@ pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredSc
 pub use form::FormTokenLayer;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use path_scopes::{PathScopes, PathScopesLayer};
-pub use rejection::{DefaultRejection, OnRejection, Rejection};
+pub use rejection::{DefaultRejection, OnRejection, Rejection, WithErrorExtension};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
 pub use token::TokenSources;
 #[cfg(feature = "cache")]

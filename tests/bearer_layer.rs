@@ -13,8 +13,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::{
-    validate_fn, AuthError, BearerAuthLayer, Claims, ConfigError, InvalidToken, JwtValidator,
-    Rejection, RequireScopesLayer,
+    validate_fn, AuthError, BearerAuthLayer, Claims, ConfigError, DefaultRejection, InvalidToken,
+    JwtValidator, Rejection, RequireScopesLayer, WithErrorExtension,
 };
 
 fn validator() -> JwtValidator<Claims> {
@@ -704,4 +704,56 @@ async fn http2_clients_are_served() {
     let response = client.request(request).await.unwrap();
     assert_eq!(response.version(), http::Version::HTTP_2);
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// An outer layer that reports the refusal's `AuthError` (if the response carries one)
+/// in a header, the way a logging layer would read it.
+fn report_error<B>(mut response: Response<B>) -> Response<B> {
+    if let Some(error) = response.extensions().get::<AuthError>() {
+        let value = http::HeaderValue::try_from(format!("{error:?}")).unwrap();
+        response.headers_mut().insert("x-refused-because", value);
+    }
+    response
+}
+
+#[tokio::test]
+async fn error_extension_only_when_asked_for() {
+    let plain = ServiceBuilder::new()
+        .map_response(report_error)
+        .layer(BearerAuthLayer::new(validator()))
+        .layer(RequireScopesLayer::<Claims>::new(["admin"]))
+        .service(EchoClaims::<Claims>::new());
+    let asked = ServiceBuilder::new()
+        .map_response(report_error)
+        .layer(BearerAuthLayer::new(validator()).on_rejection(WithErrorExtension::new()))
+        .layer(
+            RequireScopesLayer::<Claims>::new(["admin"])
+                .on_rejection(WithErrorExtension(DefaultRejection)),
+        )
+        .service(EchoClaims::<Claims>::new());
+    let (plain, asked) = (serve(plain).await, serve(asked).await);
+    let mut forged = hs256(&valid_claims());
+    forged.push('x');
+    let cases = [
+        (None, 401, "MissingToken"),
+        (Some(forged), 401, "InvalidToken(BadSignature)"),
+        (Some(hs256(&valid_claims())), 403, "InsufficientScope"),
+    ];
+    for (token, status, reason) in cases {
+        let headers: Vec<(&str, String)> = token
+            .iter()
+            .map(|t| ("authorization", format!("Bearer {t}")))
+            .collect();
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let without = get(&plain.url("/"), &headers).await;
+        let with = get(&asked.url("/"), &headers).await;
+        // The same answer either way; only the extension differs.
+        assert_eq!(without.status.as_u16(), status);
+        assert_eq!(with.status, without.status);
+        assert_eq!(with.body, without.body);
+        assert_eq!(with.challenge(), without.challenge());
+        assert!(!without.headers.contains_key("x-refused-because"));
+        let reported = with.headers["x-refused-because"].to_str().unwrap();
+        assert!(reported.starts_with(reason), "{reported} for {reason}");
+    }
 }

@@ -33,7 +33,7 @@ impl Anonymous {
     }
 
     /// The layer's answer to `error` for a request with `request_headers` (gRPC-shaped
-    /// for gRPC calls, as the layer's). The error is in the response's extensions.
+    /// for gRPC calls, as the layer's).
     #[must_use]
     pub fn reject(&self, error: AuthError, request_headers: &HeaderMap) -> Response<Bytes> {
         (self.refuse)(error, request_headers)

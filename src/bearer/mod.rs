@@ -63,7 +63,7 @@ pub(crate) struct Settings {
 
 pub(crate) type SharedSettings = Arc<Settings>;
 
-/// Builds the rejection response and keeps the error in its extensions.
+/// Builds the rejection response.
 pub(crate) fn reject<R: OnRejection>(
     on_rejection: &R,
     error: AuthError,
@@ -72,8 +72,5 @@ pub(crate) fn reject<R: OnRejection>(
 ) -> Response<Bytes> {
     #[cfg(feature = "tracing")]
     tracing::debug!(reason = %error, "bearer request refused");
-    let mut response =
-        on_rejection.on_rejection(Rejection::new(&error, request_headers, challenge));
-    response.extensions_mut().insert(error);
-    response
+    on_rejection.on_rejection(Rejection::new(&error, request_headers, challenge))
 }
