@@ -16,6 +16,26 @@ pub(crate) fn decode_into<'b>(text: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]
         .map(|decoded| &*decoded)
 }
 
+/// `true` if `text` is exactly the strict base64url encoding of `bytes` (at most 64
+/// bytes), compared in constant time. Comparing encodings instead of decoding `text`
+/// leaves nothing to check for padding or stray bits: only the canonical text matches.
+pub(crate) fn encodes(bytes: &[u8], text: &[u8]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let mut buf = [0u8; 86];
+    if bytes.len() > 64 || URL_SAFE_NO_PAD.encoded_length(bytes.len()) != text.len() {
+        return false;
+    }
+    let expected = URL_SAFE_NO_PAD.encode(bytes, Out::from_slice(&mut buf));
+    // No early exit: the differences are OR-ed over the whole length, and only the
+    // total is compared (subtle's slice comparison hides each byte, which costs more
+    // than the rest of the check).
+    let difference = expected
+        .iter()
+        .zip(text)
+        .fold(0u8, |difference, (a, b)| difference | (a ^ b));
+    bool::from(difference.ct_eq(&0))
+}
+
 /// Decodes `text` into a new vector; `None` when it is not strict base64url.
 pub(crate) fn decode_to_vec(text: &[u8]) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode_to_vec(text).ok()
@@ -50,6 +70,23 @@ mod tests {
                 let at = flip.index(text.len());
                 text[at] = if text[at] == b'A' { b'B' } else { b'A' };
                 prop_assert_eq!(decode_to_vec(&text), REFERENCE.decode(&text).ok());
+            }
+        }
+    }
+
+    proptest! {
+        /// Matches exactly when the strict decoder would give back the same bytes.
+        #[test]
+        fn encodes_agrees_with_strict_decoding(bytes in proptest::collection::vec(any::<u8>(), 0..=64), text in "[A-Za-z0-9_\\-=]{0,90}", flip in any::<prop::sample::Index>()) {
+            let canonical = REFERENCE.encode(&bytes);
+            prop_assert!(encodes(&bytes, canonical.as_bytes()));
+            prop_assert_eq!(encodes(&bytes, text.as_bytes()), REFERENCE.decode(&text).ok() == Some(bytes.clone()));
+            if !canonical.is_empty() {
+                // One character changed, often only in the last character's stray bits.
+                let mut changed = canonical.into_bytes();
+                let at = flip.index(changed.len());
+                changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+                prop_assert_eq!(encodes(&bytes, &changed), REFERENCE.decode(&changed).ok() == Some(bytes.clone()));
             }
         }
     }
