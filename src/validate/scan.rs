@@ -62,21 +62,18 @@ pub(crate) fn scan<'a>(json: &'a str, claims: &mut FlatClaims<'a>) -> Option<()>
         reader.at += 1;
     } else {
         loop {
-            let key = reader.string()?;
+            // A registered name is always written plainly (no escapes take this path),
+            // so any other key is one the validator does not read.
+            let bit = match reader.registered_name() {
+                Some(bit) => bit,
+                None => {
+                    reader.string()?;
+                    0
+                }
+            };
             reader.skip_ws();
             reader.expect(b':')?;
             reader.skip_ws();
-            let bit = match key {
-                "exp" => 1,
-                "nbf" => 2,
-                "iat" => 4,
-                "iss" => 8,
-                "aud" => 16,
-                "sub" => 32,
-                "jti" => 64,
-                "scope" => 128,
-                _ => 0,
-            };
             if seen & bit != 0 {
                 return None;
             }
@@ -181,15 +178,40 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The bit of a member name the fast path reads (`"exp"`, `"nbf"`, `"iat"`,
+    /// `"iss"`, `"aud"`, `"sub"`, `"jti"`, `"scope"`), matched in place; `None` (and
+    /// the reader unmoved) for any other text.
+    #[inline]
+    fn registered_name(&mut self) -> Option<u8> {
+        let (bit, len) = match self.bytes.get(self.at..)? {
+            [b'"', b'e', b'x', b'p', b'"', ..] => (1, 5),
+            [b'"', b'n', b'b', b'f', b'"', ..] => (2, 5),
+            [b'"', b'i', b'a', b't', b'"', ..] => (4, 5),
+            [b'"', b'i', b's', b's', b'"', ..] => (8, 5),
+            [b'"', b'a', b'u', b'd', b'"', ..] => (16, 5),
+            [b'"', b's', b'u', b'b', b'"', ..] => (32, 5),
+            [b'"', b'j', b't', b'i', b'"', ..] => (64, 5),
+            [b'"', b's', b'c', b'o', b'p', b'e', b'"', ..] => (128, 7),
+            _ => return None,
+        };
+        self.at += len;
+        Some(bit)
+    }
+
     /// A string without escapes or control characters. The text is valid UTF-8 and
     /// both quotes are ASCII, so the slice between them is on character boundaries.
+    #[inline]
     fn string(&mut self) -> Option<&'a str> {
-        self.expect(b'"')?;
-        let start = self.at;
-        let len = first_stop(&self.bytes[start..])?;
-        self.at = start + len;
-        self.expect(b'"')?;
-        self.text.get(start..start + len)
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.at + 1;
+        let end = start + first_stop(self.bytes.get(start..)?)?;
+        if self.bytes.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.at = end + 1;
+        self.text.get(start..end)
     }
 
     /// A NumericDate written as a non-negative integer that fits an `i64`. Fractions,
