@@ -1015,9 +1015,23 @@ fn claim_type_confusion_is_invalid_claim() {
     tally("claim type confusion", cases);
 }
 
+/// The current second, read at least 50 ms into it: the validator's clock may lag the
+/// precise one by a scheduler tick, which must not move `exp == now` across a second.
+fn now_off_second_boundary() -> i64 {
+    loop {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        if (50..900).contains(&since_epoch.subsec_millis()) {
+            return since_epoch.as_secs() as i64;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn time_claims_at_the_edges() {
-    let now = now();
+    let now = now_off_second_boundary();
     let v = validator().with_leeway(Duration::ZERO);
     let check = |payload: String| v.verify(&raw_hs256(HEADER, &payload, SECRET));
     assert_eq!(
