@@ -477,6 +477,7 @@ fn parse_algorithm(alg: &str) -> Option<Algorithm> {
 
 /// Decodes a base64url segment (strict: no padding, no stray bits) and hands it to `f`,
 /// on the stack when small.
+#[inline(always)]
 fn with_segment<R>(
     segment: &[u8],
     f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
@@ -494,6 +495,7 @@ fn with_segment<R>(
 
 /// Decodes into an `N`-byte stack buffer (sized by the caller: headers fit in the small
 /// one, so only what is needed gets zeroed).
+#[inline(always)]
 fn on_stack<const N: usize, R>(
     segment: &[u8],
     f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
@@ -518,6 +520,7 @@ fn is_json_object(json: &[u8]) -> bool {
 
 /// The claims as [`Claims`] straight from the fast path's reading, when `T` is
 /// [`Claims`]; `None` for any other type, which serde then reads.
+#[inline(always)]
 fn default_claims<T: 'static>(flat: &scan::FlatClaims<'_>) -> Option<T> {
     let mut slot: Option<T> = None;
     if let Some(claims) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Claims>>() {
@@ -569,6 +572,7 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     }
 
     /// Validates `token`, returning its claims and its `exp`/`nbf` (for caches).
+    #[inline]
     pub(crate) fn verify_timed(&self, token: &str) -> Result<(T, Times), InvalidToken> {
         let settings = &*self.inner;
         let bytes = token.as_bytes();

@@ -24,6 +24,7 @@ pub(crate) struct FlatClaims<'a> {
 impl FlatClaims<'_> {
     /// The default claims type, built from what was read (the payload is not parsed
     /// again).
+    #[inline]
     pub(crate) fn to_claims(&self) -> Option<Claims> {
         let owned = |s: &Option<JsonStr<'_>>| s.as_ref().map(|s| String::from(&**s));
         let registered = &self.registered;
