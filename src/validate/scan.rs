@@ -151,6 +151,35 @@ fn stop_bytes(word: u64) -> u64 {
     quote | backslash | control
 }
 
+/// The length of the run of ASCII digits `bytes` starts with, eight bytes at a time
+/// (dates are ten digits).
+fn digit_run(bytes: &[u8]) -> usize {
+    let mut len = 0;
+    while let Some(word) = bytes.get(len..len + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let others = non_digits(u64::from_le_bytes(word));
+        if others != 0 {
+            return len + others.trailing_zeros() as usize / 8;
+        }
+        len += 8;
+    }
+    len + bytes[len..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
+}
+
+/// The high bit of each byte of `word` that is not an ASCII digit. Exact for the
+/// lowest such byte, the only one read: below `'0'` the subtraction borrows, above `'9'`
+/// the addition carries, and either runs only upwards from that byte.
+fn non_digits(word: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let digits = word.wrapping_sub(0x3030_3030_3030_3030);
+    (digits | digits.wrapping_add(0x7676_7676_7676_7676)) & HIGH
+}
+
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -219,9 +248,7 @@ impl<'a> Reader<'a> {
     /// exponents, signs and longer numbers go to the serde path, which knows them all.
     fn date(&mut self) -> Option<i64> {
         let start = self.at;
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.at += 1;
-        }
+        self.at += digit_run(&self.bytes[start..]);
         let digits = &self.bytes[start..self.at];
         let leading_zero = digits.len() > 1 && digits[0] == b'0';
         if digits.is_empty() || digits.len() > 18 || leading_zero {
@@ -304,6 +331,22 @@ mod tests {
 
     fn read(json: &str) -> Option<Claims> {
         flat(json)?.to_claims()
+    }
+
+    #[test]
+    fn digit_run_stops_at_the_first_other_byte() {
+        for len in 0..20 {
+            for other in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+                let mut bytes = vec![b'7'; len];
+                assert_eq!(digit_run(&bytes), len);
+                bytes.push(other);
+                bytes.extend_from_slice(b"123456789");
+                assert_eq!(digit_run(&bytes), len, "{len} digits then {other:#x}");
+            }
+        }
+        // Every digit, at every place in a word.
+        let all: Vec<u8> = (0..24).map(|i| b'0' + (i % 10) as u8).collect();
+        assert_eq!(digit_run(&all), 24);
     }
 
     #[test]
