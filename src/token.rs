@@ -129,6 +129,15 @@ impl TokenSources {
         headers: &'a HeaderMap,
         uri: &'a Uri,
     ) -> Result<Option<Cow<'a, str>>, AuthError> {
+        self.extract_with(headers, uri, Syntax::Check)
+    }
+
+    fn extract_with<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        uri: &'a Uri,
+        syntax: Syntax,
+    ) -> Result<Option<Cow<'a, str>>, AuthError> {
         let mut found: Option<Cow<'a, str>> = None;
         let mut place = |token: Option<Cow<'a, str>>| -> Result<(), AuthError> {
             match (token, found.is_some()) {
@@ -147,7 +156,7 @@ impl TokenSources {
                 if values.next().is_some() {
                     return Err(InvalidRequest::DuplicateAuthorizationHeader.into());
                 }
-                place(parse_bearer(value.as_bytes(), self.max_len)?.map(Cow::Borrowed))?;
+                place(parse_bearer(value.as_bytes(), self.max_len, syntax)?.map(Cow::Borrowed))?;
             }
         }
         if let Some(name) = &self.header {
@@ -156,15 +165,15 @@ impl TokenSources {
                 if values.next().is_some() {
                     return Err(InvalidRequest::DuplicateTokenParameter.into());
                 }
-                place(raw_token(value.as_bytes(), self.max_len)?.map(Cow::Borrowed))?;
+                place(raw_token(value.as_bytes(), self.max_len, syntax)?.map(Cow::Borrowed))?;
             }
         }
         if let Some(name) = &self.cookie {
-            place(cookie_token(headers, name, self.max_len)?.map(Cow::Borrowed))?;
+            place(cookie_token(headers, name, self.max_len, syntax)?.map(Cow::Borrowed))?;
         }
         if let Some(query) = uri.query() {
             if self.query {
-                place(query_token(query, self.max_len)?)?;
+                place(query_token(query, self.max_len, syntax)?)?;
             } else if found.is_some() && has_query_token(query) {
                 // Not a source we read, but still a second method of sending a token.
                 // Its value is never parsed: a query we do not read cannot fail the
@@ -180,11 +189,29 @@ impl TokenSources {
     /// [`extract`](Self::extract), plus the form-body token a
     /// [`FormTokenLayer`](crate::FormTokenLayer) in front may have found: one more
     /// place, so a token there and anywhere else is `invalid_request`.
+    ///
+    /// With [`Syntax::Defer`] the found token's `b64token` syntax is left unchecked;
+    /// any error is then the one checking first gives (extraction runs again), so only
+    /// a token that is returned can differ.
     pub(crate) fn extract_from<'a, B>(
         &self,
         request: &'a Request<B>,
+        syntax: Syntax,
     ) -> Result<Option<Cow<'a, str>>, AuthError> {
-        let found = self.extract(request.headers(), request.uri())?;
+        match self.extract_request(request, syntax) {
+            Err(_) if matches!(syntax, Syntax::Defer) => {
+                self.extract_request(request, Syntax::Check)
+            }
+            found => found,
+        }
+    }
+
+    fn extract_request<'a, B>(
+        &self,
+        request: &'a Request<B>,
+        syntax: Syntax,
+    ) -> Result<Option<Cow<'a, str>>, AuthError> {
+        let found = self.extract_with(request.headers(), request.uri(), syntax)?;
         let Some(form) = request.extensions().get::<FormBodyToken>() else {
             return Ok(found);
         };
@@ -196,7 +223,7 @@ impl TokenSources {
         if found.is_some() || unread_query {
             return Err(InvalidRequest::MultipleTokenSources.into());
         }
-        b64token(token.as_bytes()).map(|token| Some(Cow::Borrowed(token)))
+        token_text(token.as_bytes(), syntax).map(|token| Some(Cow::Borrowed(token)))
     }
 }
 
@@ -209,11 +236,11 @@ impl TokenSources {
 ///
 /// `invalid_token` if the token has characters outside `b64token`.
 pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
-    parse_bearer(value, usize::MAX)
+    parse_bearer(value, usize::MAX, Syntax::Check)
 }
 
 /// [`parse_authorization`] refusing more than `max` bytes after the scheme and its space.
-fn parse_bearer(value: &[u8], max: usize) -> Result<Option<&str>, AuthError> {
+fn parse_bearer(value: &[u8], max: usize, syntax: Syntax) -> Result<Option<&str>, AuthError> {
     const SCHEME: &[u8] = b"bearer";
     if value.len() < SCHEME.len() || !value[..SCHEME.len()].eq_ignore_ascii_case(SCHEME) {
         return Ok(None);
@@ -233,7 +260,7 @@ fn parse_bearer(value: &[u8], max: usize) -> Result<Option<&str>, AuthError> {
     if token.is_empty() {
         return Ok(None);
     }
-    b64token(token).map(Some)
+    token_text(token, syntax).map(Some)
 }
 
 fn trim_spaces(bytes: &[u8]) -> &[u8] {
@@ -249,7 +276,7 @@ fn trim_spaces(bytes: &[u8]) -> &[u8] {
 }
 
 /// A header or cookie value holding the bare token.
-fn raw_token(value: &[u8], max: usize) -> Result<Option<&str>, AuthError> {
+fn raw_token(value: &[u8], max: usize, syntax: Syntax) -> Result<Option<&str>, AuthError> {
     if value.len() > max {
         return Err(InvalidToken::TooLong.into());
     }
@@ -257,7 +284,24 @@ fn raw_token(value: &[u8], max: usize) -> Result<Option<&str>, AuthError> {
     if token.is_empty() {
         return Ok(None);
     }
-    b64token(token).map(Some)
+    token_text(token, syntax).map(Some)
+}
+
+/// Whether extraction checks a token's `b64token` syntax, or leaves it to a validator
+/// that accepts nothing else
+/// ([`TokenValidator::accepts_only_b64token`](crate::TokenValidator::accepts_only_b64token)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Syntax {
+    Check,
+    Defer,
+}
+
+/// The token as text: checked as a `b64token`, or (deferred) only as UTF-8.
+fn token_text(token: &[u8], syntax: Syntax) -> Result<&str, AuthError> {
+    match syntax {
+        Syntax::Check => b64token(token),
+        Syntax::Defer => std::str::from_utf8(token).map_err(|_| InvalidToken::Malformed.into()),
+    }
 }
 
 /// Checks RFC 6750 §2.1's `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /
@@ -304,6 +348,7 @@ fn cookie_token<'a>(
     headers: &'a HeaderMap,
     name: &str,
     max: usize,
+    syntax: Syntax,
 ) -> Result<Option<&'a str>, AuthError> {
     let mut found = None;
     for header in headers.get_all(COOKIE) {
@@ -326,14 +371,14 @@ fn cookie_token<'a>(
         }
     }
     match found {
-        Some(value) => raw_token(value, max),
+        Some(value) => raw_token(value, max, syntax),
         None => Ok(None),
     }
 }
 
 /// The `access_token` query parameter, form-decoded. A parameter with no value counts as
 /// absent (RFC 6749 §3.1).
-fn query_token(query: &str, max: usize) -> Result<Option<Cow<'_, str>>, AuthError> {
+fn query_token(query: &str, max: usize, syntax: Syntax) -> Result<Option<Cow<'_, str>>, AuthError> {
     if !may_name_access_token(query) {
         return Ok(None);
     }
@@ -353,7 +398,7 @@ fn query_token(query: &str, max: usize) -> Result<Option<Cow<'_, str>>, AuthErro
             if value.len() > max {
                 return Err(InvalidToken::TooLong.into());
             }
-            b64token(value.as_bytes())?;
+            token_text(value.as_bytes(), syntax)?;
             Ok(Some(value))
         }
     }

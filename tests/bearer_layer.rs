@@ -757,3 +757,102 @@ async fn error_extension_only_when_asked_for() {
         assert!(reported.starts_with(reason), "{reported} for {reason}");
     }
 }
+
+/// The JWT validator with the layer's default order: syntax checked before validation.
+#[derive(Clone)]
+struct CheckedFirst(JwtValidator<Claims>);
+
+impl tower_bearer::TokenValidator for CheckedFirst {
+    type Claims = Claims;
+    type Future = std::future::Ready<Result<Claims, AuthError>>;
+
+    fn validate(&self, token: &str) -> tower_bearer::Validation<Claims, Self::Future> {
+        self.0.validate(token)
+    }
+}
+
+#[tokio::test]
+async fn deferred_syntax_check_answers_as_checking_first() {
+    use tower_bearer::TokenValidator as _;
+    assert!(validator().accepts_only_b64token());
+    assert!(!CheckedFirst(validator()).accepts_only_b64token());
+    let sources = || {
+        tower_bearer::TokenSources::default()
+            .with_cookie("session")
+            .unwrap()
+            .insecure_with_query()
+    };
+    let deferring_inner = EchoClaims::<Claims>::new();
+    let deferring = serve(
+        ServiceBuilder::new()
+            .layer(BearerAuthLayer::new(validator()).with_sources(sources()))
+            .service(deferring_inner.clone()),
+    )
+    .await;
+    let checking_inner = EchoClaims::<Claims>::new();
+    let checking = serve(
+        ServiceBuilder::new()
+            .layer(BearerAuthLayer::new(CheckedFirst(validator())).with_sources(sources()))
+            .service(checking_inner.clone()),
+    )
+    .await;
+    let valid = hs256(&valid_claims());
+    let (header, rest) = valid.split_once('.').unwrap();
+    let mut tokens: Vec<Vec<u8>> = vec![valid.clone().into_bytes()];
+    for odd in [b'!', b'"', b'~', b'+', b'/', b'=', b'\t', b',', 0x80, 0xFF] {
+        // The odd byte in the header, the payload, the signature, and at the end.
+        tokens.push(format!("{header}{}.{rest}", odd as char).into_bytes());
+        tokens.push([&valid.as_bytes()[..60], &[odd], &valid.as_bytes()[60..]].concat());
+        tokens.push([valid.as_bytes(), &[odd]].concat());
+        let mut replaced = valid.clone().into_bytes();
+        let last = replaced.len() - 1;
+        replaced[last] = odd;
+        tokens.push(replaced);
+    }
+    tokens.push(b"not-a-jwt".to_vec());
+    tokens.push(b"a.b.c".to_vec());
+    tokens.push(format!("{valid}==").into_bytes());
+    let mut compared = 0;
+    for token in &tokens {
+        let authorization = [b"Bearer ".as_slice(), token].concat();
+        let authorization = http::HeaderValue::from_bytes(&authorization).unwrap();
+        let cookie = http::HeaderValue::from_bytes(&[b"session=".as_slice(), token].concat());
+        // Alone, with a second token in the query, and (when it can be sent) in a cookie.
+        let mut requests = vec![
+            ("/", Some(authorization.clone()), None),
+            ("/?access_token=abc", Some(authorization.clone()), None),
+        ];
+        if let Ok(cookie) = cookie {
+            requests.push(("/", None, Some(cookie.clone())));
+            requests.push(("/", Some(authorization.clone()), Some(cookie)));
+        }
+        for (path, authorization, cookie) in requests {
+            let request = |url: String| {
+                let mut builder = Request::get(url);
+                if let Some(value) = &authorization {
+                    builder = builder.header("authorization", value.clone());
+                }
+                if let Some(value) = &cookie {
+                    builder = builder.header("cookie", value.clone());
+                }
+                builder.body(Full::<Bytes>::default()).unwrap()
+            };
+            let first = send(request(deferring.url(path))).await;
+            let second = send(request(checking.url(path))).await;
+            let context = format!("{path} {:?}", String::from_utf8_lossy(token));
+            assert_eq!(first.status, second.status, "{context}");
+            assert_eq!(
+                first.headers.get("www-authenticate"),
+                second.headers.get("www-authenticate"),
+                "{context}"
+            );
+            assert_eq!(first.body, second.body, "{context}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 100, "{compared}");
+    // The same requests reached the inner service: at least the valid token alone, in
+    // the header and in the cookie (a trailing tab is trimmed as whitespace).
+    assert_eq!(deferring_inner.calls(), checking_inner.calls());
+    assert!(checking_inner.calls() >= 2);
+}

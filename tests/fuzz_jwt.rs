@@ -266,6 +266,31 @@ proptest! {
         );
     }
 
+    /// The layer skips its own `b64token` pass for tokens this validator accepts
+    /// (`accepts_only_b64token`), so an accepted token must be one: the signing input
+    /// is mutated *before* it is signed, and any character outside base64url must be
+    /// refused by the validator itself, with the signature right.
+    #[test]
+    fn accepted_tokens_are_b64tokens_even_when_correctly_signed(mutations in proptest::collection::vec(mutation(), 1..3)) {
+        let token = valid_token();
+        let input = &token[..token.rfind('.').unwrap()];
+        let mut mutated = input.to_owned();
+        for m in &mutations {
+            mutated = apply(&mutated, m);
+        }
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(SECRET).unwrap();
+        hmac::Mac::update(&mut mac, mutated.as_bytes());
+        let signed = format!("{mutated}.{}", b64(&hmac::Mac::finalize(mac).into_bytes()));
+        let outside_base64url = mutated
+            .bytes()
+            .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
+        for v in &validators() {
+            let accepted = v.verify(&signed).is_ok();
+            prop_assert!(!accepted || tower_bearer::token::b64token(signed.as_bytes()).is_ok(), "{}", signed);
+            prop_assert!(!(accepted && outside_base64url), "{}", signed);
+        }
+    }
+
     #[test]
     fn arbitrary_json_tokens_are_accepted_only_by_the_rules(
         mut header in object(&["alg", "kid", "crit", "typ", "jwk", "jku"]),

@@ -6,8 +6,9 @@ use tower_service::Service;
 
 use super::{reject, Anonymous, ResponseFuture, SharedSettings};
 use crate::body::AuthBody;
-use crate::error::AuthError;
+use crate::error::{AuthError, InvalidToken};
 use crate::rejection::OnRejection;
+use crate::token::{b64token, Syntax};
 use crate::validate::{TokenValidator, Validation};
 
 /// Middleware that authenticates requests with a bearer token. Built by
@@ -88,8 +89,20 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let settings = &*self.settings;
-        let validation = match settings.sources.extract_from(&request) {
-            Ok(Some(token)) => self.validator.validate(&token),
+        let syntax = if self.validator.accepts_only_b64token() {
+            Syntax::Defer
+        } else {
+            Syntax::Check
+        };
+        let validation = match settings.sources.extract_from(&request, syntax) {
+            Ok(Some(token)) => match self.validator.validate(&token) {
+                accepted @ Validation::Ready(Ok(_)) => accepted,
+                // The answer checking first would have given.
+                _ if matches!(syntax, Syntax::Defer) && b64token(token.as_bytes()).is_err() => {
+                    Validation::Ready(Err(InvalidToken::Malformed.into()))
+                }
+                other => other,
+            },
             Ok(None) if settings.optional => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!("no bearer credentials, passing on as anonymous");

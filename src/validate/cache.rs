@@ -261,4 +261,9 @@ where
     fn validate(&self, token: &str) -> Validation<T, Self::Future> {
         Validation::Ready(self.verify(token))
     }
+
+    /// Hits are tokens the JWT validator accepted; misses go to it.
+    fn accepts_only_b64token(&self) -> bool {
+        true
+    }
 }

@@ -761,6 +761,13 @@ where
     fn validate(&self, token: &str) -> Validation<T, Self::Future> {
         Validation::Ready(self.verify(token))
     }
+
+    /// A JWT is accepted only if its header is one of the pre-encoded forms or strict
+    /// base64url, its payload strict base64url and its signature the strict encoding
+    /// of the expected one, between exactly two dots: all `b64token` characters.
+    fn accepts_only_b64token(&self) -> bool {
+        true
+    }
 }
 
 impl<T> JwtValidator<T> {

@@ -158,6 +158,11 @@ where
     type Claims = V::Claims;
     type Future = RevocationFuture<V::Claims>;
 
+    /// Accepts at once only what the inner validator accepted at once.
+    fn accepts_only_b64token(&self) -> bool {
+        self.inner.accepts_only_b64token()
+    }
+
     fn validate(&self, token: &str) -> Validation<V::Claims, Self::Future> {
         match self.inner.validate(token) {
             Validation::Ready(Ok(claims)) => {
