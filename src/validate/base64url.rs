@@ -2,18 +2,27 @@
 //! SIMD where the CPU has it. Payloads are the longest part of a token after the
 //! signature check, and a scalar decoder was a tenth of the layer's time.
 
+use std::mem::MaybeUninit;
+
 use base64_simd::{Out, URL_SAFE_NO_PAD};
 
 /// Decodes `text` into `buf`; `None` when it is not strict base64url or does not fit.
-pub(crate) fn decode_into<'b>(text: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+/// The buffer may be uninitialized: the decoder only writes to it, and zeroing a stack
+/// buffer for every token is work for nothing.
+pub(crate) fn decode_into<'b>(text: &[u8], buf: &'b mut [MaybeUninit<u8>]) -> Option<&'b [u8]> {
     // Checked first: the decoder panics on a short buffer.
     if URL_SAFE_NO_PAD.decoded_length(text).ok()? > buf.len() {
         return None;
     }
     URL_SAFE_NO_PAD
-        .decode(text, Out::from_slice(buf))
+        .decode(text, Out::from_uninit_slice(buf))
         .ok()
         .map(|decoded| &*decoded)
+}
+
+/// An uninitialized buffer for [`decode_into`].
+pub(crate) const fn buffer<const N: usize>() -> [MaybeUninit<u8>; N] {
+    [const { MaybeUninit::uninit() }; N]
 }
 
 /// `true` if `text` is exactly the strict base64url encoding of `bytes` (at most 64
@@ -21,11 +30,11 @@ pub(crate) fn decode_into<'b>(text: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]
 /// leaves nothing to check for padding or stray bits: only the canonical text matches.
 pub(crate) fn encodes(bytes: &[u8], text: &[u8]) -> bool {
     use subtle::ConstantTimeEq as _;
-    let mut buf = [0u8; 86];
+    let mut buf = buffer::<86>();
     if bytes.len() > 64 || URL_SAFE_NO_PAD.encoded_length(bytes.len()) != text.len() {
         return false;
     }
-    let expected = URL_SAFE_NO_PAD.encode(bytes, Out::from_slice(&mut buf));
+    let expected = URL_SAFE_NO_PAD.encode(bytes, Out::from_uninit_slice(&mut buf));
     // No early exit: the differences are OR-ed over the whole length, and only the
     // total is compared (subtle's slice comparison hides each byte, which costs more
     // than the rest of the check).
@@ -56,7 +65,7 @@ mod tests {
         fn agrees_with_the_reference(text in "[A-Za-z0-9_\\-=+/. ]{0,80}") {
             let reference = REFERENCE.decode(&text).ok();
             prop_assert_eq!(decode_to_vec(text.as_bytes()), reference.clone());
-            let mut buf = [0u8; 64];
+            let mut buf = buffer::<64>();
             let fits = reference.as_ref().filter(|r| r.len() <= buf.len()).cloned();
             prop_assert_eq!(decode_into(text.as_bytes(), &mut buf).map(<[u8]>::to_vec), fits);
         }
@@ -93,7 +102,7 @@ mod tests {
 
     #[test]
     fn refuses_what_does_not_fit() {
-        let mut small = [0u8; 2];
+        let mut small = buffer::<2>();
         assert_eq!(decode_into(b"AAAA", &mut small), None);
         assert_eq!(decode_into(b"AAA", &mut small), Some(&[0u8, 0][..]));
     }

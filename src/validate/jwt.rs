@@ -493,14 +493,14 @@ fn with_segment<R>(
     }
 }
 
-/// Decodes into an `N`-byte stack buffer (sized by the caller: headers fit in the small
-/// one, so only what is needed gets zeroed).
+/// Decodes into an `N`-byte stack buffer, left uninitialized (sized by the caller:
+/// headers and usual payloads fit in the small one).
 #[inline(always)]
 fn on_stack<const N: usize, R>(
     segment: &[u8],
     f: impl FnOnce(&[u8]) -> Result<R, InvalidToken>,
 ) -> Result<R, InvalidToken> {
-    let mut buf = [0u8; N];
+    let mut buf = base64url::buffer::<N>();
     f(base64url::decode_into(segment, &mut buf).ok_or(InvalidToken::Malformed)?)
 }
 
