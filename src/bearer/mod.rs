@@ -64,6 +64,7 @@ pub(crate) struct Settings {
 pub(crate) type SharedSettings = Arc<Settings>;
 
 /// Builds the rejection response.
+#[cold]
 pub(crate) fn reject<R: OnRejection>(
     on_rejection: &R,
     error: AuthError,

@@ -632,6 +632,7 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     }
 
     /// Decodes and parses a header segment, and picks the key it names.
+    #[cold]
     fn parse_header(&self, header: &[u8]) -> Result<&VerifyingKey, InvalidToken> {
         with_segment(header, |json| {
             if !is_json_object(json) {

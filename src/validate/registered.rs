@@ -38,6 +38,7 @@ impl Audiences<'_> {
 
 impl<'a> Registered<'a> {
     /// Parses the payload, which must be exactly one JSON object.
+    #[cold]
     pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, InvalidToken> {
         let mut reason = None;
         let mut de = serde_json::Deserializer::from_slice(payload);
