@@ -570,3 +570,73 @@ mod redis_nodes {
         assert_eq!(get_with_token(&node_b.url("/"), &other).await.status, 200);
     }
 }
+
+#[tokio::test]
+async fn memory_store_keeps_at_most_max_families() {
+    assert!(MemoryRefreshStore::new().with_max_families(0).is_err());
+    let store = MemoryRefreshStore::new().with_max_families(3).unwrap();
+    let mut tokens = Vec::new();
+    // Issued out of expiry order: the full store ends the sessions closest to expiry.
+    for exp_in in [900, 600, 1200, 1500, 700] {
+        tokens.push(store.issue(&session(exp_in)).await.unwrap());
+    }
+    let live = |i: usize| {
+        let store = store.clone();
+        let token = tokens[i].as_str().to_owned();
+        async move { store.lookup(&token).await.unwrap().is_some() }
+    };
+    // 600 ended for the fourth login, 700 replaced 900 at the fifth.
+    let alive = [
+        live(0).await,
+        live(1).await,
+        live(2).await,
+        live(3).await,
+        live(4).await,
+    ];
+    assert_eq!(alive, [false, false, true, true, true]);
+    assert!(format!("{store:?}").contains("families: 3"), "{store:?}");
+    // An ended session's token is unknown: refused, nothing revoked or rotated.
+    assert_eq!(
+        store.rotate(tokens[1].as_str()).await.unwrap_err(),
+        RotateError::Invalid
+    );
+
+    // Expired families make room before any live one is ended.
+    let store = MemoryRefreshStore::new().with_max_families(2).unwrap();
+    let expired = store.issue(&session(-10)).await.unwrap();
+    let kept = store.issue(&session(600)).await.unwrap();
+    let newest = store.issue(&session(300)).await.unwrap();
+    assert!(store.lookup(expired.as_str()).await.unwrap().is_none());
+    assert!(store.lookup(kept.as_str()).await.unwrap().is_some());
+    assert!(store.lookup(newest.as_str()).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn memory_store_remembers_the_last_spent_tokens() {
+    use tower_bearer::store::REMEMBERED_SPENT_TOKENS;
+    let store = MemoryRefreshStore::new();
+    let mut chain = vec![store.issue(&session(3600)).await.unwrap().into_string()];
+    for _ in 0..REMEMBERED_SPENT_TOKENS + 10 {
+        let next = store.rotate(chain.last().unwrap()).await.unwrap();
+        chain.push(next.token.into_string());
+    }
+    // Current token plus the remembered spent ones: the map does not grow with rotations.
+    assert!(
+        format!("{store:?}").contains(&format!("tokens: {}", REMEMBERED_SPENT_TOKENS + 1)),
+        "{store:?}"
+    );
+    // Too old to remember: unknown, and the family lives on.
+    assert_eq!(
+        store.rotate(&chain[0]).await.unwrap_err(),
+        RotateError::Invalid
+    );
+    let current = chain.last().unwrap().clone();
+    assert!(store.lookup(&current).await.unwrap().is_some());
+    // The oldest one still remembered is reuse: the whole family is revoked.
+    let oldest_remembered = &chain[chain.len() - 1 - REMEMBERED_SPENT_TOKENS];
+    assert_eq!(
+        store.rotate(oldest_remembered).await.unwrap_err(),
+        RotateError::Reused
+    );
+    assert!(store.lookup(&current).await.unwrap().is_none());
+}

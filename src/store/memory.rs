@@ -2,7 +2,7 @@
 //! runs under one mutex, so rotation is atomic by construction. State is lost on restart
 //! and not shared between processes; use the Redis stores for that.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -12,27 +12,50 @@ use super::refresh::{
 };
 use super::revocation::RevocationStore;
 use super::{now, BoxFuture, StoreError};
+use crate::error::ConfigError;
 
 /// Expired entries are swept every this many writes.
 const SWEEP_EVERY: u32 = 256;
 
+/// Default bound on the refresh-token families (sessions) a [`MemoryRefreshStore`]
+/// keeps; see [`MemoryRefreshStore::with_max_families`].
+pub const DEFAULT_MAX_FAMILIES: usize = 100_000;
+
+/// How many spent tokens of a family are remembered for reuse detection. An older one
+/// is then refused as unknown (`invalid_grant`), without revoking the family.
+pub const REMEMBERED_SPENT_TOKENS: usize = 64;
+
 /// An in-memory [`RefreshTokenStore`]. Clones share the same state.
-#[derive(Clone, Default)]
+///
+/// Bounded: at most [`with_max_families`](Self::with_max_families) sessions
+/// ([`DEFAULT_MAX_FAMILIES`] by default; when full, a new login first sweeps the expired
+/// ones, then ends the session closest to its expiry), and per session the current
+/// token plus the last [`REMEMBERED_SPENT_TOKENS`] spent ones.
+#[derive(Clone)]
 pub struct MemoryRefreshStore {
     state: Arc<Mutex<RefreshState>>,
 }
 
-#[derive(Default)]
+impl Default for MemoryRefreshStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 struct RefreshState {
-    /// Token hash -> family id, for current and used tokens alike (reuse detection).
+    /// Token hash -> family id, for current and remembered spent tokens alike (reuse
+    /// detection).
     tokens: HashMap<String, FamilyId>,
     families: HashMap<FamilyId, Family>,
+    max_families: usize,
     writes: u32,
 }
 
 struct Family {
     session: Session,
     current: String,
+    /// Spent token hashes, oldest first.
+    spent: VecDeque<String>,
     revoked: bool,
 }
 
@@ -47,10 +70,33 @@ impl fmt::Debug for MemoryRefreshStore {
 }
 
 impl MemoryRefreshStore {
-    /// An empty store.
+    /// An empty store keeping at most [`DEFAULT_MAX_FAMILIES`] sessions.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            state: Arc::new(Mutex::new(RefreshState {
+                tokens: HashMap::new(),
+                families: HashMap::new(),
+                max_families: DEFAULT_MAX_FAMILIES,
+                writes: 0,
+            })),
+        }
+    }
+
+    /// Keeps at most `max` refresh-token families (one per login). When a login finds
+    /// the store full, expired families are swept, and if none expired the family
+    /// closest to its expiry is ended: its refresh token is then refused as unknown and
+    /// that client must log in again. Memory stays bounded whatever clients do.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for `0`.
+    pub fn with_max_families(self, max: usize) -> Result<Self, ConfigError> {
+        if max == 0 {
+            return Err(ConfigError::InvalidValue("max_families"));
+        }
+        self.lock().max_families = max;
+        Ok(self)
     }
 
     fn lock(&self) -> MutexGuard<'_, RefreshState> {
@@ -63,9 +109,38 @@ impl RefreshState {
     fn wrote(&mut self, now: i64) {
         self.writes = self.writes.wrapping_add(1);
         if self.writes.is_multiple_of(SWEEP_EVERY) {
-            self.families.retain(|_, f| f.session.expires_at > now);
-            let families = &self.families;
-            self.tokens.retain(|_, id| families.contains_key(id));
+            self.sweep(now);
+        }
+    }
+
+    fn sweep(&mut self, now: i64) {
+        self.families.retain(|_, f| f.session.expires_at > now);
+        let families = &self.families;
+        self.tokens.retain(|_, id| families.contains_key(id));
+    }
+
+    /// Room for one more family: expired ones go first, then the one that would
+    /// expire soonest.
+    fn make_room(&mut self, now: i64) {
+        if self.families.len() < self.max_families {
+            return;
+        }
+        self.sweep(now);
+        while self.families.len() >= self.max_families {
+            let Some(oldest) = self
+                .families
+                .iter()
+                .min_by_key(|(_, family)| family.session.expires_at)
+                .map(|(id, _)| id.clone())
+            else {
+                return;
+            };
+            if let Some(family) = self.families.remove(&oldest) {
+                self.tokens.remove(&family.current);
+                for spent in &family.spent {
+                    self.tokens.remove(spent);
+                }
+            }
         }
     }
 
@@ -86,17 +161,20 @@ impl RefreshTokenStore for MemoryRefreshStore {
             let token = RefreshToken::generate()?;
             let id = FamilyId::generate()?;
             let hash = token.hash();
+            let now = now();
             let mut state = self.lock();
+            state.make_room(now);
             state.tokens.insert(hash.clone(), id.clone());
             state.families.insert(
                 id,
                 Family {
                     session: session.clone(),
                     current: hash,
+                    spent: VecDeque::new(),
                     revoked: false,
                 },
             );
-            state.wrote(now());
+            state.wrote(now);
             Ok(token)
         })
     }
@@ -130,9 +208,16 @@ impl RefreshTokenStore for MemoryRefreshStore {
                 family.revoked = true;
                 return Err(RotateError::Reused);
             }
-            family.current = successor.hash();
+            let spent = std::mem::replace(&mut family.current, successor.hash());
+            family.spent.push_back(spent);
+            let forgotten = (family.spent.len() > REMEMBERED_SPENT_TOKENS)
+                .then(|| family.spent.pop_front())
+                .flatten();
             let session = family.session.clone();
             let current = family.current.clone();
+            if let Some(forgotten) = forgotten {
+                state.tokens.remove(&forgotten);
+            }
             state.tokens.insert(current, id.clone());
             state.wrote(now);
             Ok(Rotated {

@@ -91,7 +91,9 @@ mod scope;
 
 #[cfg(feature = "token-endpoint")]
 pub use client::{Client, ClientStore, MemoryClientStore};
-pub use memory::{MemoryRefreshStore, MemoryRevocationStore};
+pub use memory::{
+    MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES, REMEMBERED_SPENT_TOKENS,
+};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};
 pub use refresh::{
