@@ -123,19 +123,27 @@ const STOP: [bool; 256] = {
 /// The position of the first [`STOP`] byte, eight bytes at a time: a byte loop spent
 /// more time here than the rest of the payload's reading.
 fn first_stop(bytes: &[u8]) -> Option<usize> {
+    first_flagged(bytes, stop_bytes, |b| STOP[usize::from(b)])
+}
+
+/// The position of the first byte `flags` marks (it sets that byte's high bit, exactly
+/// for the lowest one), eight bytes at a time; `flagged` decides the last few bytes one
+/// by one.
+#[inline(always)]
+fn first_flagged(
+    bytes: &[u8],
+    flags: impl Fn(u64) -> u64,
+    flagged: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut at = 0;
     while let Some(word) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(word.try_into().ok()?);
-        let stops = stop_bytes(word);
-        if stops != 0 {
-            return Some(at + stops.trailing_zeros() as usize / 8);
+        let marked = flags(u64::from_le_bytes(word.try_into().ok()?));
+        if marked != 0 {
+            return Some(at + marked.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let rest = bytes.get(at..)?;
-    rest.iter()
-        .position(|&b| STOP[usize::from(b)])
-        .map(|i| at + i)
+    bytes[at..].iter().position(|&b| flagged(b)).map(|i| at + i)
 }
 
 /// The high bit of each byte of `word` that is a `"`, a `\\` or below `0x20`. Exact
@@ -154,21 +162,7 @@ fn stop_bytes(word: u64) -> u64 {
 /// The length of the run of ASCII digits `bytes` starts with, eight bytes at a time
 /// (dates are ten digits).
 fn digit_run(bytes: &[u8]) -> usize {
-    let mut len = 0;
-    while let Some(word) = bytes.get(len..len + 8) {
-        let Ok(word) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let others = non_digits(u64::from_le_bytes(word));
-        if others != 0 {
-            return len + others.trailing_zeros() as usize / 8;
-        }
-        len += 8;
-    }
-    len + bytes[len..]
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count()
+    first_flagged(bytes, non_digits, |b| !b.is_ascii_digit()).unwrap_or(bytes.len())
 }
 
 /// The high bit of each byte of `word` that is not an ASCII digit. Exact for the
