@@ -210,9 +210,11 @@ impl RefreshTokenStore for MemoryRefreshStore {
             }
             let spent = std::mem::replace(&mut family.current, successor.hash());
             family.spent.push_back(spent);
-            let forgotten = (family.spent.len() > REMEMBERED_SPENT_TOKENS)
-                .then(|| family.spent.pop_front())
-                .flatten();
+            let forgotten = if family.spent.len() > REMEMBERED_SPENT_TOKENS {
+                family.spent.pop_front()
+            } else {
+                None
+            };
             let session = family.session.clone();
             let current = family.current.clone();
             if let Some(forgotten) = forgotten {
