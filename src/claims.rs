@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::validate::json::{numeric_date, optional_numeric_date};
+use crate::validate::jwt::json::{numeric_date, optional_numeric_date};
 
 /// The registered JWT claims (RFC 7519 §4.1) plus `scope` (RFC 8693 §4.2, RFC 9068).
 ///

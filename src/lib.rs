@@ -67,6 +67,17 @@
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
 //! `grpc-status` 16 or 7. Replace either with [`BearerAuthLayer::on_rejection`].
+//!
+//! # Module map
+//!
+//! | side | module | what it holds |
+//! |---|---|---|
+//! | resource server | [`bearer`] | the layer, its service and future, token extraction, form-body tokens, the refusal (challenge + body) |
+//! | resource server | [`scopes`] | authorization on verified claims: fixed scopes, per-path / per-gRPC-method scopes |
+//! | resource server | [`validate`] | [`TokenValidator`]; JWT verification, remote JWK sets, the verified-token cache, the revocation check |
+//! | authorization server | `token_endpoint` | grants, client authentication, password hashing, the issuer, the revocation endpoint (feature `token-endpoint`) |
+//! | both | [`claims`], [`error`], [`keys`], [`store`] | claim types, error enums, JWK / PEM keys and their publication, shared state (memory, Redis) |
+//! | integrations | `axum`, `openapi`, [`forward`] | axum extractors, OpenAPI + Swagger UI, claims forwarded as headers by a gateway |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(
@@ -82,34 +93,30 @@ compile_error!("tower-bearer needs a crypto backend: enable `rust-crypto` (defau
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod bearer;
-pub mod body;
-pub mod challenge;
 pub mod claims;
 pub mod error;
-pub mod form;
 pub mod forward;
 pub mod keys;
 #[cfg(feature = "openapi")]
 pub mod openapi;
-pub mod path_scopes;
-pub mod rejection;
-pub mod scope;
+pub mod scopes;
 pub mod store;
-pub mod token;
 #[cfg(feature = "token-endpoint")]
 pub mod token_endpoint;
 pub mod validate;
 
-pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
-pub use body::AuthBody;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use bearer::{
+    Anonymous, AuthBody, BearerAuth, BearerAuthLayer, DefaultRejection, FormTokenLayer,
+    OnRejection, Rejection, TokenSources, WithErrorExtension,
+};
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
-pub use form::FormTokenLayer;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
-pub use path_scopes::{PathScopes, PathScopesLayer};
-pub use rejection::{DefaultRejection, OnRejection, Rejection, WithErrorExtension};
-pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
-pub use token::TokenSources;
+pub use scopes::{check_scopes, PathScopes, PathScopesLayer, RequireScopes, RequireScopesLayer};
 #[cfg(feature = "cache")]
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]

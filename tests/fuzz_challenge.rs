@@ -13,8 +13,7 @@
 use std::borrow::Cow;
 
 use proptest::prelude::*;
-use tower_bearer::challenge::{sanitize_description, Challenge};
-use tower_bearer::rejection::{grpc_response, http_response};
+use tower_bearer::fuzzing::{grpc_response, http_response, sanitize_description, Challenge};
 use tower_bearer::{AuthError, InvalidRequest, InvalidToken, RequiredScopes};
 
 /// Parses `Bearer [ param *( OWS "," OWS param ) ]` with `param = token "=" quoted-string`

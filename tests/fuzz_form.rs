@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use tower_bearer::token_endpoint::{decode_form, BadRequest, TokenError};
+use tower_bearer::fuzzing::decode_form;
+use tower_bearer::token_endpoint::{BadRequest, TokenError};
 
 const URLENCODED: &[u8] = b"application/x-www-form-urlencoded";
 const MULTIPART: &[u8] = b"multipart/form-data; boundary=XyZ";

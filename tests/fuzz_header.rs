@@ -12,7 +12,8 @@
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use proptest::prelude::*;
-use tower_bearer::token::{parse_authorization, DEFAULT_MAX_CREDENTIALS_LEN};
+use tower_bearer::bearer::DEFAULT_MAX_CREDENTIALS_LEN;
+use tower_bearer::fuzzing::parse_authorization;
 use tower_bearer::{AuthError, InvalidRequest, InvalidToken, TokenSources};
 
 /// RFC 6750 §2.1 `b64token`, written independently of the crate's.

@@ -286,7 +286,7 @@ proptest! {
             .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
         for v in &validators() {
             let accepted = v.verify(&signed).is_ok();
-            prop_assert!(!accepted || tower_bearer::token::b64token(signed.as_bytes()).is_ok(), "{}", signed);
+            prop_assert!(!accepted || tower_bearer::fuzzing::b64token(signed.as_bytes()).is_ok(), "{}", signed);
             prop_assert!(!(accepted && outside_base64url), "{}", signed);
         }
     }

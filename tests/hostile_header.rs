@@ -17,7 +17,7 @@ use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceBuilder;
-use tower_bearer::token::DEFAULT_MAX_CREDENTIALS_LEN;
+use tower_bearer::bearer::DEFAULT_MAX_CREDENTIALS_LEN;
 use tower_bearer::{validate_fn, AuthError, BearerAuthLayer, TokenSources};
 
 /// Prints the number of cases of a class (visible with `--nocapture`), for the report.

@@ -323,7 +323,7 @@ mod form {
     use http::{Request, Response};
     use http_body_util::{BodyExt, Full};
     use tower::{service_fn, ServiceBuilder};
-    use tower_bearer::form::FormBody;
+    use tower_bearer::bearer::FormBody;
     use tower_bearer::FormTokenLayer;
 
     const FORM: &str = "application/x-www-form-urlencoded";

@@ -5,7 +5,7 @@
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use libfuzzer_sys::fuzz_target;
-use tower_bearer::token::parse_authorization;
+use tower_bearer::fuzzing::parse_authorization;
 use tower_bearer::TokenSources;
 
 fn is_b64token(token: &str) -> bool {

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use libfuzzer_sys::fuzz_target;
-use tower_bearer::challenge::Challenge;
+use tower_bearer::fuzzing::Challenge;
 use tower_bearer::{AuthError, InvalidToken, RequiredScopes};
 
 /// Every `"` that is not escaped opens or closes a quoted-string; escapes only occur

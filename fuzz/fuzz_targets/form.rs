@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tower_bearer::token_endpoint::decode_form;
+use tower_bearer::fuzzing::decode_form;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the content type: the two the endpoint reads, or the rest

@@ -5,9 +5,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use super::{reject, SharedSettings};
-use crate::challenge::Challenge;
+use crate::bearer::challenge::Challenge;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::error::AuthError;
-use crate::rejection::{DefaultRejection, OnRejection};
 
 type Refuse = dyn Fn(AuthError, &HeaderMap) -> Response<Bytes> + Send + Sync;
 

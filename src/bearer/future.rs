@@ -8,8 +8,8 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::{reject, SharedSettings};
-use crate::body::AuthBody;
-use crate::rejection::OnRejection;
+use crate::bearer::body::AuthBody;
+use crate::bearer::rejection::OnRejection;
 use crate::validate::TokenValidator;
 
 pin_project! {

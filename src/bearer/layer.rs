@@ -3,10 +3,10 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::{BearerAuth, Settings, SharedSettings};
-use crate::challenge::Challenge;
+use crate::bearer::challenge::Challenge;
+use crate::bearer::extract::TokenSources;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::error::ConfigError;
-use crate::rejection::{DefaultRejection, OnRejection};
-use crate::token::TokenSources;
 use crate::validate::TokenValidator;
 
 /// Applies [`BearerAuth`] to a service. See the [module docs](crate::bearer).

@@ -34,13 +34,27 @@
 //! ```
 
 mod anonymous;
+pub(crate) mod body;
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+pub(crate) mod challenge;
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+pub(crate) mod extract;
+pub(crate) mod form_token;
 mod future;
 mod layer;
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+pub(crate) mod rejection;
 mod service;
 
 pub use anonymous::Anonymous;
+pub use body::AuthBody;
+pub use extract::{TokenSources, DEFAULT_MAX_CREDENTIALS_LEN};
+pub use form_token::{
+    FormBody, FormToken, FormTokenLayer, ResponseFuture as FormTokenFuture, DEFAULT_FORM_LIMIT,
+};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
+pub use rejection::{DefaultRejection, OnRejection, Rejection, WithErrorExtension};
 pub use service::BearerAuth;
 
 use std::sync::Arc;
@@ -48,10 +62,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, Response};
 
-use crate::challenge::Challenge;
 use crate::error::AuthError;
-use crate::rejection::{OnRejection, Rejection};
-use crate::token::TokenSources;
+use challenge::Challenge;
 
 /// What the layer and every service it makes share.
 #[derive(Debug, Clone, Default)]

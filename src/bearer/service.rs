@@ -5,10 +5,10 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::{reject, Anonymous, ResponseFuture, SharedSettings};
-use crate::body::AuthBody;
+use crate::bearer::body::AuthBody;
+use crate::bearer::extract::{b64token, Syntax};
+use crate::bearer::rejection::OnRejection;
 use crate::error::{AuthError, InvalidToken};
-use crate::rejection::OnRejection;
-use crate::token::{b64token, Syntax};
 use crate::validate::{TokenValidator, Validation};
 
 /// Middleware that authenticates requests with a bearer token. Built by

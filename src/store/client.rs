@@ -12,9 +12,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
-use super::scope::{narrow_scopes, InvalidScope};
 use super::{BoxFuture, StoreError};
 use crate::error::{is_scope_token, ConfigError};
+use crate::scopes::{narrow_scopes, InvalidScope};
 
 /// A confidential client: its id, the Argon2id hash of its secret (a PHC string), and
 /// the scopes it may be granted.

@@ -87,8 +87,8 @@ mod memory;
 mod redis;
 mod refresh;
 mod revocation;
-mod scope;
 
+pub use crate::scopes::{narrow_scopes, InvalidScope};
 #[cfg(feature = "token-endpoint")]
 pub use client::{Client, ClientStore, MemoryClientStore};
 pub use memory::{
@@ -101,7 +101,6 @@ pub use refresh::{
     RotateError, Rotated, Session,
 };
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
-pub use scope::{narrow_scopes, InvalidScope};
 
 /// The future every store method returns: boxed and `Send`, so the store traits can be
 /// used as trait objects.

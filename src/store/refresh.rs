@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::scope::narrow_scopes;
 use super::{random_b64, BoxFuture, StoreError};
+use crate::scopes::narrow_scopes;
 
 /// An opaque refresh token: 256 random bits, base64url (43 characters).
 ///

@@ -174,6 +174,7 @@ async fn parse_multipart(body: Bytes, boundary: String) -> Result<TokenForm, Tok
 ///
 /// The [`TokenError`] the endpoint would answer for this body.
 #[doc(hidden)]
+#[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 pub fn decode_form(
     content_type: Option<&[u8]>,
     body: &[u8],

@@ -67,23 +67,22 @@
 //! ```
 
 mod error;
-mod form;
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
+pub(crate) mod form;
 mod issuer;
 mod password;
 mod pool;
-mod revocation;
+mod revocation_endpoint;
 mod service;
 mod users;
 
 pub use error::{BadRequest, TokenError};
-#[doc(hidden)]
-pub use form::decode_form;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
     hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, OWASP_ITERATIONS,
     OWASP_MEMORY_KIB, OWASP_PARALLELISM,
 };
-pub use revocation::RevocationEndpoint;
+pub use revocation_endpoint::RevocationEndpoint;
 pub use service::{
     ResponseFuture, TokenEndpoint, TokenEndpointBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY,
 };

@@ -9,21 +9,15 @@ use std::future::Future;
 
 use crate::error::AuthError;
 
-mod base64url;
 #[cfg(feature = "cache")]
 mod cache;
-#[cfg(feature = "jwks")]
-mod fetch;
-pub(crate) mod json;
 #[cfg(feature = "jwks-core")]
 mod jwks;
 pub(crate) mod jwt;
-mod registered;
-mod revocation;
-mod scan;
+mod revocation_check;
 
 #[cfg(feature = "jwks")]
-pub use fetch::HttpFetcher;
+pub use jwks::HttpFetcher;
 #[cfg(feature = "jwks-core")]
 pub use jwks::{
     max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksFuture,
@@ -35,7 +29,7 @@ pub(crate) use jwt::crypto_provider;
 #[cfg(feature = "cache")]
 pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
-pub use revocation::{
+pub use revocation_check::{
     RevocationCheck, RevocationFuture, DEFAULT_CACHE_CAPACITY, DEFAULT_NOT_REVOKED_TTL,
     DEFAULT_REVOKED_TTL,
 };

@@ -20,9 +20,14 @@ use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 
 use super::{JwtValidator, TokenValidator, Validation};
+
+#[cfg(feature = "jwks")]
+mod fetch;
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
 use crate::keys::{JwkOptions, KeySet, KeySetError};
+#[cfg(feature = "jwks")]
+pub use fetch::HttpFetcher;
 
 /// Default refresh interval when the JWK set answer has no `Cache-Control: max-age`.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);

@@ -49,8 +49,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::body::AuthBody;
-use crate::token::ACCESS_TOKEN_PARAM;
+use crate::bearer::body::AuthBody;
+use crate::bearer::extract::ACCESS_TOKEN_PARAM;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -67,7 +67,7 @@ pub(crate) enum FormBodyToken {
     Duplicate,
 }
 
-/// Applies [`FormToken`]. See the [module docs](crate::form).
+/// Applies [`FormToken`]. See the [module docs](crate::bearer::form_token).
 #[derive(Debug, Clone, Copy)]
 #[must_use]
 pub struct FormTokenLayer {

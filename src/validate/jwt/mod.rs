@@ -16,13 +16,17 @@ use serde::de::{self, DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use sha2::{Sha256, Sha384, Sha512};
 
-use super::base64url;
-use super::json::JsonStr;
-use super::registered::Registered;
-use super::scan;
 use super::{TokenValidator, Validation};
+
+mod base64url;
+pub(crate) mod json;
+mod registered;
+mod scan;
+
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
+use json::JsonStr;
+use registered::Registered;
 
 /// Default leeway for `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);

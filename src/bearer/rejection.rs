@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
-use crate::challenge::{sanitized, Challenge};
+use crate::bearer::challenge::{sanitized, Challenge};
 use crate::error::AuthError;
 
 /// What a rejection handler is given: the error, the request's headers and the
@@ -159,7 +159,7 @@ pub fn http_response(error: &AuthError, challenge: HeaderValue) -> Response<Byte
 }
 
 /// The JSON body of a rejection. Static text only: codes and descriptions never contain
-/// characters that need JSON escaping beyond what [`sanitize_description`](crate::challenge::sanitize_description) keeps.
+/// characters that need JSON escaping beyond what [`sanitize_description`](crate::bearer::challenge::sanitize_description) keeps.
 #[must_use]
 pub fn json_body(error: &AuthError) -> Bytes {
     match error {
@@ -252,7 +252,7 @@ mod tests {
             }
             let mut expected = serde_json::json!({
                 "error": error.code(),
-                "error_description": crate::challenge::sanitize_description(error.description()),
+                "error_description": crate::bearer::challenge::sanitize_description(error.description()),
             });
             if let Some(scopes) = error.required_scopes() {
                 expected["scope"] = scopes.as_str().into();

@@ -45,7 +45,7 @@ impl Challenge {
 
     fn from_parts(realm: Option<Box<str>>, missing: HeaderValue) -> Self {
         let mut missing_headers = HeaderMap::with_capacity(2);
-        missing_headers.insert(CONTENT_TYPE, crate::rejection::APPLICATION_JSON);
+        missing_headers.insert(CONTENT_TYPE, crate::bearer::rejection::APPLICATION_JSON);
         missing_headers.insert(WWW_AUTHENTICATE, missing.clone());
         Self {
             realm,
@@ -61,6 +61,7 @@ impl Challenge {
 
     /// The configured realm, if any.
     #[must_use]
+    #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
     pub fn realm(&self) -> Option<&str> {
         self.realm.as_deref()
     }
@@ -125,6 +126,7 @@ fn push_param(out: &mut String, name: &str, value: &str) {
 /// Keeps only RFC 6750 §3's `error_description` characters (`%x20-21 / %x23-5B /
 /// %x5D-7E`), replacing anything else with `?`.
 #[must_use]
+#[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 pub fn sanitize_description(text: &str) -> String {
     sanitized(text).into_owned()
 }
@@ -141,4 +143,26 @@ pub(crate) fn sanitized(text: &str) -> std::borrow::Cow<'_, str> {
             .map(|c| if allowed(c) { c } else { '?' })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realm_with_quotes_is_escaped_and_controls_refused() {
+        let challenge = Challenge::with_realm(r#"say "hi" \ bye"#).unwrap();
+        assert_eq!(
+            challenge.render(&AuthError::MissingToken),
+            r#"Bearer realm="say \"hi\" \\ bye""#
+        );
+        assert_eq!(
+            Challenge::with_realm("a\r\nb").unwrap_err(),
+            ConfigError::InvalidRealm
+        );
+        assert_eq!(
+            Challenge::with_realm("é").unwrap_err(),
+            ConfigError::InvalidRealm
+        );
+    }
 }

@@ -39,13 +39,13 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::bearer::body::AuthBody;
+use crate::bearer::challenge::Challenge;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::bearer::{reject, Anonymous};
-use crate::body::AuthBody;
-use crate::challenge::Challenge;
 use crate::claims::{Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, RequiredScopes};
-use crate::rejection::{DefaultRejection, OnRejection};
-use crate::scope::{check_scopes, ResponseFuture};
+use crate::scopes::require::{check_scopes, ResponseFuture};
 
 #[derive(Debug, Clone, Default)]
 struct Settings {

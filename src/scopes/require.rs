@@ -48,12 +48,12 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::bearer::body::AuthBody;
+use crate::bearer::challenge::Challenge;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::bearer::{reject, Anonymous};
-use crate::body::AuthBody;
-use crate::challenge::Challenge;
 use crate::claims::{Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, RequiredScopes};
-use crate::rejection::{DefaultRejection, OnRejection};
 
 /// Checks that `claims` grant every scope in `required`.
 ///

@@ -10,7 +10,7 @@ use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::jwks::{max_age_from_headers, FetchError, FetchedDocument, JwksFetcher};
+use super::{max_age_from_headers, FetchError, FetchedDocument, JwksFetcher};
 
 /// Fetches documents with hyper-util's client: `GET`, no redirects followed, the body
 /// read up to the bound, `Cache-Control: max-age` reported.
@@ -64,7 +64,7 @@ where
     }
 
     /// Time limit of one fetch, connecting to reading the last byte (default 10 s).
-    /// A [`JwksValidator`](super::JwksValidator) also applies its own limit.
+    /// A [`JwksValidator`](crate::JwksValidator) also applies its own limit.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

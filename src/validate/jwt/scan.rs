@@ -426,7 +426,7 @@ mod tests {
 
         use super::flat;
         use crate::claims::Claims;
-        use crate::validate::registered::{Audiences, Registered};
+        use crate::validate::jwt::registered::{Audiences, Registered};
 
         /// Values the fast path reads.
         fn flat_value() -> impl Strategy<Value = String> {

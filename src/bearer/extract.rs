@@ -15,11 +15,11 @@ use std::borrow::Cow;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, Request, Uri};
 
+use crate::bearer::form_token::FormBodyToken;
 use crate::error::{AuthError, ConfigError, InvalidRequest, InvalidToken};
-use crate::form::FormBodyToken;
 
 /// The query and form parameter name of RFC 6750 §2.2 and §2.3.
-pub const ACCESS_TOKEN_PARAM: &str = "access_token";
+pub(crate) const ACCESS_TOKEN_PARAM: &str = "access_token";
 
 /// Default upper bound on the credentials read from a request, in bytes; see
 /// [`TokenSources::with_max_len`].
@@ -235,6 +235,7 @@ impl TokenSources {
 /// # Errors
 ///
 /// `invalid_token` if the token has characters outside `b64token`.
+#[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 pub fn parse_authorization(value: &[u8]) -> Result<Option<&str>, AuthError> {
     parse_bearer(value, usize::MAX, Syntax::Check)
 }
