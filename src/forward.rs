@@ -179,20 +179,7 @@ impl<S: fmt::Debug, C> fmt::Debug for ClaimsToHeaders<S, C> {
 }
 
 impl<S, C> ClaimsToHeaders<S, C> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the middleware, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, C, B> Service<Request<B>> for ClaimsToHeaders<S, C>

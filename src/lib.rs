@@ -85,10 +85,15 @@
     unreachable_pub,
     clippy::missing_errors_doc
 )]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc")))]
 compile_error!("tower-bearer needs a crypto backend: enable `rust-crypto` (default) or `aws-lc`");
+
+#[macro_use]
+mod macros;
+mod clock;
+mod json_error;
 
 #[cfg(feature = "axum")]
 pub mod axum;

@@ -458,24 +458,6 @@ async fn token_longer_than_limit_is_refused() {
 }
 
 #[tokio::test]
-async fn scope_array_needs_opt_in() {
-    let claims = json!({ "exp": now() + 600, "scope": ["me", "items"] });
-    let (strict, _) = server().await;
-    get_with_token(&strict.url("/"), &hs256(&claims))
-        .await
-        .assert_bearer_rejection(401, Some("invalid_token"));
-    let (lenient, _) = server_with(validator().allow_scope_array()).await;
-    let answer = get_with_token(&lenient.url("/"), &hs256(&claims)).await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.json()["scope"], "me items");
-    // Neither form accepts other types.
-    let numeric = json!({ "exp": now() + 600, "scope": 3 });
-    get_with_token(&lenient.url("/"), &hs256(&numeric))
-        .await
-        .assert_bearer_rejection(401, Some("invalid_token"));
-}
-
-#[tokio::test]
 async fn kid_selects_among_keys() {
     let old = b"old-secret-old-secret-old-secret-old-secret";
     let new = b"new-secret-new-secret-new-secret-new-secret";
@@ -507,41 +489,6 @@ async fn kid_selects_among_keys() {
     get_with_token(&server.url("/"), &with_kid("old", new))
         .await
         .assert_bearer_rejection(401, Some("invalid_token"));
-}
-
-#[tokio::test]
-async fn insufficient_scope_is_403_with_needed_scopes() {
-    let inner = EchoClaims::<Claims>::new();
-    let service = ServiceBuilder::new()
-        .layer(BearerAuthLayer::new(validator()).with_realm(REALM).unwrap())
-        .layer(
-            RequireScopesLayer::<Claims>::new(["me", "admin"])
-                .with_realm(REALM)
-                .unwrap(),
-        )
-        .service(inner.clone());
-    let server = serve(service).await;
-    let answer = get_with_token(&server.url("/"), &hs256(&valid_claims())).await;
-    answer.assert_bearer_rejection(403, Some("insufficient_scope"));
-    assert!(
-        answer.challenge().contains("scope=\"me admin\""),
-        "{}",
-        answer.challenge()
-    );
-    assert!(answer.challenge().contains(&format!("realm=\"{REALM}\"")));
-    assert_eq!(answer.json()["scope"], "me admin");
-    assert_eq!(inner.calls(), 0);
-
-    let admin = hs256(&json!({ "exp": now() + 600, "scope": "admin me" }));
-    assert_eq!(
-        get_with_token(&server.url("/"), &admin).await.status,
-        StatusCode::OK
-    );
-    // A scope that merely contains the needed one as a substring does not count.
-    let near = hs256(&json!({ "exp": now() + 600, "scope": "meadmin administrator" }));
-    get_with_token(&server.url("/"), &near)
-        .await
-        .assert_bearer_rejection(403, Some("insufficient_scope"));
 }
 
 #[tokio::test]
@@ -755,9 +702,6 @@ impl tower_bearer::TokenValidator for CheckedFirst {
 
 #[tokio::test]
 async fn deferred_syntax_check_answers_as_checking_first() {
-    use tower_bearer::TokenValidator as _;
-    assert!(validator().accepts_only_b64token());
-    assert!(!CheckedFirst(validator()).accepts_only_b64token());
     let sources = || {
         tower_bearer::TokenSources::default()
             .with_cookie("session")

@@ -115,20 +115,7 @@ pub struct FormToken<S> {
 }
 
 impl<S> FormToken<S> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the middleware, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, B, ResBody> Service<Request<B>> for FormToken<S>
@@ -198,8 +185,11 @@ fn form_token(body: &[u8]) -> Option<FormBodyToken> {
 }
 
 fn refusal(status: StatusCode, description: &'static str) -> Response<Bytes> {
-    let body = serde_json::json!({ "error": "invalid_request", "error_description": description });
-    let mut response = Response::new(Bytes::from(body.to_string()));
+    let mut response = Response::new(crate::json_error::error_body(
+        "invalid_request",
+        description,
+        None,
+    ));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -166,33 +166,12 @@ pub fn json_body(error: &AuthError) -> Bytes {
         AuthError::MissingToken => Bytes::from_static(
             br#"{"error":"unauthorized","error_description":"Bearer token required"}"#,
         ),
-        _ => {
-            // Written directly (keys in the order `serde_json::Value` sorts them), with
-            // serde_json escaping the strings: no intermediate `Value`, one allocation.
-            let description = sanitized(error.description());
-            let scopes = error.required_scopes();
-            let mut body = Vec::with_capacity(
-                48 + error.code().len()
-                    + description.len()
-                    + scopes.map_or(0, |s| s.as_str().len() + 12),
-            );
-            body.extend_from_slice(br#"{"error":"#);
-            push_json_str(&mut body, error.code());
-            body.extend_from_slice(br#","error_description":"#);
-            push_json_str(&mut body, &description);
-            if let Some(scopes) = scopes {
-                body.extend_from_slice(br#","scope":"#);
-                push_json_str(&mut body, scopes.as_str());
-            }
-            body.push(b'}');
-            Bytes::from(body)
-        }
+        _ => crate::json_error::error_body(
+            error.code(),
+            &sanitized(error.description()),
+            error.required_scopes().map(|scopes| scopes.as_str()),
+        ),
     }
-}
-
-fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    // Writing a `str` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");

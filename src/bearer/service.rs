@@ -56,20 +56,7 @@ impl<S, V, R: OnRejection> BearerAuth<S, V, R> {
 }
 
 impl<S, V, R> BearerAuth<S, V, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the middleware, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, V, R, B, ResBody> Service<Request<B>> for BearerAuth<S, V, R>
@@ -89,7 +76,10 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let settings = &*self.settings;
-        let syntax = if self.validator.accepts_only_b64token() {
+        let syntax = if self
+            .validator
+            .accepts_only_b64token(crate::validate::sealed::Internal)
+        {
             Syntax::Defer
         } else {
             Syntax::Check

@@ -205,8 +205,10 @@ fn answer<B>(
 ) -> Response<Full<Bytes>> {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
-        let mut response = Response::new(Full::new(Bytes::from_static(
-            br#"{"error":"method_not_allowed","error_description":"Only GET and HEAD are allowed"}"#,
+        let mut response = Response::new(Full::new(crate::json_error::error_body(
+            "method_not_allowed",
+            "Only GET and HEAD are allowed",
+            None,
         )));
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         let headers = response.headers_mut();

@@ -254,8 +254,8 @@ fn file(body: Bytes, content_type: &'static str, cache: HeaderValue) -> Response
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({ "error": code, "error_description": description });
-    let mut response = file(Bytes::from(body.to_string()), "application/json", NO_CACHE);
+    let body = crate::json_error::error_body(code, description, None);
+    let mut response = file(body, "application/json", NO_CACHE);
     *response.status_mut() = status;
     response
 }

@@ -184,20 +184,7 @@ impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for PathScopes<S, C, R> {
 }
 
 impl<S, C, R> PathScopes<S, C, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the middleware, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, C, R, B, ResBody> Service<Request<B>> for PathScopes<S, C, R>

@@ -128,12 +128,7 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// Seconds since the Unix epoch, as in JWT `exp`.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub(crate) use crate::clock::now;
 
 /// `n` random bytes from the operating system, base64url without padding.
 pub(crate) fn random_b64<const N: usize>() -> Result<String, StoreError> {

@@ -160,11 +160,8 @@ impl TokenError {
     /// error is kept in the response extensions.
     #[must_use]
     pub fn into_response(self) -> Response<Full<Bytes>> {
-        let body = serde_json::json!({
-            "error": self.code(),
-            "error_description": self.description(),
-        });
-        let mut response = json_response(self.status(), body.to_string().into_bytes());
+        let body = crate::json_error::error_body(self.code(), self.description(), None);
+        let mut response = json_response(self.status(), body);
         let headers = response.headers_mut();
         match self {
             Self::MethodNotAllowed => {
@@ -184,8 +181,8 @@ impl TokenError {
 }
 
 /// A JSON response that must not be cached (RFC 6749 §5.1).
-pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

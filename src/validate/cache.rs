@@ -263,7 +263,7 @@ where
     }
 
     /// Hits are tokens the JWT validator accepted; misses go to it.
-    fn accepts_only_b64token(&self) -> bool {
+    fn accepts_only_b64token(&self, _: super::sealed::Internal) -> bool {
         true
     }
 }

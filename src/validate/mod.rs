@@ -45,18 +45,27 @@ pub trait TokenValidator: Clone + Send + Sync + 'static {
     type Future: Future<Output = Result<Self::Claims, AuthError>> + Send + 'static;
 
     /// Validates `token`: already extracted, within the length limit, and checked as an
-    /// RFC 6750 `b64token` unless [`accepts_only_b64token`](Self::accepts_only_b64token)
-    /// says the validator does that itself.
+    /// RFC 6750 `b64token`.
     fn validate(&self, token: &str) -> Validation<Self::Claims, Self::Future>;
 
     /// `true` if every token this validator accepts at once
     /// ([`Validation::Ready`]`(Ok(_))`) is an RFC 6750 `b64token`, as every JWT that
     /// [`JwtValidator`] accepts is. The layer then checks a token's syntax only when it
     /// is not accepted at once, and answers exactly as if it had checked first; that
-    /// saves a pass over every accepted token. `false` by default.
-    fn accepts_only_b64token(&self) -> bool {
+    /// saves a pass over every accepted token. Only this crate's validators can say
+    /// `true`: the argument cannot be named outside it.
+    #[doc(hidden)]
+    fn accepts_only_b64token(&self, _: sealed::Internal) -> bool {
         false
     }
+}
+
+pub(crate) mod sealed {
+    /// The argument of [`TokenValidator::accepts_only_b64token`](super::TokenValidator):
+    /// a type nobody outside the crate can name or build.
+    #[derive(Debug, Clone, Copy)]
+    #[allow(unreachable_pub)]
+    pub struct Internal;
 }
 
 /// The outcome of [`TokenValidator::validate`]: known now, or a future.
@@ -120,5 +129,22 @@ where
 
     fn validate(&self, token: &str) -> Validation<C, Fut> {
         Validation::Pending((self.f)(token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sealed::Internal;
+    use super::*;
+    use crate::Claims;
+
+    #[test]
+    fn only_the_crates_jwt_validators_defer_the_syntax_check() {
+        let jwt = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!").unwrap();
+        assert!(jwt.accepts_only_b64token(Internal));
+        let revocable = RevocationCheck::new(jwt, crate::store::MemoryRevocationStore::new());
+        assert!(revocable.accepts_only_b64token(Internal));
+        let user = validate_fn(|_: &str| async { Err::<Claims, _>(AuthError::MissingToken) });
+        assert!(!user.accepts_only_b64token(Internal));
     }
 }

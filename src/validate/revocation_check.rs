@@ -159,8 +159,8 @@ where
     type Future = RevocationFuture<V::Claims>;
 
     /// Accepts at once only what the inner validator accepted at once.
-    fn accepts_only_b64token(&self) -> bool {
-        self.inner.accepts_only_b64token()
+    fn accepts_only_b64token(&self, internal: super::sealed::Internal) -> bool {
+        self.inner.accepts_only_b64token(internal)
     }
 
     fn validate(&self, token: &str) -> Validation<V::Claims, Self::Future> {

@@ -540,24 +540,7 @@ fn trace_accepted(registered: &Registered<'_>) {
     tracing::debug!(sub = registered.sub.as_deref(), "bearer token accepted");
 }
 
-/// The current time in whole seconds since the epoch.
-///
-/// On Linux it is the coarse real-time clock: read from the vDSO without the time
-/// counter, it costs a few nanoseconds instead of a few tens, and lags the precise
-/// clock by at most one scheduler tick (a few milliseconds): claims are whole seconds,
-/// and the lag adds at most that tick to the configured leeway for `exp`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn now() -> i64 {
-    rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec
-}
-
-/// The current time in whole seconds since the epoch.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub(crate) use crate::clock::now;
 
 impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     /// Validates `token` and returns its claims.
@@ -770,7 +753,7 @@ where
     /// A JWT is accepted only if its header is one of the pre-encoded forms or strict
     /// base64url, its payload strict base64url and its signature the strict encoding
     /// of the expected one, between exactly two dots: all `b64token` characters.
-    fn accepts_only_b64token(&self) -> bool {
+    fn accepts_only_b64token(&self, _: crate::validate::sealed::Internal) -> bool {
         true
     }
 }
@@ -826,24 +809,4 @@ impl<T> JwtValidator<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::now;
-
-    #[test]
-    fn clock_is_the_current_second_or_a_tick_behind() {
-        let precise = || {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs_f64()
-        };
-        for _ in 0..1000 {
-            let before = precise();
-            let ours = now() as f64;
-            let after = precise();
-            // Whole seconds, at most one scheduler tick (well under 100 ms) behind.
-            assert!(ours <= after.floor(), "{ours} after {after}");
-            assert!(ours >= (before - 0.1).floor(), "{ours} before {before}");
-        }
-    }
-}
+mod claim_rules_tests;
