@@ -85,6 +85,8 @@ pub mod bearer;
 pub mod body;
 pub mod challenge;
 pub mod claims;
+#[cfg(feature = "token-endpoint")]
+pub mod current_user;
 pub mod error;
 pub mod form;
 pub mod forward;
@@ -102,7 +104,7 @@ pub mod validate;
 
 pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
-pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
+pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
 pub use form::FormTokenLayer;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
