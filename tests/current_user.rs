@@ -63,7 +63,7 @@ impl UserStore for Users {
     ) -> impl Future<Output = Result<Option<User<String>>, UserStoreError>> + Send {
         self.lookups.fetch_add(1, Ordering::SeqCst);
         let answer = if self.down.load(Ordering::SeqCst) {
-            Err(UserStoreError)
+            Err(UserStoreError::default())
         } else {
             Ok(self.users.lock().unwrap().get(username).cloned())
         };
