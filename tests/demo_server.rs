@@ -121,9 +121,15 @@ async fn demo_server_contract_ok() {
         "invalid_request",
     );
     assert_oauth_error(
-        &post_form(&url, "grant_type=client_credentials").await,
+        &post_form(&url, "grant_type=authorization_code&code=x").await,
         400,
         "unsupported_grant_type",
+    );
+    // client_credentials is served (contract addition), for an authenticated client.
+    assert_oauth_error(
+        &post_form(&url, "grant_type=client_credentials").await,
+        401,
+        "invalid_client",
     );
     let json_body = post(
         &url,
