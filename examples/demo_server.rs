@@ -43,11 +43,11 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
+use tower_bearer::current_user::{CurrentUser, CurrentUserLayer};
 use tower_bearer::keys::{
     public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
     OpenIdConfigurationService,
 };
-use tower_bearer::current_user::{CurrentUser, CurrentUserLayer};
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
     Client, ClientStore, MemoryClientStore, MemoryRefreshStore, MemoryRevocationStore,

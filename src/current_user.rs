@@ -281,7 +281,9 @@ impl<U: UserStore, C, R> CurrentUserLayer<U, C, R> {
     fn with_cache(self, ttl: Duration, capacity: usize) -> Result<Self, ConfigError> {
         let Ok(shared) = Arc::try_unwrap(self.shared) else {
             // Shared with services already built: configure before layering.
-            return Err(ConfigError::InvalidValue("user cache (layer already in use)"));
+            return Err(ConfigError::InvalidValue(
+                "user cache (layer already in use)",
+            ));
         };
         Ok(Self {
             shared: Arc::new(Shared {

@@ -86,11 +86,13 @@ async fn server(users: Users) -> TestServer {
     let service = ServiceBuilder::new()
         .layer(bearer)
         .layer(current)
-        .service(service_fn(|req: Request<hyper::body::Incoming>| async move {
-            let user = req.extensions().get::<CurrentUser<String>>().unwrap();
-            let body = json!({"username": user.username(), "email": user.profile()});
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body.to_string()))))
-        }));
+        .service(service_fn(
+            |req: Request<hyper::body::Incoming>| async move {
+                let user = req.extensions().get::<CurrentUser<String>>().unwrap();
+                let body = json!({"username": user.username(), "email": user.profile()});
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body.to_string()))))
+            },
+        ));
     serve(service).await
 }
 
@@ -185,14 +187,15 @@ async fn current_user_store_down_is_503_and_not_cached() {
 
 #[tokio::test]
 async fn current_user_refuses_with_the_bearer_layers_rejection_handler() {
-    let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap())
-        .on_rejection(|rejection: Rejection<'_>| {
+    let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap()).on_rejection(
+        |rejection: Rejection<'_>| {
             let mut response = rejection.default_response();
             response
                 .headers_mut()
                 .insert("x-refused-by", "custom".parse().unwrap());
             response
-        });
+        },
+    );
     let current = CurrentUserLayer::<_, Claims>::new(users()).like(&bearer);
     let service = ServiceBuilder::new()
         .layer(bearer)

@@ -26,8 +26,7 @@ use tower_bearer::store::{
     MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore, RevocationStore,
 };
 use tower_bearer::token_endpoint::{
-    hash_password, RevocationEndpoint, TokenEndpoint, TokenIssuer, User, UserStore,
-    UserStoreError,
+    hash_password, RevocationEndpoint, TokenEndpoint, TokenIssuer, User, UserStore, UserStoreError,
 };
 use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RevocationCheck};
 
@@ -46,7 +45,10 @@ impl Users {
         let users = Self {
             users: Arc::default(),
         };
-        users.put(User::new("johndoe", hash).with_scopes(["me", "items"]), "acme");
+        users.put(
+            User::new("johndoe", hash).with_scopes(["me", "items"]),
+            "acme",
+        );
         users
     }
 
@@ -219,7 +221,11 @@ async fn sessions_revoking_the_refresh_token_ends_its_access_tokens_at_once() {
     assert_eq!(status(&server, &first.access).await, 401);
     assert_eq!(status(&server, &second.access).await, 401);
     assert_eq!(status(&server, &other.access).await, 200);
-    assert_oauth_error(&refresh(&server, &second.refresh).await, 400, "invalid_grant");
+    assert_oauth_error(
+        &refresh(&server, &second.refresh).await,
+        400,
+        "invalid_grant",
+    );
 }
 
 #[tokio::test]
@@ -231,7 +237,11 @@ async fn sessions_reused_refresh_token_ends_the_session_at_once() {
     let second = login_from(&refresh(&server, &first.refresh).await);
     assert_eq!(status(&server, &second.access).await, 200);
     // The spent token again: reuse.
-    assert_oauth_error(&refresh(&server, &first.refresh).await, 400, "invalid_grant");
+    assert_oauth_error(
+        &refresh(&server, &first.refresh).await,
+        400,
+        "invalid_grant",
+    );
     assert_eq!(status(&server, &first.access).await, 401);
     assert_eq!(status(&server, &second.access).await, 401);
 }
@@ -246,7 +256,10 @@ async fn sessions_refresh_rechecks_the_user() {
     let first = login(&server).await;
     assert_eq!(claims(&first.access)["tenant"], "acme");
     let hash = users.get("johndoe").password_hash().to_owned();
-    users.put(User::new("johndoe", hash.clone()).with_scopes(["me"]), "globex");
+    users.put(
+        User::new("johndoe", hash.clone()).with_scopes(["me"]),
+        "globex",
+    );
     let second = login_from(&refresh(&server, &first.refresh).await);
     assert_eq!(claims(&second.access)["tenant"], "globex");
     // Scopes: what the session had, intersected with what the user may have now.
@@ -262,16 +275,28 @@ async fn sessions_refresh_rechecks_the_user() {
             .disabled(),
         "globex",
     );
-    assert_oauth_error(&refresh(&server, &second.refresh).await, 400, "invalid_grant");
+    assert_oauth_error(
+        &refresh(&server, &second.refresh).await,
+        400,
+        "invalid_grant",
+    );
     users.put(User::new("johndoe", hash).with_scopes(["me"]), "globex");
     assert_eq!(status(&server, &second.access).await, 401);
     // Enabled again, the ended session stays ended.
-    assert_oauth_error(&refresh(&server, &second.refresh).await, 400, "invalid_grant");
+    assert_oauth_error(
+        &refresh(&server, &second.refresh).await,
+        400,
+        "invalid_grant",
+    );
 
     // Deleted: the same.
     let third = login(&server).await;
     users.remove("johndoe");
-    assert_oauth_error(&refresh(&server, &third.refresh).await, 400, "invalid_grant");
+    assert_oauth_error(
+        &refresh(&server, &third.refresh).await,
+        400,
+        "invalid_grant",
+    );
 }
 
 #[cfg(feature = "redis")]

@@ -140,7 +140,8 @@ where
 {
     let refresh_first = hint != Some(TokenTypeHint::AccessToken);
     if refresh_first {
-        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens, revocations).await? {
+        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens, revocations).await?
+        {
             return Ok(outcome);
         }
     }
@@ -164,7 +165,8 @@ where
         }
     }
     if !refresh_first {
-        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens, revocations).await? {
+        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens, revocations).await?
+        {
             return Ok(outcome);
         }
     }

@@ -573,7 +573,11 @@ impl<S: UserStore> Inner<S> {
 
     /// `client_id` when the client was authenticated (registered clients), else
     /// removed: an unauthenticated name is no claim (RFC 9068 §2.2).
-    fn client_claim(&self, extra: &mut serde_json::Map<String, serde_json::Value>, client_id: &str) {
+    fn client_claim(
+        &self,
+        extra: &mut serde_json::Map<String, serde_json::Value>,
+        client_id: &str,
+    ) {
         if self.clients.is_some() && !client_id.is_empty() {
             extra.insert("client_id".into(), client_id.into());
         } else {

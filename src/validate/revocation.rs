@@ -217,7 +217,10 @@ enum Local {
     Accept,
     Refuse(AuthError),
     /// Ask the store about the token id and/or the session.
-    Ask { jti: bool, sid: bool },
+    Ask {
+        jti: bool,
+        sid: bool,
+    },
 }
 
 fn local<C: HasJti>(cache: &JtiCache, allow_missing_jti: bool, claims: &C) -> Local {
@@ -373,7 +376,10 @@ impl JtiCache {
     }
 
     fn get(&self, kind: Kind, id: &str) -> Option<bool> {
-        let entries = self.map(kind).read().unwrap_or_else(PoisonError::into_inner);
+        let entries = self
+            .map(kind)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let entry = entries.get(id)?;
         (Instant::now() < entry.until).then_some(entry.revoked)
     }
@@ -385,7 +391,10 @@ impl JtiCache {
             self.not_revoked_ttl
         };
         let now = Instant::now();
-        let mut entries = self.map(kind).write().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = self
+            .map(kind)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = entries.get(id) {
             // A live "revoked" answer is never replaced by a "not revoked" one read
             // from the store before the revocation landed.
