@@ -516,9 +516,12 @@ impl<F, ResBody, E> fmt::Debug for ResponseFuture<F, ResBody, E> {
     }
 }
 
-/// Subject -> the active user (or `None`: unknown or disabled), with deadlines.
+/// A cached lookup: until when, and the active user (or `None`: unknown or disabled).
+type CachedUser<P> = (Instant, Option<CurrentUser<P>>);
+
+/// Subject -> the last lookup, with deadlines.
 struct UserCache<P> {
-    entries: RwLock<HashMap<Box<str>, (Instant, Option<CurrentUser<P>>)>>,
+    entries: RwLock<HashMap<Box<str>, CachedUser<P>>>,
     ttl: Duration,
     capacity: usize,
 }
