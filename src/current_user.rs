@@ -1,7 +1,7 @@
 //! [`CurrentUserLayer`]: FastAPI's `get_current_active_user` as a Tower layer (feature
 //! `token-endpoint`, where [`UserStore`] lives).
 //!
-//! Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer): it reads the claims the
+//! Put it inside a [`BearerAuthLayer`]: it reads the claims the
 //! bearer layer inserted, looks the token's subject up in the same [`UserStore`] the
 //! token endpoint uses, and puts a [`CurrentUser`] into the request extensions. It
 //! refuses, with the bearer layer's own answer (`401`, `WWW-Authenticate: Bearer
