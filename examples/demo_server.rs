@@ -9,7 +9,14 @@
 //! ```
 //!
 //! Environment: `BIND` (default `127.0.0.1:8000`), `JWT_SECRET` (HS256 key; a
-//! development secret when unset). Beyond the fixed contract:
+//! development secret when unset).
+//!
+//! `/users/me` and `/users/me/items` resolve the token's subject in the user store
+//! (`401 invalid_token` for an unknown or disabled user, or a client's token).
+//! `POST /token` also serves `client_credentials` for `demo-client` / `demo-secret`
+//! (its tokens carry `client_id` and are no user's). Access tokens carry `sid`, their
+//! login session: `POST /revoke` of the refresh token (or a reused refresh token) ends
+//! them. Beyond the fixed contract:
 //! - `JWT_ALG` = `HS256` (default) | `RS256` | `ES256` | `EdDSA`: asymmetric modes sign
 //!   with the PKCS#8 PEM private key in `JWT_KEY_FILE` (for `EdDSA` a key is generated at
 //!   startup when unset; `RS256` and `ES256` need the file), put `kid` `demo-1` in the
@@ -35,14 +42,16 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tower::{service_fn, util::BoxCloneService, Service, ServiceBuilder, ServiceExt};
+use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
+use tower_bearer::current_user::{CurrentUser, CurrentUserLayer};
 use tower_bearer::keys::{
     public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
     OpenIdConfigurationService,
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
-    MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore, RevocationStore,
+    Client, ClientStore, MemoryClientStore, MemoryRefreshStore, MemoryRevocationStore,
+    RefreshTokenStore, RevocationStore,
 };
 use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
@@ -57,6 +66,9 @@ use utoipa::{OpenApi, ToSchema};
 const REALM: &str = "tower-bearer-demo";
 const DEV_SECRET: &str = "tower-bearer-demo-development-secret-do-not-use";
 const KID: &str = "demo-1";
+/// The one client of the `client_credentials` grant (HTTP Basic or form credentials).
+const DEMO_CLIENT: &str = "demo-client";
+const DEMO_CLIENT_SECRET: &str = "demo-secret";
 
 #[derive(Clone)]
 struct Profile {
@@ -65,6 +77,7 @@ struct Profile {
 }
 
 type Store = Arc<InMemoryUserStore<Profile>>;
+type User_ = CurrentUser<Profile>;
 type Body = BoxBody<Bytes, Infallible>;
 type Route = BoxCloneService<Request<Incoming>, Response<Body>, Infallible>;
 type Error = Box<dyn std::error::Error>;
@@ -125,38 +138,51 @@ where
         .boxed_clone()
 }
 
-/// A protected route: `bearer`, then `scopes` (if any), then `handler`.
+fn box_route<S, B>(service: S) -> Route
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+{
+    service
+        .map_response(|r| r.map(BodyExt::boxed))
+        .boxed_clone()
+}
+
+/// A protected route: `bearer`, then the current user (if `user`), then `scopes` (if
+/// any), then `handler`.
 fn protected<V, F>(
     bearer: &BearerAuthLayer<V>,
+    user: Option<&CurrentUserLayer<Store, Claims>>,
     scopes: Option<&RequireScopesLayer<Claims>>,
     handler: F,
 ) -> Route
 where
     V: TokenValidator<Claims = Claims>,
-    F: Fn(Claims) -> Response<Body> + Clone + Send + Sync + 'static,
+    F: Fn(Claims, Option<User_>) -> Response<Body> + Clone + Send + Sync + 'static,
 {
     let handler = service_fn(move |req: Request<Incoming>| {
         let claims = req.extensions().get::<Claims>().cloned();
+        let user = req.extensions().get::<User_>().cloned();
         let handler = handler.clone();
         async move {
-            Ok::<_, Infallible>(claims.map_or_else(
-                || json_response(StatusCode::UNAUTHORIZED, &json!({})),
-                handler,
-            ))
+            Ok::<_, Infallible>(match claims {
+                Some(claims) => handler(claims, user),
+                None => json_response(StatusCode::UNAUTHORIZED, &json!({})),
+            })
         }
     });
-    let route = ServiceBuilder::new().layer(bearer.clone());
-    match scopes {
-        None => route
-            .service(handler)
-            .map_response(|r| r.map(BodyExt::boxed))
-            .boxed_clone(),
-        Some(scopes) => route
-            .layer(scopes.clone())
-            .service(handler)
-            .map_response(|r| r.map(BodyExt::boxed))
-            .boxed_clone(),
+    let mut route: Route = handler.boxed_clone();
+    if let Some(scopes) = scopes {
+        route = box_route(scopes.clone().layer(route));
     }
+    if let Some(user) = user {
+        route = box_route(user.clone().layer(route));
+    }
+    box_route(bearer.clone().layer(route))
 }
 
 /// Public greeting.
@@ -170,34 +196,32 @@ fn root() -> Response<Body> {
 
 /// Answers for any valid token.
 #[utoipa::path(get, path = "/status", responses((status = 200, description = "The server is up")))]
-fn status(_claims: Claims) -> Response<Body> {
+fn status(_claims: Claims, _user: Option<User_>) -> Response<Body> {
     json_response(StatusCode::OK, &json!({"status": "ok"}))
 }
 
-/// The token's user (scope `me`).
+/// The token's user (scope `me`); an unknown or disabled user is `401 invalid_token`.
 #[utoipa::path(get, path = "/users/me", responses((status = 200, description = "The current user", body = UserInfo)))]
-fn users_me(store: &Store, claims: &Claims) -> Response<Body> {
-    match claims.sub.as_deref().and_then(|name| store.get(name)) {
+fn users_me(_claims: Claims, user: Option<User_>) -> Response<Body> {
+    match user {
         Some(user) => json_response(
             StatusCode::OK,
             &json!(UserInfo {
                 username: user.username().to_owned(),
                 full_name: user.profile().full_name.to_owned(),
                 email: user.profile().email.to_owned(),
-                disabled: user.is_disabled(),
+                disabled: false,
             }),
         ),
-        None => json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"error": "not_found", "error_description": "No such user"}),
-        ),
+        // Not reached: the current-user layer refuses first.
+        None => json_response(StatusCode::UNAUTHORIZED, &json!({})),
     }
 }
 
 /// The token user's items (scopes `me` and `items`).
 #[utoipa::path(get, path = "/users/me/items", responses((status = 200, description = "The current user's items", body = [Item])))]
-fn users_me_items(claims: Claims) -> Response<Body> {
-    let owner = claims.sub.unwrap_or_default();
+fn users_me_items(_claims: Claims, user: Option<User_>) -> Response<Body> {
+    let owner = user.map(|u| u.username().to_owned()).unwrap_or_default();
     json_response(
         StatusCode::OK,
         &json!([Item {
@@ -207,8 +231,8 @@ fn users_me_items(claims: Claims) -> Response<Body> {
     )
 }
 
-/// OAuth2 password grant (RFC 6749 §4.3). No client, or Swagger UI's empty
-/// `Basic Og==` client.
+/// OAuth2 password grant (RFC 6749 §4.3): no client, or Swagger UI's empty
+/// `Basic Og==` client. Also `client_credentials` (RFC 6749 §4.4) for `demo-client`.
 #[utoipa::path(
     post,
     path = "/token",
@@ -223,10 +247,14 @@ fn token(
     issuer: TokenIssuer,
     store: &Store,
     refresh: Arc<dyn RefreshTokenStore>,
+    clients: Arc<dyn ClientStore>,
+    revocations: Arc<dyn RevocationStore>,
 ) -> Result<Route, Error> {
     let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
         .allow_password_grant()
         .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600))
+        .with_client_credentials(clients)
+        .with_revocations(revocations)
         .build()?;
     Ok(
         ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
@@ -321,12 +349,12 @@ fn app<V: TokenValidator<Claims = Claims>>(
     )?;
     let docs = DocsService::new(document, &security);
 
-    let status = protected(&bearer, None, status);
-    let me = {
-        let store = Arc::clone(store);
-        protected(&bearer, Some(&me), move |claims| users_me(&store, &claims))
-    };
-    let items = protected(&bearer, Some(&items), users_me_items);
+    // The user routes resolve the token's subject (FastAPI's get_current_active_user):
+    // an unknown or disabled user, or a client's token, is 401 invalid_token.
+    let user = CurrentUserLayer::<Store, Claims>::new(Arc::clone(store)).like(&bearer);
+    let status = protected(&bearer, None, None, status);
+    let me = protected(&bearer, Some(&user), Some(&me), users_me);
+    let items = protected(&bearer, Some(&user), Some(&items), users_me_items);
     let Extra {
         token,
         revoke,
@@ -435,10 +463,21 @@ async fn main() -> Result<(), Error> {
     };
     // REDIS_URL: refresh tokens and revocations shared by every node through Redis.
     let (refresh, revocations) = stores().await?;
+    // Tokens minted elsewhere with JWT_SECRET may carry no jti: they stay valid.
+    let check = RevocationCheck::new(own_validator.clone(), revocations).allow_missing_jti();
+    // What this node revokes (a token, a session) it refuses at once; other nodes
+    // within the check's 500 ms.
+    let revocations: Arc<dyn RevocationStore> = Arc::new(check.local_revocations());
+    let clients: Arc<dyn ClientStore> = Arc::new(MemoryClientStore::new([Client::new(
+        DEMO_CLIENT,
+        DEMO_CLIENT_SECRET,
+        "items",
+    )?]));
     let revoke =
-        RevocationEndpoint::new(own_validator.clone(), refresh.clone(), revocations.clone());
+        RevocationEndpoint::new(own_validator.clone(), refresh.clone(), revocations.clone())
+            .with_optional_clients(clients.clone());
     let extra = Extra {
-        token: token(issuer, &store, refresh)?,
+        token: token(issuer, &store, refresh, clients, revocations)?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
         well_known,
@@ -453,12 +492,7 @@ async fn main() -> Result<(), Error> {
         eprintln!("validating tokens from issuer {oidc}; get tokens from that issuer");
         Routed::Jwks(app(validator, &store, extra)?)
     } else {
-        Routed::Own(app(
-            // Tokens minted elsewhere with JWT_SECRET may carry no jti: they stay valid.
-            RevocationCheck::new(own_validator, revocations).allow_missing_jti(),
-            &store,
-            extra,
-        )?)
+        Routed::Own(app(check, &store, extra)?)
     };
 
     println!("listening on http://{address}");

@@ -42,6 +42,14 @@ pub struct Claims {
     /// Granted scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
+    /// Session id: the refresh-token family the token was issued from (ending the
+    /// session revokes every access token carrying it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The client the token was issued to (RFC 9068 §2.2). A token whose `client_id`
+    /// equals its `sub` (or that has no `sub`) speaks for a client, not a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// The `aud` claim: a single string or an array of strings (RFC 7519 §4.1.3).
@@ -140,11 +148,65 @@ pub trait HasJti {
     fn expires_at(&self) -> Option<i64> {
         None
     }
+
+    /// The session (refresh-token family) the token belongs to, if any: revoking the
+    /// session revokes the token.
+    fn sid(&self) -> Option<&str> {
+        None
+    }
+
+    /// The client the token was issued to (`client_id`, RFC 9068 §2.2), if any: only
+    /// that client may revoke it once clients authenticate.
+    fn client_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Claims that name who a token speaks for, for
+/// [`CurrentUserLayer`](crate::current_user::CurrentUserLayer).
+pub trait SubjectClaims {
+    /// The subject (`sub`), if any.
+    fn subject(&self) -> Option<&str>;
+
+    /// The client the token was issued to (`client_id`), if any.
+    fn client_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// `true` if the token speaks for a client rather than a user: it names a client
+    /// and either has no subject or its subject is that client (the
+    /// `client_credentials` grant, RFC 9068 §2.2). Such a token is never taken for a
+    /// user.
+    fn is_client_token(&self) -> bool {
+        match (self.client_id(), self.subject()) {
+            (Some(_), None) => true,
+            (Some(client), Some(subject)) => client == subject,
+            (None, _) => false,
+        }
+    }
+}
+
+impl SubjectClaims for Claims {
+    fn subject(&self) -> Option<&str> {
+        self.sub.as_deref()
+    }
+
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
 }
 
 impl HasJti for Claims {
     fn jti(&self) -> Option<&str> {
         self.jti.as_deref()
+    }
+
+    fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
     }
 
     fn expires_at(&self) -> Option<i64> {

@@ -99,6 +99,8 @@ mod json_error;
 pub mod axum;
 pub mod bearer;
 pub mod claims;
+#[cfg(feature = "token-endpoint")]
+pub mod current_user;
 pub mod error;
 pub mod forward;
 pub mod keys;
@@ -118,7 +120,7 @@ pub use bearer::{
     Anonymous, AuthBody, BearerAuth, BearerAuthLayer, DefaultRejection, FormTokenLayer,
     OnRejection, Rejection, TokenSources, WithErrorExtension,
 };
-pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
+pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use scopes::{check_scopes, PathScopes, PathScopesLayer, RequireScopes, RequireScopesLayer};

@@ -543,6 +543,8 @@ async fn async_validator_calls_the_service_it_polled() {
                     aud: None,
                     jti: None,
                     scope: None,
+                    sid: None,
+                    client_id: None,
                 })
             } else {
                 Err(AuthError::InvalidToken(InvalidToken::Revoked))

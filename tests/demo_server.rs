@@ -121,9 +121,15 @@ async fn demo_server_contract_ok() {
         "invalid_request",
     );
     assert_oauth_error(
-        &post_form(&url, "grant_type=client_credentials").await,
+        &post_form(&url, "grant_type=authorization_code&code=x").await,
         400,
         "unsupported_grant_type",
+    );
+    // client_credentials is served (contract addition), for an authenticated client.
+    assert_oauth_error(
+        &post_form(&url, "grant_type=client_credentials").await,
+        401,
+        "invalid_client",
     );
     let json_body = post(
         &url,
@@ -484,4 +490,138 @@ async fn demo_server_validates_another_issuers_tokens_ok() {
         relying.terminate();
     }
     issuer.terminate();
+}
+
+/// Basic credentials of the demo's one client.
+fn demo_client_basic(secret: &str) -> String {
+    use base64::Engine as _;
+    let pair = format!("demo-client:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_server_users_sessions_and_clients_contract_ok() {
+    let demo = start(Some(DEMO_SECRET));
+    let sign = |claims: serde_json::Value| {
+        install_crypto_provider();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(DEMO_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+
+    // User routes: a valid token whose subject is disabled (alice) or unknown is 401
+    // invalid_token, on both routes, with the demo's realm.
+    for sub in ["alice", "nobody"] {
+        let token = sign(json!({"sub": sub, "exp": now() + 600, "scope": "me items"}));
+        for path in ["/users/me", "/users/me/items"] {
+            let answer = get_with_token(&demo.url(path), &token).await;
+            answer.assert_bearer_rejection(401, Some("invalid_token"));
+            assert!(answer.challenge().contains(REALM), "{}", answer.challenge());
+        }
+    }
+
+    // client_credentials for demo-client: HTTP Basic or form credentials.
+    let basic = post(
+        &demo.url("/token"),
+        Some(FORM),
+        "grant_type=client_credentials",
+        &[("authorization", &demo_client_basic("demo-secret"))],
+    )
+    .await;
+    assert_eq!(basic.status, StatusCode::OK, "{:?}", basic.body);
+    let client_token = basic.json()["access_token"].as_str().unwrap().to_owned();
+    let claims = JwtValidator::<Value>::hs256(DEMO_SECRET)
+        .unwrap()
+        .verify(&client_token)
+        .unwrap();
+    assert_eq!(claims["client_id"], "demo-client");
+    assert_eq!(claims["sub"], "demo-client");
+    assert!(basic.json().get("refresh_token").is_none());
+    let form = post_form(
+        &demo.url("/token"),
+        "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret",
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::OK, "{:?}", form.body);
+    let wrong = post(
+        &demo.url("/token"),
+        Some(FORM),
+        "grant_type=client_credentials",
+        &[("authorization", &demo_client_basic("nope"))],
+    )
+    .await;
+    assert_oauth_error(&wrong, 401, "invalid_client");
+    // Its tokens are not users.
+    assert_eq!(
+        get_with_token(&demo.url("/status"), &client_token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for path in ["/users/me", "/users/me/items"] {
+        get_with_token(&demo.url(path), &client_token)
+            .await
+            .assert_bearer_rejection(401, Some("invalid_token"));
+    }
+    // Revoking a client's token takes its credentials.
+    let anonymous = post_form(&demo.url("/revoke"), &format!("token={client_token}")).await;
+    assert_oauth_error(&anonymous, 401, "invalid_client");
+    assert_eq!(
+        get_with_token(&demo.url("/status"), &client_token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let revoked = post(
+        &demo.url("/revoke"),
+        Some(FORM),
+        format!("token={client_token}"),
+        &[("authorization", &demo_client_basic("demo-secret"))],
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{:?}", revoked.body);
+    get_with_token(&demo.url("/status"), &client_token)
+        .await
+        .assert_bearer_rejection(401, Some("invalid_token"));
+
+    // Sessions: revoking the refresh token (no client authentication: the password
+    // grant issued it without a client) ends its access tokens.
+    let login = post_form(
+        &demo.url("/token"),
+        "grant_type=password&username=johndoe&password=secret",
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK);
+    let access = login.json()["access_token"].as_str().unwrap().to_owned();
+    let refresh = login.json()["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get_with_token(&demo.url("/users/me"), &access).await.status,
+        StatusCode::OK
+    );
+    let answer = post_form(&demo.url("/revoke"), &format!("token={refresh}")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    for path in ["/users/me", "/users/me/items", "/status"] {
+        get_with_token(&demo.url(path), &access)
+            .await
+            .assert_bearer_rejection(401, Some("invalid_token"));
+    }
+
+    // A parameter repeated with one empty copy is a repeat (RFC 6749 §3.1).
+    for form in [
+        "grant_type=password&username=johndoe&username=&password=secret",
+        "grant_type=password&username=&username=johndoe&password=secret",
+    ] {
+        assert_oauth_error(
+            &post_form(&demo.url("/token"), form).await,
+            400,
+            "invalid_request",
+        );
+    }
+    demo.terminate();
 }

@@ -197,7 +197,7 @@ fn should_accept(
             }
         }
     }
-    for text in ["iss", "sub", "jti"] {
+    for text in ["iss", "sub", "jti", "sid", "client_id"] {
         if claims.get(text).is_some_and(|v| !v.is_string()) {
             return false;
         }
@@ -294,7 +294,7 @@ proptest! {
     #[test]
     fn arbitrary_json_tokens_are_accepted_only_by_the_rules(
         mut header in object(&["alg", "kid", "crit", "typ", "jwk", "jku"]),
-        mut claims in object(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti", "scope", "x"]),
+        mut claims in object(&["exp", "nbf", "iat", "iss", "aud", "sub", "jti", "scope", "sid", "client_id", "x"]),
         (hs256, live, issued, audience) in (proptest::bool::weighted(0.8), proptest::bool::weighted(0.7), any::<bool>(), any::<bool>()),
         use_kid_key in any::<bool>(),
     ) {

@@ -67,6 +67,16 @@ impl<V, R> BearerAuthLayer<V, R> {
     pub fn validator(&self) -> &V {
         &self.validator
     }
+
+    /// The challenge (realm) refusals carry.
+    pub(crate) fn challenge(&self) -> &Challenge {
+        &self.settings.challenge
+    }
+
+    /// The rejection handler.
+    pub(crate) fn rejection(&self) -> &R {
+        &self.on_rejection
+    }
 }
 
 impl<S, V: Clone, R: OnRejection> Layer<S> for BearerAuthLayer<V, R> {

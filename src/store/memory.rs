@@ -269,7 +269,26 @@ pub struct MemoryRevocationStore {
 #[derive(Default)]
 struct RevokedJtis {
     until: HashMap<String, i64>,
+    /// Ended sessions (refresh-token family ids), apart from the token ids.
+    sessions: HashMap<String, i64>,
     writes: u32,
+}
+
+impl RevokedJtis {
+    fn revoke(&mut self, session: bool, id: &str, until: i64, now: i64) {
+        let map = if session {
+            &mut self.sessions
+        } else {
+            &mut self.until
+        };
+        let entry = map.entry(id.to_owned()).or_insert(until);
+        *entry = (*entry).max(until);
+        self.writes = self.writes.wrapping_add(1);
+        if self.writes.is_multiple_of(SWEEP_EVERY) {
+            self.until.retain(|_, until| *until > now);
+            self.sessions.retain(|_, until| *until > now);
+        }
+    }
 }
 
 impl fmt::Debug for MemoryRevocationStore {
@@ -296,15 +315,8 @@ impl RevocationStore for MemoryRevocationStore {
     fn revoke_jti<'a>(&'a self, jti: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let now = now();
-            if until <= now {
-                return Ok(());
-            }
-            let mut state = self.lock();
-            let entry = state.until.entry(jti.to_owned()).or_insert(until);
-            *entry = (*entry).max(until);
-            state.writes = state.writes.wrapping_add(1);
-            if state.writes.is_multiple_of(SWEEP_EVERY) {
-                state.until.retain(|_, until| *until > now);
+            if until > now {
+                self.lock().revoke(false, jti, until, now);
             }
             Ok(())
         })
@@ -312,5 +324,23 @@ impl RevocationStore for MemoryRevocationStore {
 
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move { Ok(self.lock().until.get(jti).is_some_and(|u| *u > now())) })
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let now = now();
+            if until > now {
+                self.lock().revoke(true, sid, until, now);
+            }
+            Ok(())
+        })
+    }
+
+    fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.lock().sessions.get(sid).is_some_and(|u| *u > now())) })
     }
 }

@@ -56,10 +56,11 @@
 //!
 //! `client_credentials` tokens (RFC 6749 §4.4) speak for a client, not a user. There is
 //! no end user, so such an access token's `sub` is the **client id** (as RFC 9068 §2.2
-//! suggests) and must not be read as a user name: a resource server that mixes user
-//! and service tokens should tell them apart by a claim of its own (for example
-//! `client_id` equal to `sub`) or by scopes only clients get. No refresh token is
-//! issued with them (§4.4.3). See `MemoryClientStore` (feature `token-endpoint`).
+//! suggests) and its `client_id` claim says so; it must not be read as a user name. The
+//! rule ([`SubjectClaims::is_client_token`](crate::SubjectClaims::is_client_token)): a
+//! token with a `client_id` and no `sub`, or `sub` equal to `client_id`, speaks for a
+//! client; the current-user layer refuses it. No refresh token is issued with them
+//! (§4.4.3). See `MemoryClientStore` (feature `token-endpoint`).
 //!
 //! # Revocation
 //!
@@ -100,6 +101,7 @@ pub use refresh::{
     refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
     RotateError, Rotated, Session,
 };
+pub(crate) use revocation::session_revocation_until;
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
 
 /// The future every store method returns: boxed and `Send`, so the store traits can be

@@ -10,6 +10,7 @@
 //! | `{prefix}rt:{sha256(token)}` | string | the family id, for current and used tokens | with the family |
 //! | `{prefix}fam:{family}` | hash | `sub`, `client`, `scope`, `exp`, `cur` (hash of the current token), `state` (`active`/`revoked`) | at `exp` |
 //! | `{prefix}jti:{jti}` | string | `1` | at the token's `exp` |
+//! | `{prefix}sid:{family}` | string | `1` (the session was ended) | a day past the family's `exp` |
 //!
 //! # Atomicity
 //!
@@ -165,6 +166,21 @@ impl RedisStore {
 
     fn jti_key(&self, jti: &str) -> String {
         format!("{}jti:{jti}", self.prefix)
+    }
+
+    fn sid_key(&self, sid: &str) -> String {
+        format!("{}sid:{sid}", self.prefix)
+    }
+
+    async fn mark_until(&self, key: String, until: i64) -> Result<(), StoreError> {
+        let remaining = until.saturating_sub(now());
+        if remaining <= 0 {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        conn.set_ex::<_, _, ()>(key, 1, u64::try_from(remaining).unwrap_or(u64::MAX))
+            .await
+            .map_err(|e| backend(&e))
     }
 }
 
@@ -341,6 +357,23 @@ impl RevocationStore for RedisStore {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             conn.exists(self.jti_key(jti))
+                .await
+                .map_err(|e| backend(&e))
+        })
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.mark_until(self.sid_key(sid), until))
+    }
+
+    fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            conn.exists(self.sid_key(sid))
                 .await
                 .map_err(|e| backend(&e))
         })

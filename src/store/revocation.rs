@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::refresh::RefreshTokenStore;
+use super::refresh::{RefreshRecord, RefreshTokenStore};
 use super::{client_id_eq, now, BoxFuture, StoreError};
 use crate::claims::HasJti;
 use crate::validate::{TokenValidator, Validation};
@@ -23,6 +23,23 @@ pub trait RevocationStore: Send + Sync {
 
     /// `true` if `jti` is revoked.
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Ends session `sid` (a refresh-token family id, the access tokens' `sid` claim)
+    /// until `until`: every access token carrying it is refused from then on. By
+    /// default kept among the token ids as `sid:{sid}` (the memory and Redis stores
+    /// keep sessions apart).
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { self.revoke_jti(&format!("sid:{sid}"), until).await })
+    }
+
+    /// `true` if session `sid` was ended.
+    fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { self.is_revoked(&format!("sid:{sid}")).await })
+    }
 }
 
 impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
@@ -32,7 +49,23 @@ impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).is_revoked(jti)
     }
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).revoke_session(sid, until)
+    }
+    fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).is_session_revoked(sid)
+    }
 }
+
+/// How long an ended session is remembered past the family's own expiry (or past now,
+/// if later): access tokens issued from it live at most this much longer. One day, as
+/// for revoked access tokens without `exp`; access tokens living longer than a day are
+/// not covered past that.
+pub(crate) const SESSION_REVOCATION_MARGIN_SECS: i64 = NO_EXP_REVOCATION_SECS;
 
 /// The RFC 7009 §2.1 `token_type_hint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +100,9 @@ pub enum RevokeOutcome {
     /// Not a token this server knows (unknown, expired, invalid, or an access token
     /// without `jti`). RFC 7009 §2.2: answer `200` all the same.
     Unknown,
+    /// A live access token issued to *another* client (its `client_id` claim); nothing
+    /// was revoked. Answered like [`WrongClient`](Self::WrongClient).
+    WrongClientAccessToken,
     /// A live refresh token of *another* client; nothing was revoked. RFC 7009 §2.1
     /// says to refuse the request: answer `400` with RFC 6749 §5.2 `invalid_grant`
     /// ("issued to another client").
@@ -75,11 +111,12 @@ pub enum RevokeOutcome {
 
 /// The logic of an RFC 7009 revocation endpoint, for the authenticated `client_id`.
 ///
-/// Looks `token` up as a refresh token (revoking its whole family, §2.1) and, failing
-/// that, validates it as an access token with `validator` and revokes its `jti` until
-/// its `exp`. The hint only chooses which is tried first (§2.1). Refresh tokens are
-/// checked against `client_id`; access tokens are not (anyone holding a valid access
-/// token may as well get it revoked).
+/// Looks `token` up as a refresh token (revoking its whole family, §2.1, and ending the
+/// session: every access token whose `sid` is the family is refused from then on) and,
+/// failing that, validates it as an access token with `validator` and revokes its `jti`
+/// until its `exp`. The hint only chooses which is tried first (§2.1). Refresh tokens are
+/// checked against `client_id`; access tokens only when they carry a `client_id` claim
+/// (a token issued without a client may be revoked by anyone holding it).
 ///
 /// The endpoint answers `200` for every outcome but
 /// [`WrongClient`](RevokeOutcome::WrongClient) (see there).
@@ -103,7 +140,8 @@ where
 {
     let refresh_first = hint != Some(TokenTypeHint::AccessToken);
     if refresh_first {
-        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens).await? {
+        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens, revocations).await?
+        {
             return Ok(outcome);
         }
     }
@@ -112,6 +150,12 @@ where
         Validation::Pending(future) => future.await,
     };
     if let Ok(claims) = claims {
+        if claims
+            .client_id()
+            .is_some_and(|owner| !client_id_eq(owner, client_id))
+        {
+            return Ok(RevokeOutcome::WrongClientAccessToken);
+        }
         if let Some(jti) = claims.jti() {
             let until = claims
                 .expires_at()
@@ -121,18 +165,34 @@ where
         }
     }
     if !refresh_first {
-        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens).await? {
+        if let Some(outcome) = revoke_refresh(token, client_id, refresh_tokens, revocations).await?
+        {
             return Ok(outcome);
         }
     }
     Ok(RevokeOutcome::Unknown)
 }
 
-async fn revoke_refresh<R: RefreshTokenStore + ?Sized>(
+/// Until when an ended session must be remembered (see
+/// [`SESSION_REVOCATION_MARGIN_SECS`]).
+pub(crate) fn session_revocation_until(record: &RefreshRecord) -> i64 {
+    record
+        .session
+        .expires_at
+        .max(now())
+        .saturating_add(SESSION_REVOCATION_MARGIN_SECS)
+}
+
+async fn revoke_refresh<R, Q>(
     token: &str,
     client_id: &str,
     store: &R,
-) -> Result<Option<RevokeOutcome>, StoreError> {
+    revocations: &Q,
+) -> Result<Option<RevokeOutcome>, StoreError>
+where
+    R: RefreshTokenStore + ?Sized,
+    Q: RevocationStore + ?Sized,
+{
     let Some(record) = store.lookup(token).await? else {
         return Ok(None);
     };
@@ -140,5 +200,8 @@ async fn revoke_refresh<R: RefreshTokenStore + ?Sized>(
         return Ok(Some(RevokeOutcome::WrongClient));
     }
     store.revoke_family(&record.family).await?;
+    revocations
+        .revoke_session(record.family.as_str(), session_revocation_until(&record))
+        .await?;
     Ok(Some(RevokeOutcome::RefreshFamilyRevoked))
 }

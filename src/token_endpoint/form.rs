@@ -22,6 +22,10 @@ pub(crate) struct TokenForm {
     pub(crate) refresh_token: Option<String>,
     pub(crate) token: Option<String>,
     pub(crate) token_type_hint: Option<String>,
+    /// Which known parameters were sent (empty or not), one bit each in
+    /// [`fields_mut`](Self::fields_mut) order: a repeat is refused even when a copy is
+    /// empty (RFC 6749 §3.1).
+    seen: u16,
 }
 
 impl std::fmt::Debug for TokenForm {
@@ -63,22 +67,28 @@ impl TokenForm {
         ]
     }
 
-    /// Records one parameter. Empty values count as omitted; unknown names are ignored.
+    /// Records one parameter. Empty values count as omitted, but a parameter sent
+    /// twice is refused even if one copy is empty (RFC 6749 §3.1: a layer in front that
+    /// keeps the last copy must not see another request than this one). Unknown names
+    /// are ignored.
     fn set(&mut self, name: &str, value: String) -> Result<(), TokenError> {
-        let Some((_, slot)) = self
+        let Some(index) = self
             .fields_mut()
-            .into_iter()
-            .find(|(known, _)| *known == name)
+            .iter()
+            .position(|(known, _)| *known == name)
         else {
             return Ok(());
         };
-        if value.is_empty() {
-            return Ok(());
-        }
-        if slot.is_some() {
+        let bit = 1u16 << index;
+        if self.seen & bit != 0 {
             return Err(BadRequest::DuplicateParameter.into());
         }
-        *slot = Some(value);
+        self.seen |= bit;
+        if !value.is_empty() {
+            if let Some((_, slot)) = self.fields_mut().into_iter().nth(index) {
+                *slot = Some(value);
+            }
+        }
         Ok(())
     }
 }
@@ -225,6 +235,22 @@ mod tests {
         let encoded = parse_urlencoded(b"username=%EF%BF%BD").unwrap();
         let raw = parse_urlencoded("username=\u{fffd}".as_bytes()).unwrap();
         assert_eq!(encoded.username, raw.username);
+    }
+
+    #[test]
+    fn urlencoded_repeat_with_an_empty_copy_fails() {
+        for body in [
+            &b"username=johndoe&username="[..],
+            b"username=&username=johndoe",
+            b"username&username=johndoe",
+            b"scope=&scope=",
+        ] {
+            assert_eq!(
+                parse_urlencoded(body).unwrap_err(),
+                TokenError::InvalidRequest(BadRequest::DuplicateParameter),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]

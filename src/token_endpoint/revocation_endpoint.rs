@@ -34,10 +34,20 @@ use crate::validate::TokenValidator;
 ///
 /// With [`with_clients`](Self::with_clients) the client must authenticate (HTTP Basic
 /// or body credentials, §2.1); without it, the `client_id` the request names (or none)
-/// is used to match refresh tokens.
+/// is used to match refresh tokens. With
+/// [`with_optional_clients`](Self::with_optional_clients), tokens issued without a
+/// client are revoked by anyone holding them, and tokens issued to a client (a refresh
+/// session of that client, an access token with its `client_id`) only by that client,
+/// authenticated (`401 invalid_client` without credentials).
+///
+/// Revoking a refresh token also ends its session: access tokens whose `sid` is its
+/// family are refused by a [`RevocationCheck`](crate::validate::RevocationCheck) on the
+/// same revocation store (at once on this node when given the check's
+/// [`local_revocations`](crate::validate::RevocationCheck::local_revocations)).
 pub struct RevocationEndpoint<V> {
     inner: Arc<Inner<V>>,
     clients: Option<Arc<dyn ClientStore>>,
+    optional_clients: bool,
 }
 
 struct Inner<V> {
@@ -51,6 +61,7 @@ impl<V> Clone for RevocationEndpoint<V> {
         Self {
             inner: Arc::clone(&self.inner),
             clients: self.clients.clone(),
+            optional_clients: self.optional_clients,
         }
     }
 }
@@ -82,6 +93,7 @@ where
                 revocations,
             }),
             clients: None,
+            optional_clients: false,
         }
     }
 
@@ -90,6 +102,20 @@ where
     pub fn with_clients(self, clients: Arc<dyn ClientStore>) -> Self {
         Self {
             clients: Some(clients),
+            optional_clients: false,
+            ..self
+        }
+    }
+
+    /// Authenticates clients against `clients` when a request carries client
+    /// credentials (wrong ones are `401 invalid_client`), and lets requests without
+    /// any revoke the tokens issued without a client. A token issued to a client is
+    /// revoked only by that client, authenticated.
+    #[must_use]
+    pub fn with_optional_clients(self, clients: Arc<dyn ClientStore>) -> Self {
+        Self {
+            clients: Some(clients),
+            optional_clients: true,
             ..self
         }
     }
@@ -116,9 +142,10 @@ where
         }
         let inner = Arc::clone(&self.inner);
         let clients = self.clients.clone();
+        let optional = self.optional_clients;
         ResponseFuture::pending(async move {
             inner
-                .handle(request, clients.as_deref())
+                .handle(request, clients.as_deref(), optional)
                 .await
                 .unwrap_or_else(TokenError::into_response)
         })
@@ -134,6 +161,7 @@ where
         &self,
         request: Request<B>,
         clients: Option<&dyn ClientStore>,
+        optional: bool,
     ) -> Result<Response<Full<Bytes>>, TokenError>
     where
         B: Body + Send,
@@ -155,6 +183,7 @@ where
         let bytes = read_body(body, DEFAULT_MAX_BODY, DEFAULT_BODY_TIMEOUT).await?;
         let form = form::parse_urlencoded(&bytes)?;
         let client_id = match clients {
+            Some(_) if optional && !names_client(headers, &form) => String::new(),
             Some(clients) => {
                 let (id, secret, basic) = client_credentials(headers, &form)?;
                 clients
@@ -181,9 +210,25 @@ where
         )
         .await
         .map_err(|_| TokenError::TemporarilyUnavailable)?;
-        if outcome == RevokeOutcome::WrongClient {
-            return Err(TokenError::InvalidRefreshToken);
+        match outcome {
+            RevokeOutcome::WrongClient | RevokeOutcome::WrongClientAccessToken
+                if optional && client_id.is_empty() =>
+            {
+                // A client's token: that client must authenticate.
+                Err(TokenError::InvalidClient { basic: false })
+            }
+            RevokeOutcome::WrongClient | RevokeOutcome::WrongClientAccessToken => {
+                Err(TokenError::InvalidRefreshToken)
+            }
+            _ => Ok(json_response(StatusCode::OK, Vec::new())),
         }
-        Ok(json_response(StatusCode::OK, Vec::new()))
     }
+}
+
+/// `true` if the request names a client: HTTP Basic with a non-empty id (Swagger UI's
+/// empty `Basic Og==` names none), or `client_id` / `client_secret` in the body.
+fn names_client(headers: &http::HeaderMap, form: &form::TokenForm) -> bool {
+    form.client_id.is_some()
+        || form.client_secret.is_some()
+        || !client_identity(headers, form).is_empty()
 }

@@ -26,7 +26,10 @@ use super::issuer::TokenIssuer;
 use super::password::PasswordHasher;
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
-use crate::store::{refresh, ClientStore, RefreshError, RefreshTokenStore, Session};
+use crate::store::{
+    client_id_eq, narrow_scopes, session_revocation_until, ClientStore, RefreshRecord,
+    RefreshTokenStore, RevocationStore, RotateError, Session,
+};
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
@@ -77,6 +80,7 @@ struct Inner<S> {
     password_grant: bool,
     refresh: Option<RefreshConfig>,
     client_store: Option<Arc<dyn ClientStore>>,
+    revocations: Option<Arc<dyn RevocationStore>>,
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
@@ -105,6 +109,7 @@ pub struct TokenEndpointBuilder<S> {
     password_grant: bool,
     refresh: Option<RefreshConfig>,
     client_store: Option<Arc<dyn ClientStore>>,
+    revocations: Option<Arc<dyn RevocationStore>>,
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
@@ -135,6 +140,7 @@ impl<S: UserStore> TokenEndpoint<S> {
             password_grant: false,
             refresh: None,
             client_store: None,
+            revocations: None,
             lenient_grant_type: false,
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -196,6 +202,17 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// secrets where you can.
     pub fn with_client_credentials(mut self, clients: Arc<dyn ClientStore>) -> Self {
         self.client_store = Some(clients);
+        self
+    }
+
+    /// Ends sessions in `revocations` when the refresh grant finds one must end: a
+    /// spent refresh token presented again (reuse, RFC 9700 §4.14.2), or a user who is
+    /// gone or disabled. Every access token of that session (its `sid` claim) is then
+    /// refused by a [`RevocationCheck`](crate::RevocationCheck) on the same store; give
+    /// it the check's [`local_revocations`](crate::RevocationCheck::local_revocations)
+    /// so that this node refuses them at once.
+    pub fn with_revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(revocations);
         self
     }
 
@@ -299,6 +316,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
                 password_grant: self.password_grant,
                 refresh: self.refresh,
                 client_store: self.client_store,
+                revocations: self.revocations,
                 lenient_grant_type: self.lenient_grant_type,
                 max_body: self.max_body,
                 body_timeout: self.body_timeout,
@@ -452,6 +470,10 @@ impl<S: UserStore> Inner<S> {
         Ok(json_response(StatusCode::OK, body))
     }
 
+    /// The refresh grant (RFC 6749 §6) with the user looked up again: a user who is
+    /// gone or disabled ends the session (`invalid_grant`); the scopes are the
+    /// requested (or original) ones the user may still have; the user store's extra
+    /// claims are applied afresh.
     async fn refresh_grant(
         &self,
         form: TokenForm,
@@ -467,19 +489,100 @@ impl<S: UserStore> Inner<S> {
         if let Some(scope) = &form.scope {
             parse_scope(scope)?;
         }
-        let refreshed = refresh(&*config.store, token, client_id, form.scope.as_deref())
+        let record = config
+            .store
+            .lookup(token)
             .await
-            .map_err(|e| match e {
-                RefreshError::InvalidScope => TokenError::InvalidScope,
-                RefreshError::Store(_) => TokenError::TemporarilyUnavailable,
-                _ => TokenError::InvalidRefreshToken,
-            })?;
+            .map_err(|_| TokenError::TemporarilyUnavailable)?
+            .ok_or(TokenError::InvalidRefreshToken)?;
+        if !client_id_eq(&record.session.client_id, client_id) {
+            return Err(TokenError::InvalidRefreshToken);
+        }
+        // Neither a foreign token nor a too-wide scope spends the token.
+        let narrowed = narrow_scopes(&record.session.scope, form.scope.as_deref())
+            .map_err(|_| TokenError::InvalidScope)?;
+        let user = self
+            .store
+            .find_user(&record.session.subject)
+            .await
+            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        let user = match user {
+            Some(user) if !user.is_disabled() => user,
+            _ => {
+                self.end_session(config, &record).await?;
+                return Err(TokenError::InvalidRefreshToken);
+            }
+        };
+        let scope = narrowed
+            .split(' ')
+            .filter(|s| !s.is_empty() && user.scopes().iter().any(|own| own == s))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let rotated = match config.store.rotate(token).await {
+            Ok(rotated) => rotated,
+            Err(RotateError::Reused) => {
+                // The store revoked the family; its access tokens end too.
+                self.end_session(config, &record).await?;
+                return Err(TokenError::InvalidRefreshToken);
+            }
+            Err(RotateError::Store(_)) => return Err(TokenError::TemporarilyUnavailable),
+            Err(_) => return Err(TokenError::InvalidRefreshToken),
+        };
+        let mut extra = self.store.extra_claims(&user);
+        self.session_claims(&mut extra, &rotated.record, client_id);
         self.success(
-            &refreshed.record.session.subject,
-            &refreshed.scope,
-            serde_json::Map::new(),
-            Some(refreshed.refresh_token.as_str()),
+            &rotated.record.session.subject,
+            &scope,
+            extra,
+            Some(rotated.token.as_str()),
         )
+    }
+
+    /// Ends a session: its refresh-token family, and (with
+    /// [`with_revocations`](TokenEndpointBuilder::with_revocations)) its access tokens.
+    async fn end_session(
+        &self,
+        config: &RefreshConfig,
+        record: &RefreshRecord,
+    ) -> Result<(), TokenError> {
+        config
+            .store
+            .revoke_family(&record.family)
+            .await
+            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        if let Some(revocations) = &self.revocations {
+            revocations
+                .revoke_session(record.family.as_str(), session_revocation_until(record))
+                .await
+                .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        }
+        Ok(())
+    }
+
+    /// `sid` (the refresh family) and, for an authenticated registered client,
+    /// `client_id`: set over whatever the user store's extra claims said.
+    fn session_claims(
+        &self,
+        extra: &mut serde_json::Map<String, serde_json::Value>,
+        record: &RefreshRecord,
+        client_id: &str,
+    ) {
+        extra.insert("sid".into(), record.family.as_str().into());
+        self.client_claim(extra, client_id);
+    }
+
+    /// `client_id` when the client was authenticated (registered clients), else
+    /// removed: an unauthenticated name is no claim (RFC 9068 §2.2).
+    fn client_claim(
+        &self,
+        extra: &mut serde_json::Map<String, serde_json::Value>,
+        client_id: &str,
+    ) {
+        if self.clients.is_some() && !client_id.is_empty() {
+            extra.insert("client_id".into(), client_id.into());
+        } else {
+            extra.remove("client_id");
+        }
     }
 
     async fn client_credentials_grant(
@@ -502,7 +605,10 @@ impl<S: UserStore> Inner<S> {
         let scope = client
             .grant_scope(form.scope.as_deref())
             .map_err(|_| TokenError::InvalidScope)?;
-        self.success(client.id(), &scope, serde_json::Map::new(), None)
+        // RFC 9068 §2.2: `sub` is the client itself, and `client_id` says so.
+        let mut extra = serde_json::Map::new();
+        extra.insert("client_id".into(), client.id().into());
+        self.success(client.id(), &scope, extra, None)
     }
 
     fn authenticate_client(&self, headers: &HeaderMap, form: &TokenForm) -> Result<(), TokenError> {
@@ -598,7 +704,8 @@ impl<S: UserStore> Inner<S> {
             _ => user.scopes().iter().map(String::as_str).collect(),
         };
         let scope = granted.join(" ");
-        let extra = self.store.extra_claims(&user);
+        let mut extra = self.store.extra_claims(&user);
+        self.client_claim(&mut extra, client_id);
         let refresh_token = match &self.refresh {
             Some(config) => {
                 let lifetime = i64::try_from(config.lifetime.as_secs()).unwrap_or(i64::MAX);
@@ -613,6 +720,14 @@ impl<S: UserStore> Inner<S> {
                     .issue(&session)
                     .await
                     .map_err(|_| TokenError::TemporarilyUnavailable)?;
+                // The family id becomes the access token's `sid`.
+                let record = config
+                    .store
+                    .lookup(token.as_str())
+                    .await
+                    .map_err(|_| TokenError::TemporarilyUnavailable)?
+                    .ok_or(TokenError::TemporarilyUnavailable)?;
+                self.session_claims(&mut extra, &record, client_id);
                 Some(token.into_string())
             }
             None => None,

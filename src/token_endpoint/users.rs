@@ -104,6 +104,12 @@ impl<P> User<P> {
     pub fn profile(&self) -> &P {
         &self.profile
     }
+
+    /// The profile, by value.
+    #[must_use]
+    pub fn into_profile(self) -> P {
+        self.profile
+    }
 }
 
 /// The user store failed (database down, timeout). The endpoint answers

@@ -1,5 +1,5 @@
-//! [`RevocationCheck`]: refuses tokens whose `jti` is on a [`RevocationStore`], with a
-//! short-lived local cache in front of the store.
+//! [`RevocationCheck`]: refuses tokens whose `jti` is on a [`RevocationStore`], or whose
+//! session (`sid`) was ended, with a short-lived local cache in front of the store.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::{TokenValidator, Validation};
 use crate::claims::HasJti;
 use crate::error::{AuthError, InvalidToken};
-use crate::store::RevocationStore;
+use crate::store::{BoxFuture, RevocationStore, StoreError};
 
 /// How long a "not revoked" answer is trusted locally by default: 500 ms, so a token
 /// revoked on one node is refused everywhere within half a second (plus one store
@@ -149,6 +149,109 @@ impl<V, S> RevocationCheck<V, S> {
     }
 }
 
+impl<V, S: Clone> RevocationCheck<V, S> {
+    /// The store, wrapped so that what it revokes is refused by this check (and its
+    /// clones) **at once**, without waiting for the local "not revoked" answers to
+    /// expire. Give it to the endpoints that revoke on this node
+    /// ([`RevocationEndpoint`](crate::token_endpoint::RevocationEndpoint), the token
+    /// endpoint's [`with_revocations`](crate::token_endpoint::TokenEndpointBuilder::with_revocations));
+    /// other nodes notice within the "not revoked" time to live. Take it after the
+    /// cache is configured: the `with_*` settings start a new cache.
+    pub fn local_revocations(&self) -> LocalRevocations<S> {
+        LocalRevocations {
+            store: self.store.clone(),
+            cache: Arc::clone(&self.cache),
+        }
+    }
+}
+
+/// A [`RevocationStore`] that also marks what it revokes in a [`RevocationCheck`]'s
+/// local cache; see [`RevocationCheck::local_revocations`].
+#[derive(Clone)]
+pub struct LocalRevocations<S> {
+    store: S,
+    cache: Arc<JtiCache>,
+}
+
+impl<S> fmt::Debug for LocalRevocations<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalRevocations")
+            .field("store", &std::any::type_name::<S>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: RevocationStore> RevocationStore for LocalRevocations<S> {
+    fn revoke_jti<'a>(&'a self, jti: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            // Marked here even if the store failed: refusing is the safe side.
+            let stored = self.store.revoke_jti(jti, until).await;
+            self.cache.insert(Kind::Jti, jti, true);
+            stored
+        })
+    }
+
+    fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.store.is_revoked(jti)
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let stored = self.store.revoke_session(sid, until).await;
+            self.cache.insert(Kind::Sid, sid, true);
+            stored
+        })
+    }
+
+    fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.store.is_session_revoked(sid)
+    }
+}
+
+/// What the local cache decided about a token.
+enum Local {
+    Accept,
+    Refuse(AuthError),
+    /// Ask the store about the token id and/or the session.
+    Ask {
+        jti: bool,
+        sid: bool,
+    },
+}
+
+fn local<C: HasJti>(cache: &JtiCache, allow_missing_jti: bool, claims: &C) -> Local {
+    let mut ask_jti = false;
+    match claims.jti() {
+        None if !allow_missing_jti => return Local::Refuse(missing_jti()),
+        None => {}
+        Some(jti) => match cache.get(Kind::Jti, jti) {
+            Some(true) => return Local::Refuse(InvalidToken::Revoked.into()),
+            Some(false) => {}
+            None => ask_jti = true,
+        },
+    }
+    let mut ask_sid = false;
+    if let Some(sid) = claims.sid() {
+        match cache.get(Kind::Sid, sid) {
+            Some(true) => return Local::Refuse(InvalidToken::Revoked.into()),
+            Some(false) => {}
+            None => ask_sid = true,
+        }
+    }
+    if ask_jti || ask_sid {
+        Local::Ask {
+            jti: ask_jti,
+            sid: ask_sid,
+        }
+    } else {
+        Local::Accept
+    }
+}
+
 impl<V, S> TokenValidator for RevocationCheck<V, S>
 where
     V: TokenValidator,
@@ -166,20 +269,15 @@ where
     fn validate(&self, token: &str) -> Validation<V::Claims, Self::Future> {
         match self.inner.validate(token) {
             Validation::Ready(Ok(claims)) => {
-                let Some(jti) = claims.jti() else {
-                    return Validation::Ready(if self.allow_missing_jti {
-                        Ok(claims)
-                    } else {
-                        Err(missing_jti())
-                    });
-                };
-                match self.cache.get(jti) {
-                    Some(false) => Validation::Ready(Ok(claims)),
-                    Some(true) => Validation::Ready(Err(InvalidToken::Revoked.into())),
-                    None => Validation::Pending(Box::pin(ask_store(
+                match local(&self.cache, self.allow_missing_jti, &claims) {
+                    Local::Accept => Validation::Ready(Ok(claims)),
+                    Local::Refuse(error) => Validation::Ready(Err(error)),
+                    Local::Ask { jti, sid } => Validation::Pending(Box::pin(ask_store(
                         claims,
                         self.store.clone(),
                         Arc::clone(&self.cache),
+                        jti,
+                        sid,
                     ))),
                 }
             }
@@ -190,17 +288,10 @@ where
                 let allow_missing_jti = self.allow_missing_jti;
                 Validation::Pending(Box::pin(async move {
                     let claims = future.await?;
-                    let Some(jti) = claims.jti() else {
-                        return if allow_missing_jti {
-                            Ok(claims)
-                        } else {
-                            Err(missing_jti())
-                        };
-                    };
-                    match cache.get(jti) {
-                        Some(false) => Ok(claims),
-                        Some(true) => Err(InvalidToken::Revoked.into()),
-                        None => ask_store(claims, store, cache).await,
+                    match local(&cache, allow_missing_jti, &claims) {
+                        Local::Accept => Ok(claims),
+                        Local::Refuse(error) => Err(error),
+                        Local::Ask { jti, sid } => ask_store(claims, store, cache, jti, sid).await,
                     }
                 }))
             }
@@ -216,23 +307,45 @@ async fn ask_store<C: HasJti, S: RevocationStore>(
     claims: C,
     store: S,
     cache: Arc<JtiCache>,
+    ask_jti: bool,
+    ask_sid: bool,
 ) -> Result<C, AuthError> {
-    let jti = claims.jti().unwrap_or_default();
-    let revoked = store
-        .is_revoked(jti)
-        .await
-        .map_err(|_| AuthError::Unavailable)?;
-    cache.insert(jti, revoked);
-    if revoked {
-        Err(InvalidToken::Revoked.into())
-    } else {
-        Ok(claims)
+    if ask_jti {
+        let jti = claims.jti().unwrap_or_default();
+        let revoked = store
+            .is_revoked(jti)
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
+        cache.insert(Kind::Jti, jti, revoked);
+        if revoked {
+            return Err(InvalidToken::Revoked.into());
+        }
     }
+    if ask_sid {
+        let sid = claims.sid().unwrap_or_default();
+        let revoked = store
+            .is_session_revoked(sid)
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
+        cache.insert(Kind::Sid, sid, revoked);
+        if revoked {
+            return Err(InvalidToken::Revoked.into());
+        }
+    }
+    Ok(claims)
 }
 
-/// Local answers of the store, per `jti`, each with a deadline.
+/// Which of the cache's two maps.
+#[derive(Clone, Copy)]
+enum Kind {
+    Jti,
+    Sid,
+}
+
+/// Local answers of the store, per `jti` and per session (`sid`), each with a deadline.
 struct JtiCache {
     entries: RwLock<HashMap<Box<str>, Entry>>,
+    sessions: RwLock<HashMap<Box<str>, Entry>>,
     not_revoked_ttl: Duration,
     revoked_ttl: Duration,
     capacity: usize,
@@ -248,37 +361,60 @@ impl JtiCache {
     fn new(not_revoked_ttl: Duration, revoked_ttl: Duration, capacity: usize) -> Self {
         Self {
             entries: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::new()),
             not_revoked_ttl,
             revoked_ttl,
             capacity,
         }
     }
 
-    fn get(&self, jti: &str) -> Option<bool> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        let entry = entries.get(jti)?;
+    fn map(&self, kind: Kind) -> &RwLock<HashMap<Box<str>, Entry>> {
+        match kind {
+            Kind::Jti => &self.entries,
+            Kind::Sid => &self.sessions,
+        }
+    }
+
+    fn get(&self, kind: Kind, id: &str) -> Option<bool> {
+        let entries = self
+            .map(kind)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = entries.get(id)?;
         (Instant::now() < entry.until).then_some(entry.revoked)
     }
 
-    fn insert(&self, jti: &str, revoked: bool) {
+    fn insert(&self, kind: Kind, id: &str, revoked: bool) {
         let ttl = if revoked {
             self.revoked_ttl
         } else {
             self.not_revoked_ttl
         };
+        let now = Instant::now();
+        let mut entries = self
+            .map(kind)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = entries.get(id) {
+            // A live "revoked" answer is never replaced by a "not revoked" one read
+            // from the store before the revocation landed.
+            if entry.revoked && !revoked && now < entry.until {
+                return;
+            }
+        }
         if ttl.is_zero() || self.capacity == 0 {
+            // Nothing kept; at least no stale "not revoked" answer survives.
+            entries.remove(id);
             return;
         }
-        let now = Instant::now();
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity && !entries.contains_key(jti) {
+        if entries.len() >= self.capacity && !entries.contains_key(id) {
             entries.retain(|_, e| e.until > now);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
         entries.insert(
-            jti.into(),
+            id.into(),
             Entry {
                 until: now + ttl,
                 revoked,
