@@ -65,9 +65,9 @@ async fn redis_cap_ends_own_oldest() {
     cap_ends_own_oldest(Arc::new(store)).await;
 
     // The subject index holds the live families only and expires with the longest.
-    let client = redis::Client::open(server.url()).unwrap();
+    let client = ::redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let members: Vec<String> = redis::cmd("ZRANGE")
+    let members: Vec<String> = ::redis::cmd("ZRANGE")
         .arg("tower-bearer:sub:alice")
         .arg(0)
         .arg(-1)
@@ -75,14 +75,14 @@ async fn redis_cap_ends_own_oldest() {
         .await
         .unwrap();
     assert_eq!(members.len(), 3, "{members:?}");
-    let ttl: i64 = redis::cmd("TTL")
+    let ttl: i64 = ::redis::cmd("TTL")
         .arg("tower-bearer:sub:alice")
         .query_async(&mut conn)
         .await
         .unwrap();
     assert!((1..=600).contains(&ttl), "{ttl}");
     for member in members {
-        let exists: bool = redis::cmd("EXISTS")
+        let exists: bool = ::redis::cmd("EXISTS")
             .arg(format!("tower-bearer:fam:{member}"))
             .query_async(&mut conn)
             .await
