@@ -63,6 +63,20 @@ page.on("request", (request) => {
 });
 const pageErrors = [];
 page.on("pageerror", (error) => pageErrors.push(String(error)));
+// Content-Security-Policy violations: reported on the console by Chromium, and as
+// `securitypolicyviolation` events, collected in the page before any script runs.
+const cspViolations = [];
+page.on("console", (message) => {
+  if (/Content Security Policy|Content-Security-Policy/i.test(message.text())) {
+    cspViolations.push(message.text());
+  }
+});
+await page.addInitScript(() => {
+  window.__cspViolations = [];
+  document.addEventListener("securitypolicyviolation", (event) => {
+    window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+  });
+});
 
 const modal = page.locator(".modal-ux");
 
@@ -99,6 +113,11 @@ try {
     const response = await page.goto(`${base}/docs`);
     assert.equal(response.status(), 200);
     assert.ok(page.url().endsWith("/docs/"), page.url());
+    const headers = await response.allHeaders();
+    assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
+    assert.match(headers["content-security-policy"] ?? "", /script-src 'self'(;|$)/);
+    assert.equal(headers["x-frame-options"], "DENY");
+    assert.equal(headers["cache-control"], "no-store");
     for (const id of ["root", "status", "users_me", "users_me_items", "token"]) {
       await page.locator(`#operations-default-${id}`).waitFor();
     }
@@ -161,6 +180,28 @@ try {
   await step("no request left the server under test, no page errors", async () => {
     assert.deepEqual(foreign, []);
     assert.deepEqual(pageErrors, []);
+  });
+
+  await step("the UI ran under its Content-Security-Policy without a violation", async () => {
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    assert.deepEqual(cspViolations, []);
+  });
+
+  await step("the page refuses to be framed by another origin", async () => {
+    // A page on another origin (a data: URL is opaque) frames /docs/: Chromium must
+    // block it (frame-ancestors 'none', X-Frame-Options: DENY).
+    const framer = await context.newPage();
+    const refusal = framer.waitForEvent("console", {
+      predicate: (message) =>
+        /frame-ancestors|X-Frame-Options|Refused to (display|frame)/i.test(message.text()),
+      timeout: 15_000,
+    });
+    await framer.goto(`data:text/html,<iframe id="f" src="${base}/docs/"></iframe>`);
+    await refusal;
+    const frame = framer.frames().find((f) => f.url().startsWith(`${base}/docs`));
+    const framedUi = frame ? await frame.locator(".swagger-ui").count().catch(() => 0) : 0;
+    assert.equal(framedUi, 0, "Swagger UI rendered inside a foreign frame");
+    await framer.close();
   });
 } catch {
   await page
