@@ -19,9 +19,9 @@ pub const OWASP_PARALLELISM: u32 = 1;
 /// Default upper bound on a password's length, in bytes. Longer passwords are refused
 /// (as wrong) without hashing, so their cost stays bounded.
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
-/// Default number of logins that may wait for a verification slot, per slot (so 16
+/// Default number of logins that may wait for a verification slot, per slot (so 64
 /// times [`PasswordHasher::max_concurrency`]); see [`PasswordHasher::with_max_waiting`].
-pub const DEFAULT_WAITING_PER_SLOT: usize = 16;
+pub const DEFAULT_WAITING_PER_SLOT: usize = 64;
 /// Default longest wait for a verification slot; see [`PasswordHasher::with_max_wait`].
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
 
@@ -83,7 +83,7 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 /// async workers leave; further logins wait their turn.
 ///
 /// The wait is bounded: at most [`max_waiting`](Self::with_max_waiting) logins wait
-/// (default 16 per slot), each at most [`max_wait`](Self::with_max_wait) (default 2 s).
+/// (default 64 per slot), each at most [`max_wait`](Self::with_max_wait) (default 2 s).
 /// Beyond that the token endpoint answers `503 temporarily_unavailable` with
 /// `Retry-After` at once. Logins for usernames that failed recently on this node wait
 /// in a second, smaller lane that gets one slot in four while others wait, so a flood
@@ -193,7 +193,7 @@ impl PasswordHasher {
         Ok(self)
     }
 
-    /// At most `n` logins wait for a verification slot (default 16 per slot); one more
+    /// At most `n` logins wait for a verification slot (default 64 per slot); one more
     /// is answered `503 temporarily_unavailable` with `Retry-After` at once. `0` means
     /// no waiting at all: a login that finds every slot busy is refused.
     ///
