@@ -263,7 +263,10 @@ fn start_in_process_server() -> Result<String, Box<dyn std::error::Error>> {
         .allow_password_grant()
         .build()?;
     endpoint.hasher().warm_up();
-    let me = service_fn_me();
+    let me = tower::service_fn(|_: Request<hyper::body::Incoming>| async {
+        let body = Full::new(Bytes::from_static(br#"{"username":"johndoe"}"#));
+        Ok::<_, Infallible>(Response::new(body))
+    });
     let protected = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET)?)
         .layer(RequireScopesLayer::<Claims>::try_new(["me"])?.layer(me));
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -302,17 +305,6 @@ fn start_in_process_server() -> Result<String, Box<dyn std::error::Error>> {
         });
     });
     Ok(format!("http://{addr}"))
-}
-
-fn service_fn_me() -> tower::util::ServiceFn<
-    fn(Request<hyper::body::Incoming>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
-> {
-    fn me(_: Request<hyper::body::Incoming>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
-        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(
-            br#"{"username":"johndoe"}"#,
-        )))))
-    }
-    tower::service_fn(me as fn(_) -> _)
 }
 
 async fn collect<B>(response: Response<B>) -> Response<Full<Bytes>>
