@@ -58,10 +58,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(base))
+    runtime.block_on(run(base)).map_err(|e| e as Box<dyn std::error::Error>)
 }
 
-async fn run(base: String) -> Result<(), Box<dyn std::error::Error>> {
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(base: String) -> Result<(), Error> {
     let workers = env_usize("WORKERS", 64);
     let flood_secs = env_usize("FLOOD_SECS", 15) as u64;
     let flood_users = env_usize("FLOOD_USERS", 64);
@@ -142,13 +144,14 @@ async fn run(base: String) -> Result<(), Box<dyn std::error::Error>> {
                 let started = Instant::now();
                 let outcome = login(&client, &base, "johndoe", "secret").await;
                 let elapsed = started.elapsed();
-                let mut valid = valid.lock().unwrap_or_else(|e| e.into_inner());
-                match outcome {
-                    Ok((StatusCode::OK, _, _)) => valid.0.push(elapsed),
-                    Ok((StatusCode::SERVICE_UNAVAILABLE, _, _)) => valid.1 += 1,
-                    _ => valid.2 += 1,
+                {
+                    let mut valid = valid.lock().unwrap_or_else(|e| e.into_inner());
+                    match outcome {
+                        Ok((StatusCode::OK, _, _)) => valid.0.push(elapsed),
+                        Ok((StatusCode::SERVICE_UNAVAILABLE, _, _)) => valid.1 += 1,
+                        _ => valid.2 += 1,
+                    }
                 }
-                drop(valid);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
@@ -228,7 +231,7 @@ async fn login(
     base: &str,
     username: &str,
     password: &str,
-) -> Result<(StatusCode, Bytes, Duration), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(StatusCode, Bytes, Duration), Error> {
     let form = format!("grant_type=password&username={username}&password={password}");
     let request = Request::post(format!("{base}/token"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -244,7 +247,7 @@ async fn get(
     client: &HttpClient,
     url: &str,
     token: &str,
-) -> Result<StatusCode, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<StatusCode, Error> {
     let request = Request::get(url)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Full::default())?;

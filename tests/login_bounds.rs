@@ -88,7 +88,7 @@ async fn full_queue_answers_503_with_retry_after() {
 
 #[tokio::test]
 async fn valid_logins_succeed_during_a_flood_of_bad_ones() {
-    // One slot, eight waiting at most (two of them for suspect usernames); a generous
+    // One slot, eight waiting at most in each lane; a generous
     // wait so the outcome does not depend on the machine's speed.
     let hasher = PasswordHasher::new()
         .with_params(4 * 1024, 2, 1)
@@ -143,7 +143,7 @@ async fn valid_logins_succeed_during_a_flood_of_bad_ones() {
     }
     let (wrong, busy) = (wrong.load(Ordering::SeqCst), busy.load(Ordering::SeqCst));
     assert_eq!(wrong + busy, WORKERS * PER_WORKER);
-    // The suspect lane is capped: most of the flood was turned away without hashing.
+    // The suspect lane is capped: part of the flood was turned away without hashing.
     assert!(busy > 0, "wrong {wrong}, busy {busy}");
     eprintln!("flood: {wrong} verified and refused, {busy} turned away with 503");
 }

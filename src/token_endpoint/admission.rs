@@ -4,19 +4,20 @@
 //! # How a flood of bad logins is kept from starving good ones
 //!
 //! - **Bounded**: at most `max_concurrency` verifications run; at most `max_waiting`
-//!   logins wait, each at most `max_wait`. A login that finds the queue full, or whose
-//!   wait runs out, is answered at once with `503 temporarily_unavailable` and
-//!   `Retry-After` instead of queueing without end. So any login is answered within
-//!   `max_wait` plus one verification.
+//!   logins wait in each of the two lanes below, each at most `max_wait`. A login that
+//!   finds its lane full, or whose wait runs out, is answered `503
+//!   temporarily_unavailable` with `Retry-After` instead of queueing without end. So
+//!   any login is answered within `max_wait` plus one verification.
 //! - **Two lanes**: a login for a username that failed recently on this node (wrong
 //!   password, unknown user; tracked by a keyed hash of the username, so unknown and
 //!   known usernames are treated alike and nothing reveals which exist) waits in the
 //!   *suspect* lane, every other login in the *clean* lane. A freed slot goes to the
 //!   clean lane first; the suspect lane gets every fourth slot while both wait, so it is
-//!   slowed, never starved. The suspect lane holds at most a quarter of `max_waiting`.
-//!   Password guessing repeats usernames, so after its first failure per username a
-//!   flood queues behind the users who have not failed, and mostly gets `503` at once
-//!   (cheap) instead of taking the hashing threads.
+//!   slowed, never starved. Password guessing repeats usernames, so after its first
+//!   failure per username a flood queues behind the users who have not failed: a valid
+//!   login waits for about one verification, not for the flood. The flood's own
+//!   requests are parked in their lane (up to `max_wait`) rather than refused at once,
+//!   which also keeps a client that retries without pause from spinning on `503`s.
 //! - **What it does not do**: a flood of always-new usernames is clean on each first
 //!   try and shares the clean lane first-come first-served; then the bound is what
 //!   holds (an answer within `max_wait`). A flood against one username slows that
@@ -90,13 +91,8 @@ impl Admission {
                 state.free -= 1;
                 return Ok(self.permit());
             }
-            let waiting = state.clean.len() + state.suspect.len();
-            let lane_full = if suspect {
-                state.suspect.len() >= self.max_waiting.div_ceil(4)
-            } else {
-                false
-            };
-            if waiting >= self.max_waiting || lane_full {
+            let lane = if suspect { &state.suspect } else { &state.clean };
+            if lane.len() >= self.max_waiting {
                 return Err(Refused::Busy);
             }
             let (tx, rx) = oneshot::channel();
@@ -324,8 +320,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn suspect_lane_is_capped_to_a_quarter() {
-        let admission = Arc::new(Admission::new(1, 8, Duration::from_secs(60)));
+    async fn each_lane_is_capped() {
+        let admission = Arc::new(Admission::new(1, 2, Duration::from_secs(60)));
         admission.record("bad", false);
         let _running = admission.admit("x").await.unwrap();
         let mut waiting = Vec::new();
@@ -334,8 +330,9 @@ mod tests {
             waiting.push(tokio::spawn(async move { admission.admit("bad").await.map(drop) }));
             tokio::task::yield_now().await;
         }
+        // The suspect lane is full; the clean lane still has room.
         assert_eq!(admission.admit("bad").await.err(), Some(Refused::Busy));
-        // A success clears the mark: the clean lane still has room.
+        // A success clears the mark: into the clean lane.
         admission.record("bad", true);
         let clean = tokio::spawn({
             let admission = Arc::clone(&admission);

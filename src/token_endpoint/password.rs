@@ -85,10 +85,11 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 /// The wait is bounded: at most [`max_waiting`](Self::with_max_waiting) logins wait
 /// (default 64 per slot), each at most [`max_wait`](Self::with_max_wait) (default 2 s).
 /// Beyond that the token endpoint answers `503 temporarily_unavailable` with
-/// `Retry-After` at once. Logins for usernames that failed recently on this node wait
-/// in a second, smaller lane that gets one slot in four while others wait, so a flood
-/// of failing logins cannot starve the other users' logins; see the crate's
-/// SECURITY.md ("Login floods") for what this does and does not cover.
+/// `Retry-After`. Logins for usernames that failed recently on this node wait in a
+/// second lane (of the same size) that gets one slot in four while others wait, so a
+/// flood of failing logins that repeats usernames does not starve other users'
+/// logins; see the crate's SECURITY.md ("Login floods") for what this does and does
+/// not cover.
 ///
 /// Unknown users are checked against a dummy hash made once with the same parameters,
 /// so answering takes as long whether the user exists or not. Hash comparison is
@@ -193,9 +194,9 @@ impl PasswordHasher {
         Ok(self)
     }
 
-    /// At most `n` logins wait for a verification slot (default 64 per slot); one more
-    /// is answered `503 temporarily_unavailable` with `Retry-After` at once. `0` means
-    /// no waiting at all: a login that finds every slot busy is refused.
+    /// At most `n` logins wait for a verification slot in each lane (default 64 per
+    /// slot); one more is answered `503 temporarily_unavailable` with `Retry-After` at
+    /// once. `0` means no waiting at all: a login that finds every slot busy is refused.
     ///
     /// # Errors
     ///
