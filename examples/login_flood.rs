@@ -26,7 +26,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use tower::{Layer as _, ServiceExt as _};
-use tower_bearer::token_endpoint::{hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User};
+use tower_bearer::token_endpoint::{
+    hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User,
+};
 use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
 
 const SECRET: &[u8] = b"login-flood-secret-0123456789abcdef";
@@ -58,7 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(run(base)).map_err(|e| e as Box<dyn std::error::Error>)
+    runtime
+        .block_on(run(base))
+        .map_err(|e| e as Box<dyn std::error::Error>)
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -92,6 +96,16 @@ async fn run(base: String) -> Result<(), Error> {
         idle.push(started.elapsed());
         if status != StatusCode::OK {
             return Err(format!("GET /users/me answered {status}").into());
+        }
+    }
+
+    // Idle: valid logins alone.
+    let mut idle_logins = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let (status, _, _) = login(&client, &base, "johndoe", "secret").await?;
+        if status == StatusCode::OK {
+            idle_logins.push(started.elapsed());
         }
     }
 
@@ -193,7 +207,11 @@ async fn run(base: String) -> Result<(), Error> {
         counts[0].load(Ordering::Relaxed),
         counts[1].load(Ordering::Relaxed),
         counts[2].load(Ordering::Relaxed),
-        if drain.is_err() { " (drain timed out)" } else { "" },
+        if drain.is_err() {
+            " (drain timed out)"
+        } else {
+            ""
+        },
     );
     println!(
         "valid logins during the flood: {} x 200, {} x 503, {} other",
@@ -201,6 +219,7 @@ async fn run(base: String) -> Result<(), Error> {
         valid_busy,
         valid_other
     );
+    report("valid login idle", idle_logins);
     report("valid login (200s) during flood", valid_ok);
     report("protected route idle", idle);
     report("protected route during flood", busy);
@@ -243,11 +262,7 @@ async fn login(
     Ok((status, body, started.elapsed()))
 }
 
-async fn get(
-    client: &HttpClient,
-    url: &str,
-    token: &str,
-) -> Result<StatusCode, Error> {
+async fn get(client: &HttpClient, url: &str, token: &str) -> Result<StatusCode, Error> {
     let request = Request::get(url)
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Full::default())?;
@@ -288,17 +303,18 @@ fn start_in_process_server() -> Result<String, Box<dyn std::error::Error>> {
                     continue;
                 };
                 let (endpoint, protected) = (endpoint.clone(), protected.clone());
-                let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let (endpoint, protected) = (endpoint.clone(), protected.clone());
-                    async move {
-                        let response = if request.uri().path() == "/token" {
-                            collect(endpoint.oneshot(request).await?).await
-                        } else {
-                            collect(protected.oneshot(request).await?).await
-                        };
-                        Ok::<_, Infallible>(response)
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let (endpoint, protected) = (endpoint.clone(), protected.clone());
+                        async move {
+                            let response = if request.uri().path() == "/token" {
+                                collect(endpoint.oneshot(request).await?).await
+                            } else {
+                                collect(protected.oneshot(request).await?).await
+                            };
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
                 tokio::spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -315,6 +331,10 @@ where
     B: http_body::Body,
 {
     let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     Response::from_parts(parts, Full::new(bytes))
 }

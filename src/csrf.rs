@@ -109,8 +109,7 @@ impl CsrfGuard {
         }
         let mut sites = headers.get_all("sec-fetch-site").iter();
         if let Some(site) = sites.next() {
-            return sites.next().is_none()
-                && matches!(site.as_bytes(), b"same-origin" | b"none");
+            return sites.next().is_none() && matches!(site.as_bytes(), b"same-origin" | b"none");
         }
         match origin {
             Some(origin) => same_host(origin, uri, headers),
@@ -167,26 +166,61 @@ mod tests {
             .with_trusted_origin("https://app.example")
             .unwrap();
         let host = ("host", "api.example");
-        assert!(check(&guard, Method::GET, &[("sec-fetch-site", "cross-site")]));
-        assert!(check(&guard, Method::POST, &[("sec-fetch-site", "same-origin")]));
-        assert!(check(&guard, Method::POST, &[("sec-fetch-site", "none")]));
-        assert!(!check(&guard, Method::POST, &[("sec-fetch-site", "same-site")]));
-        assert!(!check(&guard, Method::DELETE, &[("sec-fetch-site", "cross-site")]));
+        assert!(check(
+            &guard,
+            Method::GET,
+            &[("sec-fetch-site", "cross-site")]
+        ));
         assert!(check(
             &guard,
             Method::POST,
-            &[("sec-fetch-site", "cross-site"), ("origin", "https://app.example")]
+            &[("sec-fetch-site", "same-origin")]
         ));
-        assert!(check(&guard, Method::POST, &[host, ("origin", "https://api.example")]));
-        assert!(!check(&guard, Method::POST, &[host, ("origin", "https://evil.example")]));
+        assert!(check(&guard, Method::POST, &[("sec-fetch-site", "none")]));
+        assert!(!check(
+            &guard,
+            Method::POST,
+            &[("sec-fetch-site", "same-site")]
+        ));
+        assert!(!check(
+            &guard,
+            Method::DELETE,
+            &[("sec-fetch-site", "cross-site")]
+        ));
+        assert!(check(
+            &guard,
+            Method::POST,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://app.example")
+            ]
+        ));
+        assert!(check(
+            &guard,
+            Method::POST,
+            &[host, ("origin", "https://api.example")]
+        ));
+        assert!(!check(
+            &guard,
+            Method::POST,
+            &[host, ("origin", "https://evil.example")]
+        ));
         assert!(!check(&guard, Method::POST, &[host, ("origin", "null")]));
         assert!(!check(
             &guard,
             Method::POST,
-            &[host, ("origin", "https://api.example"), ("origin", "https://api.example")]
+            &[
+                host,
+                ("origin", "https://api.example"),
+                ("origin", "https://api.example")
+            ]
         ));
         assert!(check(&guard, Method::POST, &[host]));
-        assert!(!check(&guard.require_browser_headers(), Method::POST, &[host]));
+        assert!(!check(
+            &guard.require_browser_headers(),
+            Method::POST,
+            &[host]
+        ));
         assert!(CsrfGuard::new().with_trusted_origin("app.example").is_err());
         assert!(CsrfGuard::new()
             .with_trusted_origin("https://app.example/path")

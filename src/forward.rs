@@ -291,9 +291,7 @@ fn strip_folded(headers: &mut HeaderMap, mappings: &[Mapping]) {
         .keys()
         .filter(|name| {
             name.as_str().contains('_')
-                && mappings
-                    .iter()
-                    .any(|m| folds_to(name, m.header.as_str()))
+                && mappings.iter().any(|m| folds_to(name, m.header.as_str()))
         })
         .cloned()
         .collect();

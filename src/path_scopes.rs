@@ -157,11 +157,7 @@ impl<C, R> PathScopesLayer<C, R> {
         self.listed(path, None)
     }
 
-    fn listed(
-        mut self,
-        path: &str,
-        scopes: Option<RequiredScopes>,
-    ) -> Result<Self, ConfigError> {
+    fn listed(mut self, path: &str, scopes: Option<RequiredScopes>) -> Result<Self, ConfigError> {
         let settings = Arc::make_mut(&mut self.settings);
         if !is_canonical(path) || settings.paths.iter().any(|(p, _)| **p == *path) {
             return Err(ConfigError::InvalidValue("path"));
@@ -345,12 +341,36 @@ mod tests {
 
     #[test]
     fn canonical_paths() {
-        for path in ["/", "/x", "/x/y", "/a%20b", "/caf%C3%A9", "/pkg.Service/Method", "/x.y"] {
+        for path in [
+            "/",
+            "/x",
+            "/x/y",
+            "/a%20b",
+            "/caf%C3%A9",
+            "/pkg.Service/Method",
+            "/x.y",
+        ] {
             assert!(is_canonical(path), "{path}");
         }
         for path in [
-            "", "x", "//", "//x", "/x/", "/x//y", "/./x", "/x/..", "/%78", "/%2e%2e/x",
-            "/a%2Fb", "/a%2fb", "/a%5Cb", "/a\\b", "/a%", "/a%4", "/a%zz", "/%7E",
+            "",
+            "x",
+            "//",
+            "//x",
+            "/x/",
+            "/x//y",
+            "/./x",
+            "/x/..",
+            "/%78",
+            "/%2e%2e/x",
+            "/a%2Fb",
+            "/a%2fb",
+            "/a%5Cb",
+            "/a\\b",
+            "/a%",
+            "/a%4",
+            "/a%zz",
+            "/%7E",
         ] {
             assert!(!is_canonical(path), "{path}");
         }

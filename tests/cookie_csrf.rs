@@ -55,7 +55,10 @@ async fn cross_site_cookie_requests_refused() {
             vec![("origin", "https://evil.example")],
             vec![("origin", "null")],
             // Sec-Fetch-Site decides over a matching Origin.
-            vec![("sec-fetch-site", "cross-site"), ("origin", own_origin.as_str())],
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("origin", own_origin.as_str()),
+            ],
         ] {
             let mut headers = headers.clone();
             headers.push(("cookie", &cookie));
@@ -79,7 +82,13 @@ async fn same_origin_trusted_and_safe_requests_pass() {
         (Method::POST, vec![("sec-fetch-site", "same-origin")]),
         (Method::POST, vec![("sec-fetch-site", "none")]),
         (Method::POST, vec![("origin", own_origin.as_str())]),
-        (Method::DELETE, vec![("sec-fetch-site", "cross-site"), ("origin", "https://app.example")]),
+        (
+            Method::DELETE,
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://app.example"),
+            ],
+        ),
         // No browser header at all: a non-browser client.
         (Method::POST, vec![]),
         // Safe methods are never checked.

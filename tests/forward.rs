@@ -38,7 +38,9 @@ async fn gateway() -> TestServer {
         .with_claim("/org/name", "x-org")
         .unwrap();
     let service = ServiceBuilder::new()
-        .layer(BearerAuthLayer::new(JwtValidator::<Free>::hs256(SECRET).unwrap()))
+        .layer(BearerAuthLayer::new(
+            JwtValidator::<Free>::hs256(SECRET).unwrap(),
+        ))
         .layer(forward)
         .service(upstream);
     serve(service).await
@@ -53,7 +55,10 @@ fn token(claims: Value) -> String {
 #[tokio::test]
 async fn headers_folding_to_forwarded_names_are_stripped() {
     let server = gateway().await;
-    let bearer = format!("Bearer {}", token(json!({ "sub": "u1", "name": "alice", "roles": ["a", "b"] })));
+    let bearer = format!(
+        "Bearer {}",
+        token(json!({ "sub": "u1", "name": "alice", "roles": ["a", "b"] }))
+    );
     let answer = get(
         &server.url("/"),
         &[
@@ -75,8 +80,14 @@ async fn headers_folding_to_forwarded_names_are_stripped() {
     assert_eq!(headers["x-user"], json!(["alice"]));
     assert_eq!(headers["x-roles"], json!(["a,b"]));
     // No org claim: every spelling of the header is gone, none is set.
-    assert!(headers.get("x-org").is_none() && headers.get("x_org").is_none(), "{headers}");
-    assert!(headers.get("x_user").is_none() && headers.get("x_roles").is_none(), "{headers}");
+    assert!(
+        headers.get("x-org").is_none() && headers.get("x_org").is_none(),
+        "{headers}"
+    );
+    assert!(
+        headers.get("x_user").is_none() && headers.get("x_roles").is_none(),
+        "{headers}"
+    );
     assert_eq!(headers["x_other"], json!(["kept"]));
     assert_eq!(headers["x-users"], json!(["kept"]));
 }
@@ -105,7 +116,11 @@ async fn unsafe_claim_values_are_not_forwarded() {
             "Bearer {}",
             token(json!({ "sub": "u1", "name": value, "roles": value, "org": { "name": value } }))
         );
-        let answer = get(&server.url("/"), &[("authorization", &bearer), ("x_user", "spoof")]).await;
+        let answer = get(
+            &server.url("/"),
+            &[("authorization", &bearer), ("x_user", "spoof")],
+        )
+        .await;
         assert_eq!(answer.status, 200, "{value}: {answer:?}");
         let headers = answer.json();
         for name in ["x-user", "x_user", "x-roles", "x-org"] {
@@ -115,9 +130,13 @@ async fn unsafe_claim_values_are_not_forwarded() {
     // Inner spaces, punctuation, numbers and booleans are fine.
     let bearer = format!(
         "Bearer {}",
-        token(json!({ "sub": "u1", "name": "Alice O'Neil (ops)", "roles": [1, true, "r/w"], "org": { "name": 7 } }))
+        token(
+            json!({ "sub": "u1", "name": "Alice O'Neil (ops)", "roles": [1, true, "r/w"], "org": { "name": 7 } })
+        )
     );
-    let headers = get(&server.url("/"), &[("authorization", &bearer)]).await.json();
+    let headers = get(&server.url("/"), &[("authorization", &bearer)])
+        .await
+        .json();
     assert_eq!(headers["x-user"], json!(["Alice O'Neil (ops)"]));
     assert_eq!(headers["x-roles"], json!(["1,true,r/w"]));
     assert_eq!(headers["x-org"], json!(["7"]));

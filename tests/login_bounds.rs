@@ -115,8 +115,9 @@ async fn valid_logins_succeed_during_a_flood_of_bad_ones() {
         let (url, wrong, busy) = (url.clone(), Arc::clone(&wrong), Arc::clone(&busy));
         flood.push(tokio::spawn(async move {
             for attempt in 0..PER_WORKER {
-                let form =
-                    format!("grant_type=password&username=mallory&password=guess-{worker}-{attempt}");
+                let form = format!(
+                    "grant_type=password&username=mallory&password=guess-{worker}-{attempt}"
+                );
                 let answer = post_form(&url, &form).await;
                 match answer.status.as_u16() {
                     400 => {

@@ -504,7 +504,11 @@ async fn docs_headers_csp_no_framing_index_never_stored() {
         "/openapi.json",
         "/docs/nope.html",
     ];
-    let cached = ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/favicon-32x32.png"];
+    let cached = [
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
+        "/docs/favicon-32x32.png",
+    ];
     for path in never_stored.iter().chain(&cached) {
         let answer = get(&server.url(path), &[]).await;
         assert!(answer.status.as_u16() < 500, "{path}: {answer:?}");

@@ -39,7 +39,12 @@ async fn listed_path_needs_its_scopes() {
     assert!(answer.challenge().contains("scope=\"admin\""));
     let answer = get_with_token(&server.url("/caf%C3%A9"), &token("read")).await;
     answer.assert_bearer_rejection(403, Some("insufficient_scope"));
-    assert_eq!(get_with_token(&server.url("/x"), &token("admin")).await.status, 200);
+    assert_eq!(
+        get_with_token(&server.url("/x"), &token("admin"))
+            .await
+            .status,
+        200
+    );
     assert_eq!(echo.calls(), 1);
 }
 
@@ -75,22 +80,41 @@ async fn deny_by_default_refuses_unlisted_paths() {
     for path in ["/", "/y", "/x.json", "/statusx"] {
         let answer = get_with_token(&server.url(path), &token("read admin")).await;
         answer.assert_bearer_rejection(403, Some("insufficient_scope"));
-        assert!(!answer.challenge().contains("scope="), "{}", answer.challenge());
-        assert_eq!(answer.json()["error_description"], "No token grants access to this path");
+        assert!(
+            !answer.challenge().contains("scope="),
+            "{}",
+            answer.challenge()
+        );
+        assert_eq!(
+            answer.json()["error_description"],
+            "No token grants access to this path"
+        );
     }
     assert_eq!(echo.calls(), 0);
     // Listed paths: the open one for any valid token, the scoped one with its scope.
-    assert_eq!(get_with_token(&server.url("/status"), &token("read")).await.status, 200);
+    assert_eq!(
+        get_with_token(&server.url("/status"), &token("read"))
+            .await
+            .status,
+        200
+    );
     get_with_token(&server.url("/x"), &token("read"))
         .await
         .assert_bearer_rejection(403, Some("insufficient_scope"));
-    assert_eq!(get_with_token(&server.url("/x"), &token("admin")).await.status, 200);
+    assert_eq!(
+        get_with_token(&server.url("/x"), &token("admin"))
+            .await
+            .status,
+        200
+    );
     // Non-canonical spellings are still 400, listed or not.
     get_with_token(&server.url("/status/"), &token("read"))
         .await
         .assert_bearer_rejection(400, Some("invalid_request"));
     // No token at all: the bearer layer's 401 comes first.
-    get(&server.url("/y"), &[]).await.assert_bearer_rejection(401, None);
+    get(&server.url("/y"), &[])
+        .await
+        .assert_bearer_rejection(401, None);
     assert_eq!(echo.calls(), 2);
 }
 
@@ -106,9 +130,18 @@ async fn deny_by_default_behind_an_optional_bearer_layer_asks_for_a_token() {
         .unwrap()
         .deny_unlisted();
     let server = serve(bearer.layer(policy.layer(echo.clone()))).await;
-    get(&server.url("/y"), &[]).await.assert_bearer_rejection(401, None);
-    get(&server.url("/status"), &[]).await.assert_bearer_rejection(401, None);
-    assert_eq!(get_with_token(&server.url("/status"), &token("")).await.status, 200);
+    get(&server.url("/y"), &[])
+        .await
+        .assert_bearer_rejection(401, None);
+    get(&server.url("/status"), &[])
+        .await
+        .assert_bearer_rejection(401, None);
+    assert_eq!(
+        get_with_token(&server.url("/status"), &token(""))
+            .await
+            .status,
+        200
+    );
     assert_eq!(echo.calls(), 1);
 }
 
@@ -119,7 +152,12 @@ fn listed_paths_must_be_canonical() {
             .with_path(bad, ["admin"])
             .unwrap_err();
         assert_eq!(error, ConfigError::InvalidValue("path"), "{bad}");
-        assert!(PathScopesLayer::<Claims>::new().with_open_path(bad).is_err(), "{bad}");
+        assert!(
+            PathScopesLayer::<Claims>::new()
+                .with_open_path(bad)
+                .is_err(),
+            "{bad}"
+        );
     }
     assert!(PathScopesLayer::<Claims>::new()
         .with_path("/x", ["a"])

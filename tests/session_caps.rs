@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use tower_bearer::store::{
-    MemoryRefreshStore, RefreshToken, RefreshTokenStore, Session,
-    DEFAULT_MAX_SESSIONS_PER_SUBJECT,
+    MemoryRefreshStore, RefreshToken, RefreshTokenStore, Session, DEFAULT_MAX_SESSIONS_PER_SUBJECT,
 };
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, TokenEndpoint, TokenIssuer, User,
@@ -162,9 +161,11 @@ async fn token_endpoint_login_loop_ends_own_oldest_refresh_token() {
     let login = |user: &'static str| {
         let url = url.clone();
         async move {
-            let answer =
-                post_form(&url, &format!("grant_type=password&username={user}&password=secret"))
-                    .await;
+            let answer = post_form(
+                &url,
+                &format!("grant_type=password&username={user}&password=secret"),
+            )
+            .await;
             assert_eq!(answer.status, 200, "{answer:?}");
             answer.json()["refresh_token"].as_str().unwrap().to_owned()
         }
@@ -172,7 +173,11 @@ async fn token_endpoint_login_loop_ends_own_oldest_refresh_token() {
     let refresh_with = |token: String| {
         let url = url.clone();
         async move {
-            post_form(&url, &format!("grant_type=refresh_token&refresh_token={token}")).await
+            post_form(
+                &url,
+                &format!("grant_type=refresh_token&refresh_token={token}"),
+            )
+            .await
         }
     };
     let jane = login("jane").await;

@@ -38,12 +38,12 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
+use super::memory::DEFAULT_MAX_SESSIONS_PER_SUBJECT;
 use super::refresh::{
     token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
     Session,
 };
 use super::revocation::RevocationStore;
-use super::memory::DEFAULT_MAX_SESSIONS_PER_SUBJECT;
 use super::{now, BoxFuture, StoreError};
 
 /// The default key prefix.
@@ -211,10 +211,7 @@ impl RedisStore {
     /// # Errors
     ///
     /// [`ConfigError::InvalidValue`](crate::ConfigError::InvalidValue) for `0`.
-    pub fn with_max_sessions_per_subject(
-        mut self,
-        max: usize,
-    ) -> Result<Self, crate::ConfigError> {
+    pub fn with_max_sessions_per_subject(mut self, max: usize) -> Result<Self, crate::ConfigError> {
         if max == 0 {
             return Err(crate::ConfigError::InvalidValue("max_sessions_per_subject"));
         }

@@ -25,7 +25,7 @@
 //!   tool for that.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -91,7 +91,11 @@ impl Admission {
                 state.free -= 1;
                 return Ok(self.permit());
             }
-            let lane = if suspect { &state.suspect } else { &state.clean };
+            let lane = if suspect {
+                &state.suspect
+            } else {
+                &state.clean
+            };
             if lane.len() >= self.max_waiting {
                 return Err(Refused::Busy);
             }
@@ -231,9 +235,7 @@ struct Failures {
 
 impl Failures {
     fn key(&self, username: &str) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        username.hash(&mut hasher);
-        hasher.finish()
+        self.hasher.hash_one(username)
     }
 
     fn is_suspect(&mut self, key: u64, now: Instant) -> bool {
@@ -253,8 +255,7 @@ impl Failures {
                 .retain(|_, at| now.duration_since(*at) < SUSPECT_FOR);
             if self.last.len() >= MAX_TRACKED {
                 // Still full of fresh failures: forget the oldest one.
-                if let Some(oldest) = self.last.iter().min_by_key(|(_, at)| **at).map(|(k, _)| *k)
-                {
+                if let Some(oldest) = self.last.iter().min_by_key(|(_, at)| **at).map(|(k, _)| *k) {
                     self.last.remove(&oldest);
                 }
             }
@@ -327,7 +328,9 @@ mod tests {
         let mut waiting = Vec::new();
         for _ in 0..2 {
             let admission = Arc::clone(&admission);
-            waiting.push(tokio::spawn(async move { admission.admit("bad").await.map(drop) }));
+            waiting.push(tokio::spawn(async move {
+                admission.admit("bad").await.map(drop)
+            }));
             tokio::task::yield_now().await;
         }
         // The suspect lane is full; the clean lane still has room.

@@ -5,10 +5,10 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use super::admission::{Admission, Refused};
 use crate::error::ConfigError;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 
 /// OWASP's Argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 pub const OWASP_MEMORY_KIB: u32 = 19_456;
