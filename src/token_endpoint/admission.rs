@@ -13,7 +13,9 @@
 //!   known usernames are treated alike and nothing reveals which exist) waits in the
 //!   *suspect* lane, every other login in the *clean* lane. A freed slot goes to the
 //!   clean lane first; the suspect lane gets every fourth slot while both wait, so it is
-//!   slowed, never starved. Password guessing repeats usernames, so after its first
+//!   slowed, never starved; and suspect logins never run in every slot at once (with
+//!   two slots or more, one is kept for the clean lane), so a valid login does not
+//!   wait for the flood's verifications to finish. Password guessing repeats usernames, so after its first
 //!   failure per username a flood queues behind the users who have not failed: a valid
 //!   login waits for about one verification, not for the flood. The flood's own
 //!   requests are parked in their lane (up to `max_wait`) rather than refused at once,
@@ -49,11 +51,15 @@ pub(crate) struct Admission {
     state: Mutex<State>,
     max_waiting: usize,
     max_wait: Duration,
+    /// Suspect logins verified at once, at most: one slot fewer than all (when there
+    /// are two or more), so a valid login never waits for the flood's verifications.
+    suspect_limit: usize,
     failures: Mutex<Failures>,
 }
 
 struct State {
     free: usize,
+    suspect_running: usize,
     clean: VecDeque<oneshot::Sender<()>>,
     suspect: VecDeque<oneshot::Sender<()>>,
     /// Slots handed to the clean lane since the suspect lane last got one.
@@ -65,12 +71,14 @@ impl Admission {
         Self {
             state: Mutex::new(State {
                 free: max_concurrency,
+                suspect_running: 0,
                 clean: VecDeque::new(),
                 suspect: VecDeque::new(),
                 clean_in_a_row: 0,
             }),
             max_waiting,
             max_wait,
+            suspect_limit: max_concurrency.saturating_sub(1).max(1),
             failures: Mutex::new(Failures::default()),
         }
     }
@@ -87,9 +95,21 @@ impl Admission {
             let mut state = self.lock();
             state.clean.retain(|tx| !tx.is_closed());
             state.suspect.retain(|tx| !tx.is_closed());
-            if state.free > 0 && state.clean.is_empty() && state.suspect.is_empty() {
+            // Suspects waiting while a slot is free are held by their limit: a clean
+            // login takes the slot.
+            let may_run = if suspect {
+                state.clean.is_empty()
+                    && state.suspect.is_empty()
+                    && state.suspect_running < self.suspect_limit
+            } else {
+                state.clean.is_empty()
+            };
+            if state.free > 0 && may_run {
                 state.free -= 1;
-                return Ok(self.permit());
+                if suspect {
+                    state.suspect_running += 1;
+                }
+                return Ok(self.permit(suspect));
             }
             let lane = if suspect {
                 &state.suspect
@@ -110,12 +130,13 @@ impl Admission {
         let mut waiter = Waiter {
             rx,
             admission: Arc::clone(self),
+            suspect,
             granted: false,
         };
         match tokio::time::timeout(self.max_wait, &mut waiter.rx).await {
             Ok(Ok(())) => {
                 waiter.granted = true;
-                Ok(self.permit())
+                Ok(self.permit(suspect))
             }
             // The sender is only dropped unsent when the queue is dropped: not here.
             Ok(Err(_)) => Err(Refused::Busy),
@@ -124,7 +145,7 @@ impl Admission {
                 waiter.rx.close();
                 if waiter.rx.try_recv().is_ok() {
                     waiter.granted = true;
-                    Ok(self.permit())
+                    Ok(self.permit(suspect))
                 } else {
                     Err(Refused::Busy)
                 }
@@ -132,35 +153,42 @@ impl Admission {
         }
     }
 
-    fn permit(self: &Arc<Self>) -> Permit {
+    fn permit(self: &Arc<Self>, suspect: bool) -> Permit {
         Permit {
             admission: Arc::clone(self),
+            suspect,
         }
     }
 
-    /// Hands a freed slot to the next live waiter, or puts it back.
-    fn release(&self) {
+    /// Hands a freed slot (of a suspect login if `suspect`) to the next live waiter
+    /// allowed to run, or puts it back.
+    fn release(&self, suspect: bool) {
         let mut state = self.lock();
+        if suspect {
+            state.suspect_running = state.suspect_running.saturating_sub(1);
+        }
         loop {
-            let take_suspect = !state.suspect.is_empty()
+            let suspect_may_run =
+                !state.suspect.is_empty() && state.suspect_running < self.suspect_limit;
+            let take_suspect = suspect_may_run
                 && (state.clean.is_empty() || state.clean_in_a_row + 1 >= SUSPECT_SHARE);
             let next = if take_suspect {
-                state.clean_in_a_row = 0;
                 state.suspect.pop_front()
             } else {
-                state.clean_in_a_row = state.clean_in_a_row.saturating_add(1);
                 state.clean.pop_front()
             };
-            match next {
-                Some(tx) => {
-                    if tx.send(()).is_ok() {
-                        return;
-                    }
+            let Some(tx) = next else {
+                state.free += 1;
+                return;
+            };
+            if tx.send(()).is_ok() {
+                if take_suspect {
+                    state.clean_in_a_row = 0;
+                    state.suspect_running += 1;
+                } else {
+                    state.clean_in_a_row = state.clean_in_a_row.saturating_add(1);
                 }
-                None => {
-                    state.free += 1;
-                    return;
-                }
+                return;
             }
         }
     }
@@ -198,11 +226,12 @@ impl Admission {
 /// A slot for one verification; handed on when dropped.
 pub(crate) struct Permit {
     admission: Arc<Admission>,
+    suspect: bool,
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.admission.release();
+        self.admission.release(self.suspect);
     }
 }
 
@@ -211,6 +240,7 @@ impl Drop for Permit {
 struct Waiter {
     rx: oneshot::Receiver<()>,
     admission: Arc<Admission>,
+    suspect: bool,
     granted: bool,
 }
 
@@ -219,7 +249,7 @@ impl Drop for Waiter {
         if !self.granted {
             self.rx.close();
             if self.rx.try_recv().is_ok() {
-                self.admission.release();
+                self.admission.release(self.suspect);
             }
         }
     }
@@ -347,6 +377,30 @@ mod tests {
             task.abort();
         }
         clean.abort();
+    }
+
+    #[tokio::test]
+    async fn suspects_never_take_the_last_slot() {
+        let admission = Arc::new(Admission::new(2, 8, Duration::from_secs(60)));
+        admission.record("bad", false);
+        let first = admission.admit("bad").await.unwrap();
+        // One slot is free, but it is kept for clean logins.
+        let second = tokio::spawn({
+            let admission = Arc::clone(&admission);
+            async move { admission.admit("bad").await.map(drop) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!second.is_finished());
+        let clean = admission.admit("good").await.unwrap();
+        drop(clean);
+        // The suspect's slot comes back: the waiting suspect runs.
+        drop(first);
+        let waited = tokio::time::timeout(Duration::from_secs(10), second).await;
+        assert!(matches!(waited, Ok(Ok(Ok(())))));
+        // With a single slot suspects still run.
+        let single = Arc::new(Admission::new(1, 8, Duration::from_secs(60)));
+        single.record("bad", false);
+        assert!(single.admit("bad").await.is_ok());
     }
 
     #[tokio::test]
