@@ -35,6 +35,10 @@ pub enum AuthError {
     /// The validator could not reach what it needs (a key server, a database). `503`.
     /// Never caused by the token itself.
     Unavailable,
+    /// No token may access this path: a [`PathScopesLayer`](crate::PathScopesLayer) in
+    /// deny-by-default mode found it unlisted. `403`, `insufficient_scope` with no
+    /// `scope` parameter (no scope would do).
+    PathNotAllowed,
 }
 
 impl AuthError {
@@ -44,7 +48,7 @@ impl AuthError {
         match self {
             Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::InsufficientScope(_) | Self::PathNotAllowed => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -69,7 +73,7 @@ impl AuthError {
             Self::MissingToken => "unauthorized",
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidToken(_) => "invalid_token",
-            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::InsufficientScope(_) | Self::PathNotAllowed => "insufficient_scope",
             Self::Unavailable => "temporarily_unavailable",
         }
     }
@@ -83,6 +87,7 @@ impl AuthError {
             Self::InvalidToken(reason) => reason.description(),
             Self::InsufficientScope(_) => "The token lacks the scopes this resource requires",
             Self::Unavailable => "Token validation is temporarily unavailable",
+            Self::PathNotAllowed => "No token grants access to this path",
         }
     }
 
@@ -101,7 +106,7 @@ impl AuthError {
     pub fn grpc_status(&self) -> u16 {
         match self {
             Self::MissingToken | Self::InvalidRequest(_) | Self::InvalidToken(_) => 16,
-            Self::InsufficientScope(_) => 7,
+            Self::InsufficientScope(_) | Self::PathNotAllowed => 7,
             Self::Unavailable => 14,
         }
     }
@@ -137,6 +142,13 @@ pub enum InvalidRequest {
     MultipleTokenSources,
     /// A configured token header or cookie appears more than once.
     DuplicateTokenParameter,
+    /// The path is not in canonical form (`//`, a trailing `/`, a dot segment, or a
+    /// percent-encoded unreserved character, `/` or `\`); see
+    /// [`PathScopesLayer`](crate::PathScopesLayer).
+    NonCanonicalPath,
+    /// A token from a cookie came with an unsafe method from another site; see
+    /// [`TokenSources::with_csrf_guard`](crate::TokenSources::with_csrf_guard).
+    CrossSiteCookie,
 }
 
 impl InvalidRequest {
@@ -147,6 +159,8 @@ impl InvalidRequest {
             Self::DuplicateAuthorizationHeader => "More than one Authorization header",
             Self::MultipleTokenSources => "The access token was sent in more than one place",
             Self::DuplicateTokenParameter => "The access token parameter appears more than once",
+            Self::NonCanonicalPath => "The request path is not in canonical form",
+            Self::CrossSiteCookie => "A cookie token may not be used from another site",
         }
     }
 }

@@ -6,10 +6,26 @@
 //! can never spoof them, then sets them from the verified claims. Optionally it also
 //! removes `Authorization`, so the upstream never sees the token.
 //!
+//! # Header names that fold together
+//!
+//! CGI, WSGI, Rack and PHP turn header names into `HTTP_X_USER`-style variables, so
+//! `x-user`, `X-User` and `x_user` all land in the same place upstream (and some
+//! frameworks keep the client's copy). The layer therefore removes every incoming
+//! header whose name equals a forwarded name once ASCII case is ignored and `_` is read
+//! as `-`; header names are already lowercase in `http`, so `X_USER`, `x_user` and
+//! `x-user` all go. Two forwarded names that fold to the same one are refused at
+//! configuration.
+//!
+//! # Claim values
+//!
 //! A claim is named by its top-level name (`sub`) or a JSON pointer (`/realm/roles`).
 //! Strings are sent as they are, numbers and booleans as text, arrays of those joined
-//! with `,`. A claim that is absent, `null`, an object, or not a valid header value
-//! (control characters, non-ASCII) is not sent; the header stays removed.
+//! with `,`. Values are **refused, never encoded**: a claim is not sent (its header
+//! stays removed, as for an absent claim) when it is absent, `null`, an object, empty,
+//! or when a string (or an array item) holds anything but printable ASCII and inner
+//! spaces: control characters, non-ASCII, leading or trailing whitespace, or a comma
+//! (which would split into two values upstream, RFC 9110 §5.3). An upstream must
+//! therefore treat a missing header as "no such claim", never as a default.
 //!
 //! ```
 //! use http::{Request, Response};
@@ -108,9 +124,10 @@ impl<C> ClaimsToHeadersLayer<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidHeaderName`] for an invalid header name or one the
+    /// [`ConfigError::InvalidHeaderName`] for an invalid header name, one the
     /// transport or the bearer layer owns (`authorization`, `cookie`, `host`,
-    /// `content-length`, `transfer-encoding`, `connection`);
+    /// `content-length`, `transfer-encoding`, `connection`), or one that folds to an
+    /// already forwarded name (`x_user` after `x-user`);
     /// [`ConfigError::InvalidValue`] for an empty claim name.
     pub fn with_claim(mut self, claim: &str, header: &str) -> Result<Self, ConfigError> {
         let header = HeaderName::try_from(header).map_err(|_| ConfigError::InvalidHeaderName)?;
@@ -122,7 +139,13 @@ impl<C> ClaimsToHeadersLayer<C> {
             TRANSFER_ENCODING,
             CONNECTION,
         ];
-        if reserved.contains(&header) {
+        if reserved.contains(&header)
+            || self
+                .settings
+                .mappings
+                .iter()
+                .any(|m| folds_to(&m.header, header.as_str()))
+        {
             return Err(ConfigError::InvalidHeaderName);
         }
         if claim.is_empty() || claim == "/" {
@@ -201,6 +224,7 @@ where
         for mapping in &settings.mappings {
             parts.headers.remove(&mapping.header);
         }
+        strip_folded(&mut parts.headers, &settings.mappings);
         if settings.strip_authorization {
             parts.headers.remove(AUTHORIZATION);
         }
@@ -227,8 +251,45 @@ fn set_headers<C: Serialize>(headers: &mut HeaderMap, mappings: &[Mapping], clai
     }
 }
 
+/// `name` equals `wanted` once `_` reads as `-` (`http` names are lowercase already).
+fn folds_to(name: &HeaderName, wanted: &str) -> bool {
+    let name = name.as_str();
+    name.len() == wanted.len()
+        && name
+            .bytes()
+            .zip(wanted.bytes())
+            .all(|(a, b)| fold(a) == fold(b))
+}
+
+fn fold(byte: u8) -> u8 {
+    match byte {
+        b'_' => b'-',
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+/// Removes the headers whose names differ from a forwarded one only by `_` for `-`
+/// (the exact names are already gone).
+fn strip_folded(headers: &mut HeaderMap, mappings: &[Mapping]) {
+    if !headers.keys().any(|name| name.as_str().contains('_')) {
+        return;
+    }
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            name.as_str().contains('_')
+                && mappings.iter().any(|m| folds_to(name, m.header.as_str()))
+        })
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+}
+
 fn header_value(claim: &Value) -> Option<HeaderValue> {
     let text = match claim {
+        Value::Array(items) if items.is_empty() => return None,
         Value::Array(items) => {
             let items: Option<Vec<String>> = items.iter().map(scalar).collect();
             items?.join(",")
@@ -238,11 +299,21 @@ fn header_value(claim: &Value) -> Option<HeaderValue> {
     HeaderValue::try_from(text).ok()
 }
 
+/// A scalar's text, if it is safe as (one item of) a header value: non-empty,
+/// printable ASCII or inner spaces, no comma.
 fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => return None,
+    };
+    let bytes = text.as_bytes();
+    let safe = !bytes.is_empty()
+        && bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && bytes
+            .iter()
+            .all(|&b| (b' '..=b'~').contains(&b) && b != b',');
+    safe.then_some(text)
 }

@@ -117,8 +117,8 @@ pub mod validate;
 pub mod fuzzing;
 
 pub use bearer::{
-    Anonymous, AuthBody, BearerAuth, BearerAuthLayer, DefaultRejection, FormTokenLayer,
-    OnRejection, Rejection, TokenSources, WithErrorExtension,
+    Anonymous, AuthBody, BearerAuth, BearerAuthLayer, CsrfGuard, DefaultRejection,
+    FormTokenLayer, OnRejection, Rejection, TokenSources, WithErrorExtension,
 };
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};

@@ -487,3 +487,61 @@ async fn docs_axum_route_service_ok() {
     let bundle = get(&server.url("/docs/swagger-ui-bundle.js"), &[]).await;
     assert_eq!(bundle.status, StatusCode::OK);
 }
+
+/// Every answer of the docs service forbids framing and carries the CSP; the page is
+/// never stored under any of its paths, the static assets may be cached.
+#[tokio::test]
+async fn docs_headers_csp_no_framing_index_never_stored() {
+    let security = OpenApiSecurity::password("/token").unwrap();
+    let server = serve(DocsService::new(small_document(), &security)).await;
+    let never_stored = [
+        "/docs",
+        "/docs/",
+        "/docs//",
+        "/docs/index.html",
+        "/docs/swagger-initializer.js",
+        "/docs/oauth2-redirect.html",
+        "/openapi.json",
+        "/docs/nope.html",
+    ];
+    let cached = [
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
+        "/docs/favicon-32x32.png",
+    ];
+    for path in never_stored.iter().chain(&cached) {
+        let answer = get(&server.url(path), &[]).await;
+        assert!(answer.status.as_u16() < 500, "{path}: {answer:?}");
+        let headers = &answer.headers;
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert_eq!(csp, tower_bearer::openapi::DOCS_CSP);
+        for directive in [
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.split("; ").any(|d| d == directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.split("; ")
+                .any(|d| d.starts_with("script-src") && d.contains("unsafe-inline")),
+            "{csp}"
+        );
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        let cache = headers[header::CACHE_CONTROL].to_str().unwrap();
+        if never_stored.contains(path) {
+            assert_eq!(cache, "no-store", "{path}");
+        } else {
+            assert_eq!(answer.status, StatusCode::OK, "{path}");
+            assert!(cache.contains("max-age"), "{path}: {cache}");
+        }
+    }
+    // The index is the same page under each of its names.
+    let slash = get(&server.url("/docs/"), &[]).await;
+    let named = get(&server.url("/docs/index.html"), &[]).await;
+    assert_eq!(slash.status, StatusCode::OK);
+    assert_eq!(slash.body, named.body);
+}

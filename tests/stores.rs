@@ -481,7 +481,8 @@ mod redis_nodes {
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert_eq!(keys.len(), 4, "{keys:?}"); // two token keys, one family, one jti
+        // Two token keys, one family, one jti, one subject index.
+        assert_eq!(keys.len(), 5, "{keys:?}");
         for key in &keys {
             assert!(key.starts_with("app1:"), "{key}");
             let ttl: i64 = ::redis::cmd("TTL")
@@ -498,6 +499,14 @@ mod redis_nodes {
             let values: Vec<String> = if dump == "hash" {
                 ::redis::cmd("HVALS")
                     .arg(key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap()
+            } else if dump == "zset" {
+                ::redis::cmd("ZRANGE")
+                    .arg(key)
+                    .arg(0)
+                    .arg(-1)
                     .query_async(&mut conn)
                     .await
                     .unwrap()

@@ -648,7 +648,17 @@ async fn login_two_authorization_headers_invalid_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_concurrent_storm_all_succeed() {
-    let server = server(builder().with_hasher(hasher().with_max_concurrency(2).unwrap())).await;
+    // Room for every login to wait, even in the lane for recently failed usernames
+    // (johndoe's bad passwords put its logins there): the bounds are tested in
+    // tests/login_bounds.rs.
+    let hasher = hasher()
+        .with_max_concurrency(2)
+        .unwrap()
+        .with_max_waiting(128)
+        .unwrap()
+        .with_max_wait(std::time::Duration::from_secs(60))
+        .unwrap();
+    let server = server(builder().with_hasher(hasher)).await;
     let url = server.url("/token");
     let logins = (0..32).map(|i| {
         let url = url.clone();

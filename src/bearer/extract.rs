@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, Request, Uri};
 
+use crate::bearer::csrf::CsrfGuard;
 use crate::bearer::form_token::FormBodyToken;
 use crate::error::{AuthError, ConfigError, InvalidRequest, InvalidToken};
 
@@ -31,6 +32,7 @@ pub struct TokenSources {
     authorization: bool,
     header: Option<HeaderName>,
     cookie: Option<Box<str>>,
+    csrf: Option<CsrfGuard>,
     query: bool,
     max_len: usize,
 }
@@ -41,6 +43,7 @@ impl Default for TokenSources {
             authorization: true,
             header: None,
             cookie: None,
+            csrf: None,
             query: false,
             max_len: DEFAULT_MAX_CREDENTIALS_LEN,
         }
@@ -90,6 +93,18 @@ impl TokenSources {
         }
         self.cookie = Some(name.into());
         Ok(self)
+    }
+
+    /// Guards the cookie source against cross-site request forgery: an unsafe request
+    /// (not `GET`, `HEAD`, `OPTIONS`, `TRACE`) whose token came from the
+    /// [cookie](Self::with_cookie) must pass `guard` (same origin by `Sec-Fetch-Site` or
+    /// `Origin`, or a trusted origin), else `400 invalid_request`. Off by default; turn
+    /// it on whenever browsers send the cookie. See [`CsrfGuard`] for the rules. Checked
+    /// by the bearer layer (the method is needed), not by [`extract`](Self::extract).
+    #[must_use]
+    pub fn with_csrf_guard(mut self, guard: CsrfGuard) -> Self {
+        self.csrf = Some(guard);
+        self
     }
 
     /// Also reads the `access_token` URI query parameter (RFC 6750 §2.3).
@@ -198,11 +213,33 @@ impl TokenSources {
         request: &'a Request<B>,
         syntax: Syntax,
     ) -> Result<Option<Cow<'a, str>>, AuthError> {
-        match self.extract_request(request, syntax) {
+        let found = match self.extract_request(request, syntax) {
             Err(_) if matches!(syntax, Syntax::Defer) => {
                 self.extract_request(request, Syntax::Check)
             }
             found => found,
+        };
+        if let (Ok(Some(_)), Some(guard)) = (&found, &self.csrf) {
+            self.check_csrf(guard, request)?;
+        }
+        found
+    }
+
+    /// The CSRF check, when the token found came from the cookie (a token in any
+    /// other place too would have been refused already).
+    #[cold]
+    fn check_csrf<B>(&self, guard: &CsrfGuard, request: &Request<B>) -> Result<(), AuthError> {
+        let Some(name) = &self.cookie else {
+            return Ok(());
+        };
+        let from_cookie = matches!(
+            cookie_token(request.headers(), name, self.max_len, Syntax::Defer),
+            Ok(Some(_))
+        );
+        if from_cookie {
+            guard.check(request.method(), request.uri(), request.headers())
+        } else {
+            Ok(())
         }
     }
 

@@ -37,6 +37,7 @@ mod anonymous;
 pub(crate) mod body;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod challenge;
+mod csrf;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod extract;
 pub(crate) mod form_token;
@@ -48,6 +49,7 @@ mod service;
 
 pub use anonymous::Anonymous;
 pub use body::AuthBody;
+pub use csrf::CsrfGuard;
 pub use extract::{TokenSources, DEFAULT_MAX_CREDENTIALS_LEN};
 pub use form_token::{
     FormBody, FormToken, FormTokenLayer, ResponseFuture as FormTokenFuture, DEFAULT_FORM_LIMIT,

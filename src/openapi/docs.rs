@@ -18,8 +18,17 @@ use super::OpenApiSecurity;
 use crate::error::ConfigError;
 
 const INITIALIZER: &str = "swagger-initializer.js";
-const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const ASSET_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+
+/// The Content-Security-Policy of every answer: Swagger UI's own scripts and styles
+/// only (its React components set `style` attributes, hence `'unsafe-inline'` for
+/// styles, never for scripts), its inline SVG icons as `data:` images, requests to
+/// this origin only, and no framing.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+font-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; \
+object-src 'none'; frame-ancestors 'none'";
 
 /// A Tower service answering `GET /openapi.json` with the document and `GET /docs/`
 /// with Swagger UI, its OAuth2 password flow wired to the document's token endpoint.
@@ -29,6 +38,14 @@ const ASSET_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600"
 /// validator badge is off. `/docs` redirects to `/docs/` so the page's relative asset
 /// URLs resolve. Other paths answer `404`, other methods `405`: route only
 /// [`handles`](Self::handles) paths here.
+///
+/// Every answer carries [`DOCS_CSP`] as `Content-Security-Policy`,
+/// `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and
+/// `X-Content-Type-Options: nosniff`. The UI keeps the bearer token in the page (and
+/// in `localStorage`, see below), so no other origin may frame it or run script in it.
+/// The page itself (`/docs`, `/docs/`, `/docs/index.html`), its configuration script,
+/// the OAuth2 redirect page, the document and errors are `Cache-Control: no-store`;
+/// only the versioned static assets (scripts, styles, icons) may be cached for an hour.
 ///
 /// Swagger UI is configured with an empty `clientId`, so its password flow sends
 /// `Authorization: Basic Og==` (empty client id and secret) with the form, which the
@@ -170,14 +187,14 @@ impl DocsService {
             return response;
         }
         if path == &*self.openapi_path {
-            return file(self.openapi_json.clone(), "application/json", NO_CACHE);
+            return file(self.openapi_json.clone(), "application/json", NO_STORE);
         }
         match self.docs_tail(path) {
             Some("") => {
                 // Relative, so that it also works behind a path prefix.
                 let last = self.docs_path.rsplit('/').next().unwrap_or_default();
                 let location = format!("{last}/");
-                let mut response = Response::new(Full::default());
+                let mut response = file(Bytes::new(), "text/plain; charset=utf-8", NO_STORE);
                 *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
                 if let Ok(value) = HeaderValue::from_str(&location) {
                     response.headers_mut().insert(header::LOCATION, value);
@@ -194,7 +211,7 @@ impl DocsService {
             return file(
                 self.initializer.clone(),
                 "application/javascript; charset=utf-8",
-                NO_CACHE,
+                NO_STORE,
             );
         }
         let found = utoipa_swagger_ui::serve(name, Arc::clone(&self.config))
@@ -209,11 +226,12 @@ impl DocsService {
         };
         let content_type = HeaderValue::from_str(&found.content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-        let cache = if name == "index.html" {
-            NO_CACHE
-        } else {
-            ASSET_CACHE
-        };
+        // The page (served for `""` and `index.html`) and the redirect page are never
+        // stored; the bundles, styles and icons are static for a given build.
+        let static_asset = [".js", ".css", ".png"]
+            .iter()
+            .any(|ext| name.ends_with(ext));
+        let cache = if static_asset { ASSET_CACHE } else { NO_STORE };
         let mut response = file(body, "application/octet-stream", cache);
         response
             .headers_mut()
@@ -250,12 +268,21 @@ fn file(body: Bytes, content_type: &'static str, cache: HeaderValue) -> Response
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_CSP),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response<Full<Bytes>> {
     let body = crate::json_error::error_body(code, description, None);
-    let mut response = file(body, "application/json", NO_CACHE);
+    let mut response = file(body, "application/json", NO_STORE);
     *response.status_mut() = status;
     response
 }

@@ -67,5 +67,5 @@
 mod docs;
 mod scheme;
 
-pub use docs::DocsService;
+pub use docs::{DocsService, DOCS_CSP};
 pub use scheme::{OpenApiSecurity, SecureError};

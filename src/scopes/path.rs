@@ -2,8 +2,29 @@
 //! route, such as a generated tonic service (`/package.Service/Method`).
 //!
 //! Requests to a listed path need every listed scope (`403 insufficient_scope`, or
-//! gRPC status 7 for gRPC calls); other paths pass untouched. Paths are compared
-//! exactly. Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer).
+//! gRPC status 7 for gRPC calls); other paths pass untouched, or, with
+//! [`deny_unlisted`](PathScopesLayer::deny_unlisted), are refused (`403`). Put it
+//! inside a [`BearerAuthLayer`](crate::BearerAuthLayer).
+//!
+//! # Matching
+//!
+//! Routers and proxies disagree on what a path means: some merge `//`, trim a trailing
+//! `/`, resolve `..`, or decode `%78` to `x` before routing, others do not. A policy
+//! that compared raw text could then be bypassed with `/x/`, `//x` or `/%78` in front
+//! of a router that treats them as `/x`. So the layer first requires the path to be
+//! **canonical** and answers `400 invalid_request` (gRPC status 16) otherwise, for
+//! every request, listed or not. A path is canonical when it
+//!
+//! - has no empty segment (`//`) and no trailing `/` (the root `/` itself is fine),
+//! - has no `.` or `..` segment,
+//! - has no percent-escape of an unreserved character (`A-Z a-z 0-9 - . _ ~`), of `/`
+//!   or of `\`, no malformed escape, and no raw `\`.
+//!
+//! Other escapes (`%20`, `%C3%A9`) are kept and compared as written (listed paths
+//! must be canonical too, which [`with_path`](PathScopesLayer::with_path) checks). A
+//! canonical path then means the same to every router, and is compared exactly. If
+//! your router accepts a trailing `/` as the same route, put tower-http's
+//! `NormalizePathLayer` in front of this layer.
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
@@ -44,12 +65,14 @@ use crate::bearer::challenge::Challenge;
 use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::bearer::{reject, Anonymous};
 use crate::claims::{Claims, ScopeClaims};
-use crate::error::{AuthError, ConfigError, RequiredScopes};
+use crate::error::{AuthError, ConfigError, InvalidRequest, RequiredScopes};
 use crate::scopes::require::{check_scopes, ResponseFuture};
 
 #[derive(Debug, Clone, Default)]
 struct Settings {
-    paths: Vec<(Box<str>, RequiredScopes)>,
+    /// Each listed path, with its scopes (`None`: any valid token).
+    paths: Vec<(Box<str>, Option<RequiredScopes>)>,
+    deny_unlisted: bool,
     challenge: Challenge,
 }
 
@@ -77,10 +100,11 @@ impl<C, R: fmt::Debug> fmt::Debug for PathScopesLayer<C, R> {
             .settings
             .paths
             .iter()
-            .map(|(p, s)| (&**p, s.as_str()))
+            .map(|(p, s)| (&**p, s.as_ref().map(RequiredScopes::as_str)))
             .collect();
         f.debug_struct("PathScopesLayer")
             .field("paths", &paths)
+            .field("deny_unlisted", &self.settings.deny_unlisted)
             .field("challenge", &self.settings.challenge)
             .field("on_rejection", &self.on_rejection)
             .field("claims", &std::any::type_name::<C>())
@@ -106,25 +130,49 @@ impl<C> PathScopesLayer<C> {
 }
 
 impl<C, R> PathScopesLayer<C, R> {
-    /// Requests to `path` (exactly) need every scope in `scopes`.
+    /// Requests to `path` (exactly, see [Matching](self#matching)) need every scope in
+    /// `scopes`.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `path` does not start with `/` or is already
-    /// listed; [`ConfigError::InvalidScope`] or [`ConfigError::NoScopes`].
-    pub fn with_path<I, S>(mut self, path: &str, scopes: I) -> Result<Self, ConfigError>
+    /// [`ConfigError::InvalidValue`] if `path` is not canonical (see
+    /// [Matching](self#matching)) or is already listed; [`ConfigError::InvalidScope`]
+    /// or [`ConfigError::NoScopes`].
+    pub fn with_path<I, S>(self, path: &str, scopes: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let scopes = RequiredScopes::new(scopes)?;
+        self.listed(path, Some(scopes))
+    }
+
+    /// Lists `path` as open to any valid token, with no scope needed: only useful
+    /// with [`deny_unlisted`](Self::deny_unlisted).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if `path` is not canonical or is already listed.
+    pub fn with_open_path(self, path: &str) -> Result<Self, ConfigError> {
+        self.listed(path, None)
+    }
+
+    fn listed(mut self, path: &str, scopes: Option<RequiredScopes>) -> Result<Self, ConfigError> {
         let settings = Arc::make_mut(&mut self.settings);
-        if !path.starts_with('/') || settings.paths.iter().any(|(p, _)| **p == *path) {
+        if !is_canonical(path) || settings.paths.iter().any(|(p, _)| **p == *path) {
             return Err(ConfigError::InvalidValue("path"));
         }
-        settings
-            .paths
-            .push((path.into(), RequiredScopes::new(scopes)?));
+        settings.paths.push((path.into(), scopes));
         Ok(self)
+    }
+
+    /// Deny by default: a request to a path that is not listed is refused with `403
+    /// insufficient_scope` (no `scope` parameter: no token would do; gRPC status 7),
+    /// or `401` without a token behind an optional bearer layer. List the paths any
+    /// valid token may reach with [`with_open_path`](Self::with_open_path).
+    pub fn deny_unlisted(mut self) -> Self {
+        Arc::make_mut(&mut self.settings).deny_unlisted = true;
+        self
     }
 
     /// Sets the challenge's `realm` (use the same as the bearer layer's).
@@ -204,10 +252,16 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let settings = &*self.layer.settings;
         let path = request.uri().path();
-        let outcome = match settings.paths.iter().find(|(p, _)| **p == *path) {
-            None => Ok(()),
-            Some((_, required)) => match request.extensions().get::<C>() {
-                Some(claims) => check_scopes(claims, required),
+        let listed = settings.paths.iter().find(|(p, _)| **p == *path);
+        let outcome = match listed {
+            _ if !is_canonical(path) => Err(InvalidRequest::NonCanonicalPath.into()),
+            None if !settings.deny_unlisted => Ok(()),
+            found => match request.extensions().get::<C>() {
+                Some(claims) => match found {
+                    Some((_, Some(required))) => check_scopes(claims, required),
+                    Some((_, None)) => Ok(()),
+                    None => Err(AuthError::PathNotAllowed),
+                },
                 // An anonymous request from an optional bearer layer: refuse it with that
                 // layer's own answer (its realm and rejection handler).
                 None => match request.extensions().get::<Anonymous>() {
@@ -227,6 +281,85 @@ where
                 request.headers(),
                 &settings.challenge,
             )),
+        }
+    }
+}
+
+/// See [Matching](self#matching).
+fn is_canonical(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    if bytes.first() != Some(&b'/') {
+        return false;
+    }
+    if bytes.len() == 1 {
+        return true;
+    }
+    let mut segments = path[1..].split('/');
+    if !segments.all(|segment| !matches!(segment, "" | "." | "..")) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => return false,
+            b'%' => {
+                let Some(value) = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|hex| std::str::from_utf8(hex).ok())
+                    .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                else {
+                    return false;
+                };
+                if value.is_ascii_alphanumeric() || b"-._~/\\".contains(&value) {
+                    return false;
+                }
+                i += 3;
+            }
+            _ => i += 1,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_canonical;
+
+    #[test]
+    fn canonical_paths() {
+        for path in [
+            "/",
+            "/x",
+            "/x/y",
+            "/a%20b",
+            "/caf%C3%A9",
+            "/pkg.Service/Method",
+            "/x.y",
+        ] {
+            assert!(is_canonical(path), "{path}");
+        }
+        for path in [
+            "",
+            "x",
+            "//",
+            "//x",
+            "/x/",
+            "/x//y",
+            "/./x",
+            "/x/..",
+            "/%78",
+            "/%2e%2e/x",
+            "/a%2Fb",
+            "/a%2fb",
+            "/a%5Cb",
+            "/a\\b",
+            "/a%",
+            "/a%4",
+            "/a%zz",
+            "/%7E",
+        ] {
+            assert!(!is_canonical(path), "{path}");
         }
     }
 }

@@ -21,16 +21,24 @@ const SWEEP_EVERY: u32 = 256;
 /// keeps; see [`MemoryRefreshStore::with_max_families`].
 pub const DEFAULT_MAX_FAMILIES: usize = 100_000;
 
+/// Default bound on the sessions (refresh-token families) one subject may hold; see
+/// [`MemoryRefreshStore::with_max_sessions_per_subject`] (the Redis store has the same).
+pub const DEFAULT_MAX_SESSIONS_PER_SUBJECT: usize = 16;
+
 /// How many spent tokens of a family are remembered for reuse detection. An older one
 /// is then refused as unknown (`invalid_grant`), without revoking the family.
 pub const REMEMBERED_SPENT_TOKENS: usize = 64;
 
 /// An in-memory [`RefreshTokenStore`]. Clones share the same state.
 ///
-/// Bounded: at most [`with_max_families`](Self::with_max_families) sessions
+/// Bounded: at most [`with_max_sessions_per_subject`](Self::with_max_sessions_per_subject)
+/// sessions per user ([`DEFAULT_MAX_SESSIONS_PER_SUBJECT`] by default: a user's next
+/// login ends that user's oldest session), at most
+/// [`with_max_families`](Self::with_max_families) sessions in all
 /// ([`DEFAULT_MAX_FAMILIES`] by default; when full, a new login first sweeps the expired
-/// ones, then ends the session closest to its expiry), and per session the current
-/// token plus the last [`REMEMBERED_SPENT_TOKENS`] spent ones.
+/// ones, then ends the same user's oldest session, and only when that user has none the
+/// session closest to its expiry), and per session the current token plus the last
+/// [`REMEMBERED_SPENT_TOKENS`] spent ones.
 #[derive(Clone)]
 pub struct MemoryRefreshStore {
     state: Arc<Mutex<RefreshState>>,
@@ -47,7 +55,10 @@ struct RefreshState {
     /// detection).
     tokens: HashMap<String, FamilyId>,
     families: HashMap<FamilyId, Family>,
+    /// Subject -> its families, oldest login first.
+    subjects: HashMap<String, VecDeque<FamilyId>>,
     max_families: usize,
+    max_per_subject: usize,
     writes: u32,
 }
 
@@ -77,7 +88,9 @@ impl MemoryRefreshStore {
             state: Arc::new(Mutex::new(RefreshState {
                 tokens: HashMap::new(),
                 families: HashMap::new(),
+                subjects: HashMap::new(),
                 max_families: DEFAULT_MAX_FAMILIES,
+                max_per_subject: DEFAULT_MAX_SESSIONS_PER_SUBJECT,
                 writes: 0,
             })),
         }
@@ -99,6 +112,22 @@ impl MemoryRefreshStore {
         Ok(self)
     }
 
+    /// Keeps at most `max` sessions per subject (user): a login beyond it ends that
+    /// user's oldest session (its refresh token is then refused as unknown). One user
+    /// logging in in a loop so never pushes out other users' sessions. Default
+    /// [`DEFAULT_MAX_SESSIONS_PER_SUBJECT`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for `0`.
+    pub fn with_max_sessions_per_subject(self, max: usize) -> Result<Self, ConfigError> {
+        if max == 0 {
+            return Err(ConfigError::InvalidValue("max_sessions_per_subject"));
+        }
+        self.lock().max_per_subject = max;
+        Ok(self)
+    }
+
     fn lock(&self) -> MutexGuard<'_, RefreshState> {
         // Every critical section leaves the maps consistent, so a poisoned lock is safe.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -117,16 +146,33 @@ impl RefreshState {
         self.families.retain(|_, f| f.session.expires_at > now);
         let families = &self.families;
         self.tokens.retain(|_, id| families.contains_key(id));
+        self.subjects.retain(|_, ids| {
+            ids.retain(|id| families.contains_key(id));
+            !ids.is_empty()
+        });
     }
 
-    /// Room for one more family: expired ones go first, then the one that would
+    /// Room for one more family of `subject`: beyond the per-subject cap, that
+    /// subject's oldest family goes. When the store is full, expired ones go first,
+    /// then the subject's own oldest, and only if it has none the one that would
     /// expire soonest.
-    fn make_room(&mut self, now: i64) {
+    fn make_room(&mut self, subject: &str, now: i64) {
+        while self
+            .subjects
+            .get(subject)
+            .is_some_and(|ids| ids.len() >= self.max_per_subject)
+        {
+            self.end_oldest_of(subject);
+        }
         if self.families.len() < self.max_families {
             return;
         }
         self.sweep(now);
         while self.families.len() >= self.max_families {
+            if self.subjects.contains_key(subject) {
+                self.end_oldest_of(subject);
+                continue;
+            }
             let Some(oldest) = self
                 .families
                 .iter()
@@ -135,11 +181,33 @@ impl RefreshState {
             else {
                 return;
             };
-            if let Some(family) = self.families.remove(&oldest) {
-                self.tokens.remove(&family.current);
-                for spent in &family.spent {
-                    self.tokens.remove(spent);
-                }
+            self.remove_family(&oldest);
+        }
+    }
+
+    fn end_oldest_of(&mut self, subject: &str) {
+        let oldest = self.subjects.get_mut(subject).and_then(VecDeque::pop_front);
+        if self.subjects.get(subject).is_some_and(VecDeque::is_empty) {
+            self.subjects.remove(subject);
+        }
+        if let Some(oldest) = oldest {
+            self.remove_family(&oldest);
+        }
+    }
+
+    fn remove_family(&mut self, id: &FamilyId) {
+        let Some(family) = self.families.remove(id) else {
+            return;
+        };
+        self.tokens.remove(&family.current);
+        for spent in &family.spent {
+            self.tokens.remove(spent);
+        }
+        let subject = &family.session.subject;
+        if let Some(ids) = self.subjects.get_mut(subject) {
+            ids.retain(|other| other != id);
+            if ids.is_empty() {
+                self.subjects.remove(subject);
             }
         }
     }
@@ -163,7 +231,12 @@ impl RefreshTokenStore for MemoryRefreshStore {
             let hash = token.hash();
             let now = now();
             let mut state = self.lock();
-            state.make_room(now);
+            state.make_room(&session.subject, now);
+            state
+                .subjects
+                .entry(session.subject.clone())
+                .or_default()
+                .push_back(id.clone());
             state.tokens.insert(hash.clone(), id.clone());
             state.families.insert(
                 id,

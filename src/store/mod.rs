@@ -93,7 +93,8 @@ pub use crate::scopes::{narrow_scopes, InvalidScope};
 #[cfg(feature = "token-endpoint")]
 pub use client::{Client, ClientStore, MemoryClientStore};
 pub use memory::{
-    MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES, REMEMBERED_SPENT_TOKENS,
+    MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES,
+    DEFAULT_MAX_SESSIONS_PER_SUBJECT, REMEMBERED_SPENT_TOKENS,
 };
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};

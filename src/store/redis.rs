@@ -11,6 +11,17 @@
 //! | `{prefix}fam:{family}` | hash | `sub`, `client`, `scope`, `exp`, `cur` (hash of the current token), `state` (`active`/`revoked`) | at `exp` |
 //! | `{prefix}jti:{jti}` | string | `1` | at the token's `exp` |
 //! | `{prefix}sid:{family}` | string | `1` (the session was ended) | a day past the family's `exp` |
+//! | `{prefix}sub:{subject}` | sorted set | the subject's family ids, scored by login time (µs) | with its longest-lived family |
+//!
+//! # Bounds
+//!
+//! A subject holds at most [`with_max_sessions_per_subject`](RedisStore::with_max_sessions_per_subject)
+//! families ([`DEFAULT_MAX_SESSIONS_PER_SUBJECT`] by default): the login that would
+//! exceed it ends that subject's oldest family (its keys are deleted, so its refresh
+//! token is refused as unknown), atomically with the new family's creation. Other
+//! subjects' sessions are never touched by it. There is no global cap in the store:
+//! bound Redis with `maxmemory` and the `noeviction` policy, so a full Redis refuses
+//! new logins (`503`) rather than dropping arbitrary sessions.
 //!
 //! # Atomicity
 //!
@@ -28,6 +39,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
+use super::memory::DEFAULT_MAX_SESSIONS_PER_SUBJECT;
 use super::refresh::{
     token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
     Session,
@@ -37,6 +49,38 @@ use super::{now, BoxFuture, StoreError};
 
 /// The default key prefix.
 pub const DEFAULT_PREFIX: &str = "tower-bearer:";
+
+/// KEYS[1] family key, KEYS[2] token key, KEYS[3] subject key. ARGV: prefix, family id,
+/// sub, client, scope, exp, token hash, now (s), login time (µs), max per subject.
+/// Creates the family, then ends the subject's oldest ones beyond the cap.
+const ISSUE: &str = r"
+redis.call('HSET', KEYS[1], 'sub', ARGV[3], 'client', ARGV[4], 'scope', ARGV[5],
+  'exp', ARGV[6], 'cur', ARGV[7], 'state', 'active')
+redis.call('EXPIREAT', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('EXPIREAT', KEYS[2], ARGV[6])
+for _, fid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  if redis.call('EXISTS', ARGV[1] .. 'fam:' .. fid) == 0 then
+    redis.call('ZREM', KEYS[3], fid)
+  end
+end
+redis.call('ZADD', KEYS[3], ARGV[9], ARGV[2])
+local ended = 0
+while redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[10]) do
+  local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  redis.call('ZREM', KEYS[3], oldest)
+  local fkey = ARGV[1] .. 'fam:' .. oldest
+  local cur = redis.call('HGET', fkey, 'cur')
+  if cur then redis.call('DEL', ARGV[1] .. 'rt:' .. cur) end
+  redis.call('DEL', fkey)
+  ended = ended + 1
+end
+local ttl = redis.call('TTL', KEYS[3])
+if ttl < 0 or tonumber(ARGV[8]) + ttl < tonumber(ARGV[6]) then
+  redis.call('EXPIREAT', KEYS[3], ARGV[6])
+end
+return ended
+";
 
 /// KEYS[1] token key. ARGV: prefix, now, successor hash.
 /// Returns {"ok", fid, sub, client, scope, exp} | {"invalid"} | {"reused"}.
@@ -91,10 +135,12 @@ return 1
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: Arc<str>,
+    max_per_subject: usize,
     scripts: Arc<Scripts>,
 }
 
 struct Scripts {
+    issue: Script,
     rotate: Script,
     revoke: Script,
     revoke_family: Script,
@@ -104,6 +150,7 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
+            .field("max_per_subject", &self.max_per_subject)
             .finish_non_exhaustive()
     }
 }
@@ -140,7 +187,9 @@ impl RedisStore {
         Self {
             conn,
             prefix: DEFAULT_PREFIX.into(),
+            max_per_subject: DEFAULT_MAX_SESSIONS_PER_SUBJECT,
             scripts: Arc::new(Scripts {
+                issue: Script::new(ISSUE),
                 rotate: Script::new(ROTATE),
                 revoke: Script::new(REVOKE),
                 revoke_family: Script::new(REVOKE_FAMILY),
@@ -154,6 +203,25 @@ impl RedisStore {
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.prefix = prefix.into();
         self
+    }
+
+    /// Keeps at most `max` sessions (refresh-token families) per subject: a login
+    /// beyond it ends that subject's oldest session. Default
+    /// [`DEFAULT_MAX_SESSIONS_PER_SUBJECT`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`](crate::ConfigError::InvalidValue) for `0`.
+    pub fn with_max_sessions_per_subject(mut self, max: usize) -> Result<Self, crate::ConfigError> {
+        if max == 0 {
+            return Err(crate::ConfigError::InvalidValue("max_sessions_per_subject"));
+        }
+        self.max_per_subject = max;
+        Ok(self)
+    }
+
+    fn subject_key(&self, subject: &str) -> String {
+        format!("{}sub:{subject}", self.prefix)
     }
 
     fn token_key(&self, hash: &str) -> String {
@@ -193,30 +261,26 @@ impl RefreshTokenStore for RedisStore {
             let token = RefreshToken::generate()?;
             let family = FamilyId::generate()?;
             let hash = token.hash();
-            let family_key = self.family_key(&family);
-            let token_key = self.token_key(&hash);
             let mut conn = self.conn.clone();
-            redis::pipe()
-                .atomic()
-                .hset_multiple(
-                    &family_key,
-                    &[
-                        ("sub", session.subject.as_str()),
-                        ("client", session.client_id.as_str()),
-                        ("scope", session.scope.as_str()),
-                        ("exp", &session.expires_at.to_string()),
-                        ("cur", &hash),
-                        ("state", "active"),
-                    ],
-                )
-                .ignore()
-                .expire_at(&family_key, session.expires_at)
-                .ignore()
-                .set(&token_key, family.as_str())
-                .ignore()
-                .expire_at(&token_key, session.expires_at)
-                .ignore()
-                .query_async::<()>(&mut conn)
+            let login_micros = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros());
+            self.scripts
+                .issue
+                .key(self.family_key(&family))
+                .key(self.token_key(&hash))
+                .key(self.subject_key(&session.subject))
+                .arg(&*self.prefix)
+                .arg(family.as_str())
+                .arg(&session.subject)
+                .arg(&session.client_id)
+                .arg(&session.scope)
+                .arg(session.expires_at)
+                .arg(&hash)
+                .arg(now())
+                .arg(login_micros.to_string())
+                .arg(self.max_per_subject)
+                .invoke_async::<i64>(&mut conn)
                 .await
                 .map_err(|e| backend(&e))?;
             Ok(token)

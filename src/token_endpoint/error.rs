@@ -3,7 +3,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
@@ -50,6 +50,13 @@ pub enum TokenError {
     /// The user store or the hashing pool failed (`503 temporarily_unavailable`). Never
     /// caused by what the client sent.
     TemporarilyUnavailable,
+    /// Too many logins wait for a password verification (the queue is full or the
+    /// wait ran out): `503 temporarily_unavailable` with `Retry-After: retry_after`.
+    /// See [`PasswordHasher::with_max_wait`](super::PasswordHasher::with_max_wait).
+    Overloaded {
+        /// Seconds announced in `Retry-After`.
+        retry_after: u32,
+    },
 }
 
 /// Why a token request is malformed (`400 invalid_request`).
@@ -109,7 +116,9 @@ impl TokenError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TemporarilyUnavailable | Self::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -128,7 +137,7 @@ impl TokenError {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
-            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::TemporarilyUnavailable | Self::Overloaded { .. } => "temporarily_unavailable",
         }
     }
 
@@ -152,11 +161,13 @@ impl TokenError {
                 "The body must be application/x-www-form-urlencoded or multipart/form-data"
             }
             Self::TemporarilyUnavailable => "The token endpoint is temporarily unavailable",
+            Self::Overloaded { .. } => "Too many logins are waiting, retry later",
         }
     }
 
     /// The §5.2 answer: JSON `{"error","error_description"}`, `Cache-Control: no-store`,
-    /// plus `Allow: POST` (405) or `WWW-Authenticate: Basic` (401 after Basic). The
+    /// plus `Allow: POST` (405), `WWW-Authenticate: Basic` (401 after Basic) or
+    /// `Retry-After` ([`Overloaded`](Self::Overloaded)). The
     /// error is kept in the response extensions.
     #[must_use]
     pub fn into_response(self) -> Response<Full<Bytes>> {
@@ -172,6 +183,9 @@ impl TokenError {
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"token\", charset=\"UTF-8\""),
                 );
+            }
+            Self::Overloaded { retry_after } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
             }
             _ => {}
         }

@@ -66,6 +66,7 @@
 //! # }
 //! ```
 
+mod admission;
 mod error;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod form;
@@ -79,8 +80,8 @@ mod users;
 pub use error::{BadRequest, TokenError};
 pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
-    hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, OWASP_ITERATIONS,
-    OWASP_MEMORY_KIB, OWASP_PARALLELISM,
+    hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MAX_WAIT,
+    DEFAULT_WAITING_PER_SLOT, OWASP_ITERATIONS, OWASP_MEMORY_KIB, OWASP_PARALLELISM,
 };
 pub use revocation_endpoint::RevocationEndpoint;
 pub use service::{

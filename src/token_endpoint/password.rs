@@ -3,12 +3,12 @@
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+use super::admission::{Admission, Refused};
+use crate::error::ConfigError;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
-
-use crate::error::ConfigError;
 
 /// OWASP's Argon2id parameters: 19 MiB of memory, 2 passes, 1 lane.
 pub const OWASP_MEMORY_KIB: u32 = 19_456;
@@ -19,6 +19,23 @@ pub const OWASP_PARALLELISM: u32 = 1;
 /// Default upper bound on a password's length, in bytes. Longer passwords are refused
 /// (as wrong) without hashing, so their cost stays bounded.
 pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
+/// Default number of logins that may wait for a verification slot, per slot (so 64
+/// times [`PasswordHasher::max_concurrency`]); see [`PasswordHasher::with_max_waiting`].
+pub const DEFAULT_WAITING_PER_SLOT: usize = 64;
+/// Default longest wait for a verification slot; see [`PasswordHasher::with_max_wait`].
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// Why a login's password could not be checked now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VerifyError {
+    /// Too many logins wait: answer `503` with `Retry-After` (seconds).
+    Busy {
+        /// Seconds to announce in `Retry-After`.
+        retry_after: u32,
+    },
+    /// The hashing threads could not run the job.
+    Unavailable,
+}
 
 /// Why a password could not be hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,13 +82,22 @@ pub fn hash_password(password: &str) -> Result<String, HashError> {
 /// its Argon2 memory) nor delays request handling: hashing only gets the CPU time the
 /// async workers leave; further logins wait their turn.
 ///
+/// The wait is bounded: at most [`max_waiting`](Self::with_max_waiting) logins wait
+/// (default 64 per slot), each at most [`max_wait`](Self::with_max_wait) (default 2 s).
+/// Beyond that the token endpoint answers `503 temporarily_unavailable` with
+/// `Retry-After`. Logins for usernames that failed recently on this node wait in a
+/// second lane (of the same size) that gets one slot in four while others wait, so a
+/// flood of failing logins that repeats usernames does not starve other users'
+/// logins; see the crate's SECURITY.md ("Login floods") for what this does and does
+/// not cover.
+///
 /// Unknown users are checked against a dummy hash made once with the same parameters,
 /// so answering takes as long whether the user exists or not. Hash comparison is
 /// constant-time (done by `argon2`).
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    admission: Arc<Admission>,
     max_concurrency: usize,
     max_password_len: usize,
     dummy: Arc<OnceLock<Option<String>>>,
@@ -82,6 +108,8 @@ impl fmt::Debug for PasswordHasher {
         f.debug_struct("PasswordHasher")
             .field("params", self.argon2.params())
             .field("max_concurrency", &self.max_concurrency)
+            .field("max_waiting", &self.admission.max_waiting())
+            .field("max_wait", &self.admission.max_wait())
             .field("max_password_len", &self.max_password_len)
             .finish_non_exhaustive()
     }
@@ -104,13 +132,20 @@ impl PasswordHasher {
         Self::from_parts(
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             cpus,
+            cpus.saturating_mul(DEFAULT_WAITING_PER_SLOT),
+            DEFAULT_MAX_WAIT,
         )
     }
 
-    fn from_parts(argon2: Argon2<'static>, max_concurrency: usize) -> Self {
+    fn from_parts(
+        argon2: Argon2<'static>,
+        max_concurrency: usize,
+        max_waiting: usize,
+        max_wait: Duration,
+    ) -> Self {
         Self {
             argon2,
-            permits: Arc::new(Semaphore::new(max_concurrency)),
+            admission: Arc::new(Admission::new(max_concurrency, max_waiting, max_wait)),
             max_concurrency,
             max_password_len: DEFAULT_MAX_PASSWORD_LEN,
             dummy: Arc::new(OnceLock::new()),
@@ -134,21 +169,66 @@ impl PasswordHasher {
         Ok(Self::from_parts(
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             self.max_concurrency,
+            self.admission.max_waiting(),
+            self.admission.max_wait(),
         )
         .with_max_password_len_unchecked(self.max_password_len))
     }
 
-    /// At most `n` verifications at a time (default: the number of CPUs).
+    /// At most `n` verifications at a time (default: the number of CPUs). The number of
+    /// waiting logins allowed is kept.
     ///
     /// # Errors
     ///
     /// [`ConfigError::InvalidValue`] for `0`.
     pub fn with_max_concurrency(mut self, n: usize) -> Result<Self, ConfigError> {
-        if n == 0 || n > Semaphore::MAX_PERMITS {
+        if n == 0 || n > MAX_BOUND {
             return Err(ConfigError::InvalidValue("max_concurrency"));
         }
-        self.permits = Arc::new(Semaphore::new(n));
+        self.admission = Arc::new(Admission::new(
+            n,
+            self.admission.max_waiting(),
+            self.admission.max_wait(),
+        ));
         self.max_concurrency = n;
+        Ok(self)
+    }
+
+    /// At most `n` logins wait for a verification slot in each lane (default 64 per
+    /// slot); one more is answered `503 temporarily_unavailable` with `Retry-After` at
+    /// once. `0` means no waiting at all: a login that finds every slot busy is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] above one million.
+    pub fn with_max_waiting(mut self, n: usize) -> Result<Self, ConfigError> {
+        if n > MAX_BOUND {
+            return Err(ConfigError::InvalidValue("max_waiting"));
+        }
+        self.admission = Arc::new(Admission::new(
+            self.max_concurrency,
+            n,
+            self.admission.max_wait(),
+        ));
+        Ok(self)
+    }
+
+    /// A login waits at most `wait` for a verification slot (default
+    /// [`DEFAULT_MAX_WAIT`]), then is answered `503 temporarily_unavailable` with
+    /// `Retry-After` (this wait in whole seconds, at least 1).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for zero or more than an hour.
+    pub fn with_max_wait(mut self, wait: Duration) -> Result<Self, ConfigError> {
+        if wait.is_zero() || wait > Duration::from_secs(3600) {
+            return Err(ConfigError::InvalidValue("max_wait"));
+        }
+        self.admission = Arc::new(Admission::new(
+            self.max_concurrency,
+            self.admission.max_waiting(),
+            wait,
+        ));
         Ok(self)
     }
 
@@ -201,18 +281,29 @@ impl PasswordHasher {
         PasswordHash::new(hash).is_ok_and(|parsed| verify_reusing_memory(password, &parsed))
     }
 
-    /// Checks `password` against `hash` on the low-priority hashing threads, waiting for a permit
-    /// first. With `hash` `None` (unknown user) the dummy hash is checked instead and
-    /// the answer is `false`, after the same work.
-    ///
-    /// `None` if the blocking task could not run (runtime shutting down).
-    pub(crate) async fn verify(&self, password: String, hash: Option<String>) -> Option<bool> {
+    /// Checks `username`'s `password` against `hash` on the low-priority hashing
+    /// threads, once admitted (see [`Admission`]). With `hash` `None` (unknown user)
+    /// the dummy hash is checked instead and the answer is `false`, after the same
+    /// work. The outcome marks or clears `username` as recently failed.
+    pub(crate) async fn verify_login(
+        &self,
+        username: &str,
+        password: String,
+        hash: Option<String>,
+    ) -> Result<bool, VerifyError> {
         if password.len() > self.max_password_len {
-            return Some(false);
+            self.admission.record(username, false);
+            return Ok(false);
         }
-        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
+        let permit = self
+            .admission
+            .admit(username)
+            .await
+            .map_err(|Refused::Busy| VerifyError::Busy {
+                retry_after: self.retry_after(),
+            })?;
         let hasher = self.clone();
-        super::pool::run_low_priority(move || {
+        let matched = super::pool::run_low_priority(move || {
             let _permit = permit;
             match hash {
                 Some(hash) => hasher.verify_blocking(&password, &hash),
@@ -225,6 +316,16 @@ impl PasswordHasher {
             }
         })
         .await
+        .ok_or(VerifyError::Unavailable)?;
+        self.admission.record(username, matched);
+        Ok(matched)
+    }
+
+    /// `Retry-After` for a refused login: the longest wait in whole seconds, at least 1.
+    fn retry_after(&self) -> u32 {
+        let wait = self.admission.max_wait();
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        u32::try_from(secs.max(1)).unwrap_or(u32::MAX)
     }
 
     /// The dummy hash, made on first use with this hasher's parameters.
@@ -294,6 +395,9 @@ fn verify_reusing_memory(password: &str, hash: &PasswordHash<'_>) -> bool {
     });
     hashed.is_ok() && bool::from(computed.as_slice().ct_eq(expected.as_bytes()))
 }
+
+/// Largest accepted concurrency or queue bound.
+const MAX_BOUND: usize = 1_000_000;
 
 /// The most Argon2 memory a hashing thread keeps between verifications: 64 MiB.
 const MAX_RETAINED_BLOCKS: usize = 64 * 1024;

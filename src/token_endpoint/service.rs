@@ -23,7 +23,7 @@ use tower_service::Service;
 use super::error::{json_response, BadRequest, TokenError};
 use super::form::{self, TokenForm};
 use super::issuer::TokenIssuer;
-use super::password::PasswordHasher;
+use super::password::{PasswordHasher, VerifyError};
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
 use crate::store::{
@@ -683,9 +683,12 @@ impl<S: UserStore> Inner<S> {
         let hash = user.as_ref().map(|u| u.password_hash().to_owned());
         let matches = self
             .hasher
-            .verify(password, hash)
+            .verify_login(&username, password, hash)
             .await
-            .ok_or(TokenError::TemporarilyUnavailable)?;
+            .map_err(|e| match e {
+                VerifyError::Busy { retry_after } => TokenError::Overloaded { retry_after },
+                VerifyError::Unavailable => TokenError::TemporarilyUnavailable,
+            })?;
         let user = match user {
             Some(user) if matches && !user.is_disabled() => user,
             _ => return Err(TokenError::InvalidGrant),

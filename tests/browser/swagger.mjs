@@ -63,6 +63,20 @@ page.on("request", (request) => {
 });
 const pageErrors = [];
 page.on("pageerror", (error) => pageErrors.push(String(error)));
+// Content-Security-Policy violations: reported on the console by Chromium, and as
+// `securitypolicyviolation` events, collected in the page before any script runs.
+const cspViolations = [];
+page.on("console", (message) => {
+  if (/Content Security Policy|Content-Security-Policy/i.test(message.text())) {
+    cspViolations.push(message.text());
+  }
+});
+await page.addInitScript(() => {
+  window.__cspViolations = [];
+  document.addEventListener("securitypolicyviolation", (event) => {
+    window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+  });
+});
 
 const modal = page.locator(".modal-ux");
 
@@ -99,6 +113,11 @@ try {
     const response = await page.goto(`${base}/docs`);
     assert.equal(response.status(), 200);
     assert.ok(page.url().endsWith("/docs/"), page.url());
+    const headers = await response.allHeaders();
+    assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
+    assert.match(headers["content-security-policy"] ?? "", /script-src 'self'(;|$)/);
+    assert.equal(headers["x-frame-options"], "DENY");
+    assert.equal(headers["cache-control"], "no-store");
     for (const id of ["root", "status", "users_me", "users_me_items", "token"]) {
       await page.locator(`#operations-default-${id}`).waitFor();
     }
@@ -161,6 +180,28 @@ try {
   await step("no request left the server under test, no page errors", async () => {
     assert.deepEqual(foreign, []);
     assert.deepEqual(pageErrors, []);
+  });
+
+  await step("the UI ran under its Content-Security-Policy without a violation", async () => {
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), []);
+    assert.deepEqual(cspViolations, []);
+  });
+
+  await step("the page refuses to be framed by another origin", async () => {
+    // A page on another origin (a data: URL is opaque) frames /docs/: Chromium must
+    // block it (frame-ancestors 'none', X-Frame-Options: DENY).
+    const framer = await context.newPage();
+    framer.setDefaultTimeout(15_000);
+    await framer.goto(
+      `data:text/html,<iframe id="f" onload="this.dataset.loaded=1" src="${base}/docs/"></iframe>`,
+    );
+    // The iframe's load event fires for a blocked frame too (with an error page).
+    await framer.waitForFunction(() => document.getElementById("f")?.dataset.loaded === "1");
+    const frame = await (await framer.locator("#f").elementHandle()).contentFrame();
+    assert.ok(frame, "the iframe has a frame");
+    // Had the page loaded, its static #swagger-ui element would be there at once.
+    assert.equal(await frame.locator("#swagger-ui").count(), 0, `framed: ${frame.url()}`);
+    await framer.close();
   });
 } catch {
   await page
