@@ -95,6 +95,8 @@ pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod testing;
 pub mod token;
 #[cfg(feature = "token-endpoint")]
 pub mod token_endpoint;
