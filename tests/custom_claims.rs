@@ -53,7 +53,10 @@ fn assert_names(answer: &Answer, expected: &str, secrets: &[&str]) {
 
 #[tokio::test]
 async fn own_claims_type_refusals_name_the_member_not_the_value() {
-    let validator = JwtValidator::<MyClaims>::hs256(SECRET).unwrap();
+    let validator = JwtValidator::<MyClaims>::hs256(SECRET)
+        .unwrap()
+        .with_audience("b")
+        .unwrap();
     let server = serve(
         ServiceBuilder::new()
             .layer(BearerAuthLayer::new(validator))
@@ -74,23 +77,23 @@ async fn own_claims_type_refusals_name_the_member_not_the_value() {
 
     let roles = get_with_token(
         &url,
-        &hs256(&json!({"sub": "alice", "exp": exp, "roles": "admin-Sup3rSecret"})),
+        &hs256(&json!({"sub": "alice", "exp": exp, "aud": "b", "roles": "admin-Sup3rSecret"})),
     )
     .await;
     assert_names(&roles, "The token roles claim is invalid", &["Sup3rSecret"]);
 
     let tenant = get_with_token(
         &url,
-        &hs256(&json!({"sub": "alice", "exp": exp, "tenant": {"id": "T0pSecret"}})),
+        &hs256(&json!({"sub": "alice", "exp": exp, "aud": "b", "tenant": {"id": "T0pSecret"}})),
     )
     .await;
     assert_names(&tenant, "The token tenant claim is invalid", &["T0pSecret"]);
 
-    let missing = get_with_token(&url, &hs256(&json!({"exp": exp}))).await;
+    let missing = get_with_token(&url, &hs256(&json!({"exp": exp, "aud": "b"}))).await;
     assert_names(&missing, "The token has no sub claim", &[]);
 
-    // An `aud` array is fine for `Audience`; a number is refused by the validator's
-    // own check of the registered claim, named the same way.
+    // An `aud` array is fine for `Audience` (above); a number is refused by the
+    // validator's own check of the registered claim, named the same way.
     let aud = get_with_token(&url, &hs256(&json!({"sub": "alice", "exp": exp, "aud": 7}))).await;
     assert_names(&aud, "The token aud claim is invalid", &[]);
 }
