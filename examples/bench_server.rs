@@ -9,6 +9,7 @@
 //! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto"] }
 //! bytes = "1"
 //! http = "1"
+//! http-body = "1"
 //! http-body-util = "0.1"
 //! hyper = { version = "1", features = ["server", "http1"] }
 //! hyper-util = { version = "0.1", features = ["tokio", "service"] }

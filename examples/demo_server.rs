@@ -6,6 +6,7 @@
 //! [dependencies]
 //! tower-bearer = "0.1"
 //! bytes = "1"
+//! getrandom = "0.2"
 //! http = "1"
 //! http-body-util = "0.1"
 //! hyper = { version = "1", features = ["server", "http1", "http2"] }

@@ -10,6 +10,7 @@
 //! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto", "jwks"] }
 //! bytes = "1"
 //! http = "1"
+//! http-body = "1"
 //! http-body-util = "0.1"
 //! hyper = { version = "1", features = ["client", "server", "http1", "http2"] }
 //! hyper-util = { version = "0.1", features = ["client-legacy", "server-auto", "service", "tokio"] }

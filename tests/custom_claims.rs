@@ -110,9 +110,18 @@ async fn default_claims_refusals_name_the_claim() {
     let url = server.url("/");
     let exp = now() + 600;
     for (claims, expected) in [
-        (json!({"sub": 42, "exp": exp}), "The token sub claim is invalid"),
-        (json!({"sub": "a", "exp": exp, "iat": "S3cretIat"}), "The token iat claim is invalid"),
-        (json!({"sub": "a", "exp": exp, "scope": 5}), "The token scope claim is invalid"),
+        (
+            json!({"sub": 42, "exp": exp}),
+            "The token sub claim is invalid",
+        ),
+        (
+            json!({"sub": "a", "exp": exp, "iat": "S3cretIat"}),
+            "The token iat claim is invalid",
+        ),
+        (
+            json!({"sub": "a", "exp": exp, "scope": 5}),
+            "The token scope claim is invalid",
+        ),
         (json!({"sub": "a"}), "The token has no exp claim"),
     ] {
         let answer = get_with_token(&url, &hs256(&claims)).await;
@@ -133,23 +142,37 @@ async fn require_scopes_from_the_bearer_layer_shares_realm_and_rejection() {
             response
         });
     let admin = bearer.require_scopes(["admin"]);
-    let server = serve(ServiceBuilder::new().layer(bearer).layer(admin).service(
-        service_fn(|_: Request<hyper::body::Incoming>| async {
-            Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("in"))))
-        }),
-    ))
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(bearer)
+            .layer(admin)
+            .service(service_fn(|_: Request<hyper::body::Incoming>| async {
+                Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("in"))))
+            })),
+    )
     .await;
     let url = server.url("/");
     let exp = now() + 600;
 
-    let reader = get_with_token(&url, &hs256(&json!({"sub": "a", "exp": exp, "scp": "read"}))).await;
+    let reader = get_with_token(
+        &url,
+        &hs256(&json!({"sub": "a", "exp": exp, "scp": "read"})),
+    )
+    .await;
     reader.assert_bearer_rejection(403, Some("insufficient_scope"));
     assert_eq!(reader.status, StatusCode::FORBIDDEN);
     let challenge = reader.challenge();
-    assert!(challenge.starts_with(&format!("Bearer realm=\"{REALM}\"")), "{challenge}");
+    assert!(
+        challenge.starts_with(&format!("Bearer realm=\"{REALM}\"")),
+        "{challenge}"
+    );
     assert!(challenge.contains("scope=\"admin\""), "{challenge}");
     assert_eq!(reader.headers["x-refused-by"], "us");
 
-    let admin = get_with_token(&url, &hs256(&json!({"sub": "a", "exp": exp, "scope": "admin"}))).await;
+    let admin = get_with_token(
+        &url,
+        &hs256(&json!({"sub": "a", "exp": exp, "scope": "admin"})),
+    )
+    .await;
     assert_eq!(admin.status, 200);
 }

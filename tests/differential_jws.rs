@@ -412,7 +412,13 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let stricter = case.stricter();
     let lenient = case.lenient();
     if case.tamper != Tamper::None || (stricter.is_empty() && lenient.is_empty()) {
-        prop_assert_eq!(ours, theirs, "ours vs jsonwebtoken on {:?}: {}", case, token);
+        prop_assert_eq!(
+            ours,
+            theirs,
+            "ours vs jsonwebtoken on {:?}: {}",
+            case,
+            token
+        );
         if case.tamper != Tamper::None {
             prop_assert!(!ours, "a tampered token was accepted: {:?}", case);
         }
@@ -423,7 +429,13 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         let neutral = case.neutralized().token(now);
         let (ours_neutral, theirs_neutral) = pair.verdicts(&neutral);
         prop_assert_eq!(ours_neutral, theirs_neutral, "neutralized {:?}", case);
-        prop_assert_eq!(ours, ours_neutral, "{:?} read as neutral: {:?}", lenient, case);
+        prop_assert_eq!(
+            ours,
+            ours_neutral,
+            "{:?} read as neutral: {:?}",
+            lenient,
+            case
+        );
     }
     Ok(())
 }
@@ -539,7 +551,18 @@ fn case() -> impl Strategy<Value = Case> {
         tamper,
     )
         .prop_map(
-            |(key, issuer_configured, audience_configured, header, exp, nbf, iss, aud, other, tamper)| {
+            |(
+                key,
+                issuer_configured,
+                audience_configured,
+                header,
+                exp,
+                nbf,
+                iss,
+                aud,
+                other,
+                tamper,
+            )| {
                 Case {
                     key,
                     issuer_configured,
@@ -577,7 +600,11 @@ fn a_valid_token_is_accepted_by_both() {
                 exp: Exp::Int(3_600),
                 nbf: Nbf::Int(-10),
                 iss: Iss::Right,
-                aud: if audience_configured { Aud::Right } else { Aud::Absent },
+                aud: if audience_configured {
+                    Aud::Right
+                } else {
+                    Aud::Absent
+                },
                 other: Other::WellTyped,
                 tamper: Tamper::None,
             };
@@ -604,27 +631,107 @@ fn each_deliberate_difference_holds() {
     };
     let pair = Pair::new(KeyKind::Hs256, false, false);
     let stricter = [
-        (Stricter::Crit, Case { header: HeaderKind::Crit, ..valid }),
-        (Stricter::IssType, Case { iss: Iss::ArrayWithRight, ..valid }),
-        (Stricter::IssType, Case { iss: Iss::Number, ..valid }),
-        (Stricter::AudType, Case { aud: Aud::Number, ..valid }),
-        (Stricter::ClaimType, Case { other: Other::IatText, ..valid }),
-        (Stricter::ClaimType, Case { other: Other::SubNumber, ..valid }),
-        (Stricter::ClaimType, Case { other: Other::JtiObject, ..valid }),
-        (Stricter::ClaimType, Case { other: Other::ScopeNumber, ..valid }),
-        (Stricter::ScopeArray, Case { other: Other::ScopeArray, ..valid }),
+        (
+            Stricter::Crit,
+            Case {
+                header: HeaderKind::Crit,
+                ..valid
+            },
+        ),
+        (
+            Stricter::IssType,
+            Case {
+                iss: Iss::ArrayWithRight,
+                ..valid
+            },
+        ),
+        (
+            Stricter::IssType,
+            Case {
+                iss: Iss::Number,
+                ..valid
+            },
+        ),
+        (
+            Stricter::AudType,
+            Case {
+                aud: Aud::Number,
+                ..valid
+            },
+        ),
+        (
+            Stricter::ClaimType,
+            Case {
+                other: Other::IatText,
+                ..valid
+            },
+        ),
+        (
+            Stricter::ClaimType,
+            Case {
+                other: Other::SubNumber,
+                ..valid
+            },
+        ),
+        (
+            Stricter::ClaimType,
+            Case {
+                other: Other::JtiObject,
+                ..valid
+            },
+        ),
+        (
+            Stricter::ClaimType,
+            Case {
+                other: Other::ScopeNumber,
+                ..valid
+            },
+        ),
+        (
+            Stricter::ScopeArray,
+            Case {
+                other: Other::ScopeArray,
+                ..valid
+            },
+        ),
     ];
     for (difference, case) in stricter {
         assert_eq!(case.stricter(), [difference]);
-        assert_eq!(pair.verdicts(&case.token(now())), (false, true), "{difference:?}");
+        assert_eq!(
+            pair.verdicts(&case.token(now())),
+            (false, true),
+            "{difference:?}"
+        );
     }
     let lenient = [
-        (Lenient::NegativeNbf, Case { nbf: Nbf::Negative, ..valid }),
-        (Lenient::NegativeNbf, Case { nbf: Nbf::NegativeFloat, ..valid }),
-        (Lenient::HugeExp, Case { exp: Exp::Huge, ..valid }),
+        (
+            Lenient::NegativeNbf,
+            Case {
+                nbf: Nbf::Negative,
+                ..valid
+            },
+        ),
+        (
+            Lenient::NegativeNbf,
+            Case {
+                nbf: Nbf::NegativeFloat,
+                ..valid
+            },
+        ),
+        (
+            Lenient::HugeExp,
+            Case {
+                exp: Exp::Huge,
+                ..valid
+            },
+        ),
     ];
     for (difference, case) in lenient {
         assert_eq!(case.lenient(), [difference]);
-        assert_eq!(pair.verdicts(&case.token(now())), (true, false), "{difference:?}");
+        assert_eq!(
+            pair.verdicts(&case.token(now())),
+            (true, false),
+            "{difference:?}"
+        );
     }
 }

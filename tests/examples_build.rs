@@ -103,7 +103,9 @@ fn parse(path: &Path) -> Header {
 
     let marker = format!("--example {name}");
     for line in &docs {
-        let Some(at) = line.find(&marker) else { continue };
+        let Some(at) = line.find(&marker) else {
+            continue;
+        };
         let rest = &line[at + marker.len()..];
         if !rest.is_empty() && !rest.starts_with(' ') {
             continue; // another example whose name starts with this one's
@@ -181,7 +183,11 @@ fn every_example_header_lists_what_its_code_uses() {
             );
         }
         for feature in &header.features {
-            assert!(features.contains(feature), "{}: no feature `{feature}`", header.name);
+            assert!(
+                features.contains(feature),
+                "{}: no feature `{feature}`",
+                header.name
+            );
         }
         assert!(
             !header.run_lines.is_empty(),

@@ -46,11 +46,14 @@ fn an_endpoint_without_the_password_grant_does_not_hash() {
         "svc", "s3cret:x", "read",
     )
     .unwrap()]));
-    let endpoint = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), InMemoryUserStore::<()>::new())
-        .with_hasher(hasher.clone())
-        .with_client_credentials(clients)
-        .build()
-        .unwrap();
+    let endpoint = TokenEndpoint::builder(
+        TokenIssuer::hs256(SECRET).unwrap(),
+        InMemoryUserStore::<()>::new(),
+    )
+    .with_hasher(hasher.clone())
+    .with_client_credentials(clients)
+    .build()
+    .unwrap();
     assert!(!endpoint.hasher().is_warm());
 }
 

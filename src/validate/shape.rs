@@ -27,7 +27,9 @@ pub(crate) fn shape_error<T: DeserializeOwned>(payload: &str) -> InvalidToken {
     let own_field = |name: &str| fields.iter().copied().find(|field| *field == name);
     match error.path().iter().next() {
         // Inside a member: that claim has the wrong type or an unusable value.
-        Some(Segment::Map { key }) => own_field(key).map_or(InvalidToken::ClaimsShape, InvalidToken::InvalidClaim),
+        Some(Segment::Map { key }) => {
+            own_field(key).map_or(InvalidToken::ClaimsShape, InvalidToken::InvalidClaim)
+        }
         Some(_) => InvalidToken::ClaimsShape,
         // At the top level: a required member is missing, or one came twice. serde
         // names the field (from the type, not the input) between backticks.
