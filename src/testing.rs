@@ -140,7 +140,6 @@ impl TestTokens {
     /// A token for `subject`: the default claims, `sub`, `iat` = now and `exp` = now +
     /// [`DEFAULT_TEST_TTL`]. Change it with the [`TestToken`] methods, then
     /// [`sign`](TestToken::sign).
-    #[must_use]
     pub fn token(&self, subject: &str) -> TestToken {
         let now = now();
         let mut claims = self.defaults.clone();
@@ -256,9 +255,7 @@ impl TestToken {
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| secs(since))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
 }
 
 fn secs(duration: Duration) -> i64 {
