@@ -179,8 +179,9 @@
 //! ```
 //!
 //! The same with `tower::steer::Steer` (tower feature `steer`): box both services to
-//! one type (`.map_response(|r| r.map(BodyExt::boxed_unsync)).boxed_clone()`), then
-//! `Steer::new([token, api], |request: &Request<Incoming>, _: &[_]| usize::from(request.uri().path() != "/token"))`.
+//! one type, naming the request type for the endpoint, which takes any body
+//! (`ServiceExt::<Request<Incoming>>::map_response(token, |r| r.map(BodyExt::boxed_unsync)).boxed_clone()`),
+//! then `Steer::new([token, api], |request: &Request<Incoming>, _: &[_]| usize::from(request.uri().path() != "/token"))`.
 
 mod error;
 mod form;
