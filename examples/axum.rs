@@ -2,8 +2,19 @@
 //! user"), `GET /items` also needs the `items` scope and reads `State`, and `GET /`
 //! works with or without a token.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto", "axum"] }
+//! axum = "0.8"
+//! tokio = { version = "1", features = ["full"] }
+//! ```
+//!
 //! ```sh
-//! BIND=127.0.0.1:3000 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example axum --features axum
+//! BIND=127.0.0.1:3000 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example axum --no-default-features --features rust-crypto,axum
+//! TOKEN=$(JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run -q --example mint_token --no-default-features --features rust-crypto,test-util -- alice "me items")
 //! curl -i http://127.0.0.1:3000/                                              # hello, stranger
 //! curl -i http://127.0.0.1:3000/users/me                                      # 401
 //! curl -i http://127.0.0.1:3000/users/me -H "authorization: Bearer $TOKEN"    # the claims

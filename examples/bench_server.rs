@@ -1,8 +1,26 @@
 //! A minimal hyper server with one route, with or without the bearer layer, for
 //! end-to-end load runs (`scripts/load.sh`).
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto"] }
+//! bytes = "1"
+//! http = "1"
+//! http-body = "1"
+//! http-body-util = "0.1"
+//! hyper = { version = "1", features = ["server", "http1"] }
+//! hyper-util = { version = "0.1", features = ["tokio", "service"] }
+//! jsonwebtoken = { version = "11", features = ["rust_crypto"] }
+//! serde_json = "1"
+//! tokio = { version = "1", features = ["full"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! ```
+//!
 //! ```text
-//! AUTH=on cargo run --release --example bench_server
+//! AUTH=on cargo run --release --example bench_server --no-default-features --features rust-crypto
 //! # prints `listening on http://127.0.0.1:PORT` and `token <jwt>`, then:
 //! curl -H "Authorization: Bearer <jwt>" http://127.0.0.1:PORT/
 //! ```

@@ -2,8 +2,21 @@
 //! store held in `State`. An unknown subject gets the bearer layer's `401`; a disabled
 //! user gets `400 {"detail":"Inactive user"}`, as in FastAPI's tutorial.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto", "axum"] }
+//! axum = "0.8"
+//! serde = { version = "1", features = ["derive"] }
+//! serde_json = "1"
+//! tokio = { version = "1", features = ["full"] }
+//! ```
+//!
 //! ```sh
-//! BIND=127.0.0.1:3001 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example current_user --features axum
+//! BIND=127.0.0.1:3001 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example current_user --no-default-features --features rust-crypto,axum
+//! TOKEN=$(JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run -q --example mint_token --no-default-features --features rust-crypto,test-util -- johndoe)
 //! curl -i http://127.0.0.1:3001/users/me -H "authorization: Bearer $TOKEN"   # sub "johndoe": 200, "alice": 400
 //! ```
 

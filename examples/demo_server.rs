@@ -1,5 +1,24 @@
 //! The FastAPI OAuth2 tutorial app, rebuilt on tower-bearer, with Swagger UI at `/docs`.
 //!
+//! Dependencies (the default features; the `cargo run` line below uses exactly these):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = "0.1"
+//! bytes = "1"
+//! getrandom = "0.2"
+//! http = "1"
+//! http-body-util = "0.1"
+//! hyper = { version = "1", features = ["server", "http1", "http2"] }
+//! hyper-util = { version = "0.1", features = ["server-auto", "server-graceful", "service", "tokio"] }
+//! jsonwebtoken = { version = "11", features = ["rust_crypto"] }
+//! serde = { version = "1", features = ["derive"] }
+//! serde_json = "1"
+//! tokio = { version = "1", features = ["full"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! utoipa = { version = "6", features = ["macros"] }
+//! ```
+//!
 //! ```text
 //! cargo run --release --example demo_server
 //! TOKEN=$(curl -s -d 'grant_type=password&username=johndoe&password=secret' \

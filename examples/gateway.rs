@@ -2,13 +2,30 @@
 //! subject and scopes as `x-user` / `x-scopes` headers (client-sent ones are removed)
 //! and without the `Authorization` header. Upstream answers pass through untouched.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto", "jwks"] }
+//! bytes = "1"
+//! http = "1"
+//! http-body = "1"
+//! http-body-util = "0.1"
+//! hyper = { version = "1", features = ["client", "server", "http1", "http2"] }
+//! hyper-util = { version = "0.1", features = ["client-legacy", "server-auto", "service", "tokio"] }
+//! tokio = { version = "1", features = ["full"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! ```
+//!
 //! ```sh
 //! UPSTREAM=http://127.0.0.1:8081 BIND=127.0.0.1:8080 JWT_SECRET=change-me-to-32-or-more-random-bytes \
-//!     cargo run --example gateway
+//!     cargo run --example gateway --no-default-features --features rust-crypto,jwks
+//! TOKEN=$(JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run -q --example mint_token --no-default-features --features rust-crypto,test-util -- alice "read")
 //! curl -i http://127.0.0.1:8080/anything                               # 401
 //! curl -i http://127.0.0.1:8080/anything -H "authorization: Bearer $TOKEN"
 //! ```
-//! (`$TOKEN`: an HS256 JWT signed with `JWT_SECRET`, e.g. from the demo server.)
+//! (`$TOKEN`: any HS256 JWT signed with `JWT_SECRET`: from `mint_token` as above, or the demo server.)
 //!
 //! With `JWKS_URL` set, tokens are checked against that issuer's JWK set instead
 //! (fetched over HTTP, refreshed in the background and on an unknown `kid`), e.g. the
@@ -17,7 +34,7 @@
 //! ```sh
 //! JWT_ALG=ES256 cargo run --example demo_server     # the issuer, on :8000
 //! JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json UPSTREAM=http://127.0.0.1:8081 \
-//!     cargo run --example gateway
+//!     cargo run --example gateway --no-default-features --features rust-crypto,jwks
 //! ```
 
 use std::convert::Infallible;

@@ -1,8 +1,16 @@
 //! Prints the Argon2id PHC hash of a password, for seeding a user store.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto", "token-endpoint"] }
+//! ```
+//!
 //! ```text
-//! cargo run --example hash_password -- 'my password'
-//! printf '%s' 'my password' | cargo run --example hash_password
+//! cargo run --example hash_password --no-default-features --features rust-crypto,token-endpoint -- 'my password'
+//! printf '%s' 'my password' | cargo run --example hash_password --no-default-features --features rust-crypto,token-endpoint
 //! ```
 //!
 //! Passing the password on the command line leaves it in your shell history; prefer

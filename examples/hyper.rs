@@ -1,8 +1,25 @@
 //! A plain hyper 1 server: every request needs a bearer token; the handler answers
 //! with the token's claims.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto"] }
+//! bytes = "1"
+//! http = "1"
+//! http-body-util = "0.1"
+//! hyper = { version = "1", features = ["server", "http1"] }
+//! hyper-util = { version = "0.1", features = ["tokio", "service"] }
+//! serde_json = "1"
+//! tokio = { version = "1", features = ["full"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! ```
+//!
 //! ```sh
-//! BIND=127.0.0.1:8000 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example hyper
+//! BIND=127.0.0.1:8000 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example hyper --no-default-features --features rust-crypto
+//! TOKEN=$(JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run -q --example mint_token --no-default-features --features rust-crypto,test-util -- alice)
 //! curl -i http://127.0.0.1:8000/                                        # 401 + WWW-Authenticate
 //! curl -i http://127.0.0.1:8000/ -H "authorization: Bearer $TOKEN"      # 200, the claims as JSON
 //! ```

@@ -3,8 +3,23 @@
 //! the request extensions, and `demo.Greeter/Admin` also needs the `admin` scope.
 //! The service is written by hand (no protoc), as generated code would be.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["rust-crypto"] }
+//! http = "1"
+//! prost = "0.14"
+//! tonic = "0.14"
+//! tonic-prost = "0.14"
+//! tokio = { version = "1", features = ["full"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! ```
+//!
 //! ```sh
-//! BIND=127.0.0.1:50051 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example tonic
+//! BIND=127.0.0.1:50051 JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run --example tonic --no-default-features --features rust-crypto
+//! TOKEN=$(JWT_SECRET=change-me-to-32-or-more-random-bytes cargo run -q --example mint_token --no-default-features --features rust-crypto,test-util -- alice "admin")
 //! # No token: HTTP 200 with grpc-status: 16 and a www-authenticate header.
 //! curl -si --http2-prior-knowledge -H 'content-type: application/grpc' --data-binary '' \
 //!     http://127.0.0.1:50051/demo.Greeter/SayHello

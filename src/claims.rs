@@ -1,4 +1,89 @@
-//! The default [`Claims`] type and the [`ScopeClaims`] trait scope checks rely on.
+//! The default [`Claims`] type, the [`ScopeClaims`] trait scope checks rely on, and
+//! your own claims type.
+//!
+//! # Your own claims type
+//!
+//! [`JwtValidator<T>`](crate::JwtValidator) takes any
+//! `T: DeserializeOwned + Clone + Send + Sync + 'static`. The validator checks the
+//! registered claims on the token itself whatever `T` is (`exp`, `nbf`, `iss`, `aud`,
+//! and the JSON types of `iat`, `sub`, `jti`, `scope`), so `T` holds only what your
+//! handlers read. Serde's rules make members required or optional:
+//!
+//! - a plain field (`sub: String`) is required: a token without it is refused;
+//! - `Option<_>` is `None` when absent, `#[serde(default)]` gives the default (`[]`);
+//! - [`Audience`] reads `aud` as one string or an array (a `String` field would
+//!   refuse the array form); [`Scope`] reads `scope` as a space-separated string, and,
+//!   for a claim other than `scope` such as Azure's `scp`, also as an array.
+//!
+//! Implement [`ScopeClaims`] to use the type with
+//! [`RequireScopesLayer`](crate::RequireScopesLayer),
+//! [`BearerAuthLayer::require_scopes`](crate::BearerAuthLayer::require_scopes) and
+//! [`PathScopesLayer`](crate::PathScopesLayer): it says whether the token grants a
+//! scope, wherever your issuer puts scopes.
+//!
+//! A token whose claims do not fit `T` is `401 invalid_token`, and the
+//! `error_description` names the member that failed, never its value: `The token
+//! roles claim is invalid`, `The token has no sub claim`. (A member that cannot be
+//! named, such as a key of a `#[serde(flatten)]`ed map, gives the generic `The token
+//! claims do not have the expected shape`.)
+//!
+//! ```
+//! use serde::Deserialize;
+//! use tower_bearer::{Audience, AuthError, JwtValidator, Scope, ScopeClaims};
+//!
+//! #[derive(Debug, Clone, Deserialize)]
+//! struct MyClaims {
+//!     sub: String,                  // required
+//!     aud: Option<Audience>,        // "api" or ["api", "admin-api"]
+//!     #[serde(alias = "scp")]       // `scope` or `scp`, string or array
+//!     scope: Option<Scope>,
+//!     #[serde(default)]
+//!     roles: Vec<String>,           // [] when absent
+//!     tenant: Option<String>,       // None when absent
+//! }
+//!
+//! impl ScopeClaims for MyClaims {
+//!     fn has_scope(&self, scope: &str) -> bool {
+//!         self.scope.as_ref().is_some_and(|granted| granted.contains(scope))
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+//! const SECRET: &[u8] = b"a-secret-of-at-least-32-bytes!!!";
+//! let validator = JwtValidator::<MyClaims>::hs256(SECRET)?.with_audience("api")?;
+//! let sign = |claims: serde_json::Value| {
+//!     let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
+//!     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
+//! };
+//! let exp = jsonwebtoken::get_current_timestamp() + 600;
+//!
+//! let token = sign(serde_json::json!({
+//!     "sub": "alice", "exp": exp, "aud": ["api", "admin-api"],
+//!     "scp": ["items:read", "items:write"], "roles": ["admin"],
+//! }))?;
+//! let claims = validator.verify(&token)?;
+//! assert!(claims.has_scope("items:write"));
+//! assert_eq!(claims.roles, ["admin"]);
+//! assert_eq!(claims.tenant, None);
+//!
+//! // `roles` as a string: refused, naming the claim (not its value).
+//! let token = sign(serde_json::json!({ "sub": "alice", "exp": exp, "aud": "api", "roles": "admin" }))?;
+//! let AuthError::InvalidToken(reason) = validator.verify(&token).unwrap_err() else { panic!() };
+//! assert_eq!(reason.description(), "The token roles claim is invalid");
+//!
+//! // No `sub`:
+//! let token = sign(serde_json::json!({ "exp": exp, "aud": "api" }))?;
+//! let AuthError::InvalidToken(reason) = validator.verify(&token).unwrap_err() else { panic!() };
+//! assert_eq!(reason.description(), "The token has no sub claim");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Put the type into the layer as `BearerAuthLayer::new(validator)`; handlers read
+//! `req.extensions().get::<MyClaims>()` (with the `axum` feature: `Auth<MyClaims>`, or
+//! `Option<Auth<MyClaims>>` behind an [`optional`](crate::BearerAuthLayer::optional)
+//! layer).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -122,8 +207,9 @@ impl<'de> Deserialize<'de> for Scope {
     }
 }
 
-/// Claims that carry granted scopes, for [`RequireScopes`](crate::RequireScopes) and the
-/// scope extractors.
+/// Claims that carry granted scopes, for [`RequireScopes`](crate::RequireScopes),
+/// [`PathScopes`](crate::PathScopes) and [`check_scopes`](crate::check_scopes).
+/// Implement it for your own claims type (see the [module docs](self)).
 pub trait ScopeClaims {
     /// `true` if the token grants `scope`.
     fn has_scope(&self, scope: &str) -> bool;

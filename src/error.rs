@@ -186,15 +186,19 @@ pub enum InvalidToken {
     Expired,
     /// `nbf` is in the future.
     NotYetValid,
-    /// A required claim is absent.
+    /// A required claim is absent: a registered claim the validator requires, or a
+    /// member your claims type requires (its name from the type, never from the token).
     MissingClaim(&'static str),
-    /// A claim has the wrong JSON type or an unusable value.
+    /// A claim has the wrong JSON type or an unusable value (a registered claim, or a
+    /// member of your claims type, named as in the type).
     InvalidClaim(&'static str),
     /// `iss` is not an accepted issuer.
     WrongIssuer,
     /// `aud` does not name this resource server.
     WrongAudience,
-    /// The claims do not deserialize into the application's claims type.
+    /// The claims do not deserialize into the application's claims type, and the
+    /// failing member cannot be named (a `flatten`ed map, an unknown member refused by
+    /// `deny_unknown_fields`, a type that is not a struct).
     ClaimsShape,
     /// The token was revoked.
     Revoked,
@@ -227,18 +231,18 @@ impl InvalidToken {
     }
 }
 
-fn missing_claim_description(claim: &str) -> &'static str {
+fn missing_claim_description(claim: &'static str) -> &'static str {
     match claim {
         "exp" => "The token has no exp claim",
         "iss" => "The token has no iss claim",
         "aud" => "The token has no aud claim",
         "sub" => "The token has no sub claim",
         "jti" => "The token has no jti claim",
-        _ => "The token lacks a required claim",
+        _ => other_claim_description(claim, true).unwrap_or("The token lacks a required claim"),
     }
 }
 
-fn invalid_claim_description(claim: &str) -> &'static str {
+fn invalid_claim_description(claim: &'static str) -> &'static str {
     match claim {
         "exp" => "The token exp claim is invalid",
         "nbf" => "The token nbf claim is invalid",
@@ -248,8 +252,42 @@ fn invalid_claim_description(claim: &str) -> &'static str {
         "sub" => "The token sub claim is invalid",
         "jti" => "The token jti claim is invalid",
         "scope" => "The token scope claim is invalid",
-        _ => "A token claim is invalid",
+        _ => other_claim_description(claim, false).unwrap_or("A token claim is invalid"),
     }
+}
+
+/// The description naming an application's own claim (`claim` is a field name from
+/// its claims type, never client input), made once per name and kept: the set of such
+/// names is fixed by the program, and capped here besides. `None` for a name outside
+/// RFC 6750's `error_description` characters or over 64 bytes.
+#[cold]
+fn other_claim_description(claim: &'static str, missing: bool) -> Option<&'static str> {
+    use std::sync::{Mutex, PoisonError};
+    type Texts = Vec<(&'static str, bool, &'static str)>;
+    static TEXTS: Mutex<Texts> = Mutex::new(Vec::new());
+    const MAX_TEXTS: usize = 128;
+
+    let printable = |c: char| c == '!' || matches!(c, '#'..='[' | ']'..='~');
+    if claim.is_empty() || claim.len() > 64 || !claim.chars().all(printable) {
+        return None;
+    }
+    let mut texts = TEXTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&(_, _, text)) = texts.iter().find(|(n, m, _)| *n == claim && *m == missing) {
+        return Some(text);
+    }
+    if texts.len() >= MAX_TEXTS {
+        return None;
+    }
+    let text: &'static str = Box::leak(
+        if missing {
+            format!("The token has no {claim} claim")
+        } else {
+            format!("The token {claim} claim is invalid")
+        }
+        .into_boxed_str(),
+    );
+    texts.push((claim, missing, text));
+    Some(text)
 }
 
 /// The scopes a resource requires, as announced in a `403` challenge's `scope`

@@ -108,6 +108,8 @@ pub mod keys;
 pub mod openapi;
 pub mod scopes;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod testing;
 #[cfg(feature = "token-endpoint")]
 pub mod token_endpoint;
 pub mod validate;

@@ -7,6 +7,7 @@ use crate::bearer::challenge::Challenge;
 use crate::bearer::extract::TokenSources;
 use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::error::ConfigError;
+use crate::scopes::RequireScopesLayer;
 use crate::validate::TokenValidator;
 
 /// Applies [`BearerAuth`] to a service. See the [module docs](crate::bearer).
@@ -76,6 +77,35 @@ impl<V, R> BearerAuthLayer<V, R> {
     /// The rejection handler.
     pub(crate) fn rejection(&self) -> &R {
         &self.on_rejection
+    }
+}
+
+impl<V: TokenValidator, R: OnRejection> BearerAuthLayer<V, R> {
+    /// A [`RequireScopesLayer`] for this layer's claims that answers as this layer does:
+    /// the same `realm` in its `403` challenge and the same rejection handler, set once.
+    ///
+    /// ```
+    /// use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
+    ///
+    /// let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?)
+    ///     .with_realm("my-api")?;
+    /// let write = bearer.require_scopes(["items:write"]); // realm "my-api" too
+    /// assert_eq!(write.required().as_str(), "items:write");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`RequireScopesLayer::new`]: if a scope is not an RFC 6749 scope-token or none
+    /// is given.
+    pub fn require_scopes<I, S>(&self, scopes: I) -> RequireScopesLayer<V::Claims, R>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        RequireScopesLayer::<V::Claims>::new(scopes)
+            .with_challenge(self.settings.challenge.clone())
+            .on_rejection(self.on_rejection.clone())
     }
 }
 

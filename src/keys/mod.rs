@@ -70,6 +70,6 @@ pub use publish::{
     public_jwk, public_jwk_from_private, JwksService, OpenIdConfiguration,
     OpenIdConfigurationService, DEFAULT_MAX_AGE,
 };
-#[cfg(feature = "token-endpoint")]
+#[cfg(any(feature = "token-endpoint", feature = "test-util"))]
 pub(crate) use rotation::SignerKey;
 pub use rotation::{SigningKeys, DEFAULT_OVERLAP};

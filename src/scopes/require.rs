@@ -142,7 +142,9 @@ impl<C> RequireScopesLayer<C> {
 }
 
 impl<C, R> RequireScopesLayer<C, R> {
-    /// Sets the challenge's `realm` (use the same as the bearer layer's).
+    /// Sets the challenge's `realm` (use the same as the bearer layer's, or build this
+    /// layer with [`BearerAuthLayer::require_scopes`](crate::BearerAuthLayer::require_scopes),
+    /// which copies it).
     ///
     /// # Errors
     ///
@@ -150,6 +152,12 @@ impl<C, R> RequireScopesLayer<C, R> {
     pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
         self.challenge = Arc::new(Challenge::with_realm(realm)?);
         Ok(self)
+    }
+
+    /// Answers with `challenge` (the bearer layer's realm and parameters).
+    pub(crate) fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Arc::new(challenge);
+        self
     }
 
     /// Replaces the rejection response.

@@ -65,6 +65,123 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Argon2 in debug builds
+//!
+//! Unoptimized, one Argon2id verification at OWASP's parameters takes most of a
+//! second, and hashing your users at start-up several seconds. Optimize the hashing
+//! crates even in the dev profile of *your* `Cargo.toml` (release builds need nothing):
+//!
+//! ```toml
+//! [profile.dev.package.argon2]
+//! opt-level = 3
+//!
+//! [profile.dev.package.blake2]
+//! opt-level = 3
+//! ```
+//!
+//! [`TokenEndpointBuilder::build`] also makes the dummy hash that unknown usernames are
+//! checked against (one hash, [`PasswordHasher::warm_up`]), so the first login after
+//! start-up takes as long for an unknown user as for a wrong password.
+//!
+//! # Mounting
+//!
+//! [`TokenEndpoint`] and [`RevocationEndpoint`] are plain Tower services (`Error =
+//! Infallible`); route `POST /token` (and `/revoke`) to them **outside** the
+//! [`BearerAuthLayer`](crate::BearerAuthLayer): a client asking for a token has none
+//! yet. In axum, `Router::layer` wraps only the routes added before it:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use axum::{routing::get, Router};
+//! use tower_bearer::store::{MemoryRefreshStore, MemoryRevocationStore};
+//! use tower_bearer::token_endpoint::{
+//!     hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
+//! };
+//! use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! const SECRET: &[u8] = b"change-me-to-32-or-more-random-bytes";
+//! let users = InMemoryUserStore::new()
+//!     .with_user(User::new("alice", hash_password("wonderland")?).with_scopes(["me"]));
+//! let refresh = Arc::new(MemoryRefreshStore::new());
+//! let revocations = Arc::new(MemoryRevocationStore::new());
+//! let token = TokenEndpoint::builder(TokenIssuer::hs256(SECRET)?, users)
+//!     .allow_password_grant()
+//!     .with_refresh_tokens(refresh.clone(), Duration::from_secs(14 * 24 * 3600))
+//!     .build()?;
+//! let validator = JwtValidator::<Claims>::hs256(SECRET)?;
+//! let revoke = RevocationEndpoint::new(validator.clone(), refresh, revocations);
+//!
+//! let app = Router::new()
+//!     .route("/users/me", get(|| async { "me" }))
+//!     .layer(BearerAuthLayer::new(validator)) // the routes above only
+//!     .route_service("/token", token)
+//!     .route_service("/revoke", revoke);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With hyper (or any Tower stack), pick the route before the bearer layer:
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
+//! use hyper::body::Incoming;
+//! use hyper_util::rt::{TokioExecutor, TokioIo};
+//! use hyper_util::service::TowerToHyperService;
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_bearer::token_endpoint::{hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User};
+//! use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
+//!
+//! type Body = UnsyncBoxBody<Bytes, Infallible>;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! const SECRET: &[u8] = b"change-me-to-32-or-more-random-bytes";
+//! let users = InMemoryUserStore::new().with_user(User::new("alice", hash_password("wonderland")?));
+//! let token = TokenEndpoint::builder(TokenIssuer::hs256(SECRET)?, users)
+//!     .allow_password_grant()
+//!     .build()?;
+//! let api = ServiceBuilder::new()
+//!     .layer(BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET)?))
+//!     .service(service_fn(|request: Request<Incoming>| async move {
+//!         let sub = request.extensions().get::<Claims>().and_then(|c| c.sub.clone());
+//!         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(sub.unwrap_or_default()))))
+//!     }));
+//! let app = service_fn(move |request: Request<Incoming>| {
+//!     let (token, api) = (token.clone(), api.clone());
+//!     async move {
+//!         let response: Response<Body> = match request.uri().path() {
+//!             "/token" => token.oneshot(request).await?.map(BodyExt::boxed_unsync),
+//!             _ => api.oneshot(request).await?.map(BodyExt::boxed_unsync),
+//!         };
+//!         Ok::<_, Infallible>(response)
+//!     }
+//! });
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     let service = TowerToHyperService::new(app.clone());
+//!     tokio::spawn(async move {
+//!         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+//!         let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! The same with `tower::steer::Steer` (tower feature `steer`): box both services to
+//! one type, naming the request type for the endpoint, which takes any body
+//! (`ServiceExt::<Request<Incoming>>::map_response(token, |r| r.map(BodyExt::boxed_unsync)).boxed_clone()`),
+//! then `Steer::new([token, api], |request: &Request<Incoming>, _: &[_]| usize::from(request.uri().path() != "/token"))`.
 
 mod admission;
 mod error;

@@ -336,9 +336,17 @@ impl PasswordHasher {
     }
 
     /// Computes the dummy hash now, so the first unknown-user login is not faster or
-    /// slower than the others. Blocking.
+    /// slower than the others. Blocking (one Argon2id hash).
+    /// [`TokenEndpointBuilder::build`](super::TokenEndpointBuilder::build) calls it.
     pub fn warm_up(&self) {
         let _ = self.dummy_hash();
+    }
+
+    /// `true` once the dummy hash for unknown users exists (after
+    /// [`warm_up`](Self::warm_up), on this hasher or a clone of it).
+    #[must_use]
+    pub fn is_warm(&self) -> bool {
+        self.dummy.get().is_some_and(Option::is_some)
     }
 }
 

@@ -64,7 +64,9 @@ impl<P> User<P> {
         self
     }
 
-    /// Attaches a profile of your own type.
+    /// Attaches a profile of your own type. It stays on the server: nothing of it goes
+    /// into tokens unless your [`UserStore::extra_claims`] puts it there
+    /// ([`InMemoryUserStore`] adds none).
     pub fn with_profile<Q>(self, profile: Q) -> User<Q> {
         User {
             username: self.username,
@@ -186,7 +188,9 @@ impl<S: UserStore> UserStore for Arc<S> {
     }
 }
 
-/// Users kept in memory: for examples, tests and tiny deployments.
+/// Users kept in memory: for examples, tests and tiny deployments. Its tokens carry
+/// only the registered claims (`sub`, `scope`, ...): profiles are not put into them
+/// (implement [`UserStore`] with [`extra_claims`](UserStore::extra_claims) for that).
 pub struct InMemoryUserStore<P = ()> {
     users: HashMap<String, User<P>>,
 }

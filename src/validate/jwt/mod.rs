@@ -598,9 +598,8 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
                     let times = self.check_registered(&flat.registered)?;
                     let claims = match default_claims(&flat) {
                         Some(claims) => claims,
-                        None => {
-                            serde_json::from_str(text).map_err(|_| InvalidToken::ClaimsShape)?
-                        }
+                        None => serde_json::from_str(text)
+                            .map_err(|_| super::shape::shape_error::<T>(text))?,
                     };
                     trace_accepted(&flat.registered);
                     (claims, times)
@@ -608,8 +607,8 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
                 None => {
                     let registered = Registered::parse(json)?;
                     let times = self.check_registered(&registered)?;
-                    let claims =
-                        serde_json::from_str(text).map_err(|_| InvalidToken::ClaimsShape)?;
+                    let claims = serde_json::from_str(text)
+                        .map_err(|_| super::shape::shape_error::<T>(text))?;
                     trace_accepted(&registered);
                     (claims, times)
                 }
