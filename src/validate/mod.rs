@@ -14,6 +14,7 @@ mod cache;
 #[cfg(feature = "jwks-core")]
 mod jwks;
 pub(crate) mod jwt;
+mod revocation_check;
 mod shape;
 
 #[cfg(feature = "jwks")]
