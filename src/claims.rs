@@ -42,6 +42,9 @@ pub struct Claims {
     /// Granted scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
+    /// The OAuth client the token was issued to (RFC 9068 §2.2, RFC 8693 §4.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// The `aud` claim: a single string or an array of strings (RFC 7519 §4.1.3).

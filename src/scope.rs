@@ -23,7 +23,7 @@
 //! let mut request = Request::new(Full::default());
 //! request.extensions_mut().insert(Claims {
 //!     sub: Some("alice".into()), exp: i64::MAX, iat: None, nbf: None, iss: None,
-//!     aud: None, jti: None, scope: Some(Scope::new("items:read")),
+//!     aud: None, jti: None, scope: Some(Scope::new("items:read")), client_id: None,
 //! });
 //! let response = service.oneshot(request).await?;
 //! assert_eq!(response.status(), StatusCode::FORBIDDEN);

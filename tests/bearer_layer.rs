@@ -596,6 +596,7 @@ async fn async_validator_calls_the_service_it_polled() {
                     aud: None,
                     jti: None,
                     scope: None,
+                    client_id: None,
                 })
             } else {
                 Err(AuthError::InvalidToken(InvalidToken::Revoked))

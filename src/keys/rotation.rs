@@ -104,12 +104,32 @@ impl SignerKey {
 
     /// The compact JWS of `payload` (JSON); `None` if the backend fails.
     pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
-        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 100);
-        token.push_str(&self.header);
+        self.sign_typed(payload, None)
+    }
+
+    /// As [`sign`](Self::sign), with the header's `typ` set to `typ` when given (in
+    /// place of `JWT`). ECDSA signatures are always emitted in their low-`s` form.
+    pub(crate) fn sign_typed(&self, payload: &[u8], typ: Option<&str>) -> Option<String> {
+        let header = match typ {
+            None => None,
+            Some(typ) => {
+                let mut header = Map::new();
+                header.insert("alg".into(), serde_json::to_value(self.algorithm).ok()?);
+                header.insert("typ".into(), Value::String(typ.to_owned()));
+                if let Some(kid) = &self.kid {
+                    header.insert("kid".into(), Value::String(kid.clone()));
+                }
+                Some(URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()))
+            }
+        };
+        let header = header.as_deref().unwrap_or(&self.header);
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         let signer = (crypto_provider().signer_factory)(&self.algorithm, &self.key).ok()?;
-        let signature = signer.try_sign(token.as_bytes()).ok()?;
+        let mut signature = signer.try_sign(token.as_bytes()).ok()?;
+        super::low_s::normalize(self.algorithm, &mut signature);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Some(token)
@@ -309,6 +329,12 @@ impl SigningKeys {
     #[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
     pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
         self.read().active.sign(payload)
+    }
+
+    /// As [`sign`](Self::sign), with the header's `typ` when given.
+    #[cfg(feature = "token-endpoint")]
+    pub(crate) fn sign_typed(&self, payload: &[u8], typ: Option<&str>) -> Option<String> {
+        self.read().active.sign_typed(payload, typ)
     }
 
     fn pruned(&self) {

@@ -19,6 +19,7 @@ pub(crate) struct FlatClaims<'a> {
     pub(crate) registered: Registered<'a>,
     pub(crate) iat: Option<i64>,
     pub(crate) scope: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
 }
 
 impl FlatClaims<'_> {
@@ -42,6 +43,7 @@ impl FlatClaims<'_> {
             }),
             jti: owned(&registered.jti),
             scope: self.scope.map(Scope::new),
+            client_id: self.client_id.map(String::from),
         })
     }
 }
@@ -55,7 +57,7 @@ pub(crate) fn scan<'a>(json: &'a str, claims: &mut FlatClaims<'a>) -> Option<()>
         bytes: json.as_bytes(),
         at: 0,
     };
-    let mut seen = 0u8;
+    let mut seen = 0u16;
     reader.skip_ws();
     reader.expect(b'{')?;
     reader.skip_ws();
@@ -88,6 +90,7 @@ pub(crate) fn scan<'a>(json: &'a str, claims: &mut FlatClaims<'a>) -> Option<()>
                 32 => claims.registered.sub = Some(borrowed(reader.string()?)),
                 64 => claims.registered.jti = Some(borrowed(reader.string()?)),
                 128 => claims.scope = Some(reader.string()?),
+                256 => claims.client_id = Some(reader.string()?),
                 _ => reader.skip_scalar_or_strings()?,
             }
             reader.skip_ws();
@@ -206,7 +209,7 @@ impl<'a> Reader<'a> {
     /// `"iss"`, `"aud"`, `"sub"`, `"jti"`, `"scope"`), matched in place; `None` (and
     /// the reader unmoved) for any other text.
     #[inline]
-    fn registered_name(&mut self) -> Option<u8> {
+    fn registered_name(&mut self) -> Option<u16> {
         let (bit, len) = match self.bytes.get(self.at..)? {
             [b'"', b'e', b'x', b'p', b'"', ..] => (1, 5),
             [b'"', b'n', b'b', b'f', b'"', ..] => (2, 5),
@@ -216,6 +219,7 @@ impl<'a> Reader<'a> {
             [b'"', b's', b'u', b'b', b'"', ..] => (32, 5),
             [b'"', b'j', b't', b'i', b'"', ..] => (64, 5),
             [b'"', b's', b'c', b'o', b'p', b'e', b'"', ..] => (128, 7),
+            [b'"', b'c', b'l', b'i', b'e', b'n', b't', b'_', b'i', b'd', b'"', ..] => (256, 11),
             _ => return None,
         };
         self.at += len;
