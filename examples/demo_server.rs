@@ -472,7 +472,9 @@ async fn main() -> Result<(), Error> {
     // Identity providers' keys (ECDSA signatures with any `s`: most providers do not
     // normalize it), JWT_AUDIENCE if set.
     let remote = || -> Result<_, Error> {
-        let mut builder = JwksValidator::<Claims>::builder();
+        // RSA keys published without `alg` (several providers omit it) serve RS256/PS256.
+        let rsa = JwkOptions::new().with_rsa_default_algorithms([Algorithm::RS256, Algorithm::PS256])?;
+        let mut builder = JwksValidator::<Claims>::builder().with_jwk_options(rsa);
         if let Some(audience) = &audience {
             builder = builder.with_audience(audience)?;
         }

@@ -457,7 +457,7 @@ fn each_source_is_bound_to_exactly_one_issuer() {
 async fn several_issuers_behind_the_layer_over_tcp() {
     let service = ServiceBuilder::new()
         .layer(BearerAuthLayer::new(two_issuers()))
-        .service(EchoClaims::<Claims>::default());
+        .service(EchoClaims::<Claims>::new());
     let server = serve(service).await;
     let url = server.url("/");
     let b = hs(KEY_B, &claims(Some("https://b.example")));

@@ -102,13 +102,9 @@ impl SignerKey {
         self.kid.as_deref()
     }
 
-    /// The compact JWS of `payload` (JSON); `None` if the backend fails.
-    pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
-        self.sign_typed(payload, None)
-    }
-
-    /// As [`sign`](Self::sign), with the header's `typ` set to `typ` when given (in
-    /// place of `JWT`). ECDSA signatures are always emitted in their low-`s` form.
+    /// The compact JWS of `payload` (JSON), with the header's `typ` set to `typ` when
+    /// given (in place of `JWT`); `None` if the backend fails. ECDSA signatures are
+    /// always emitted in their low-`s` form.
     pub(crate) fn sign_typed(&self, payload: &[u8], typ: Option<&str>) -> Option<String> {
         let header = match typ {
             None => None,
@@ -325,14 +321,8 @@ impl SigningKeys {
         self.read().document.clone()
     }
 
-    /// Signs `payload` with the active key.
+    /// Signs `payload` with the active key, with the header's `typ` when given.
     #[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
-    pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
-        self.read().active.sign(payload)
-    }
-
-    /// As [`sign`](Self::sign), with the header's `typ` when given.
-    #[cfg(feature = "token-endpoint")]
     pub(crate) fn sign_typed(&self, payload: &[u8], typ: Option<&str>) -> Option<String> {
         self.read().active.sign_typed(payload, typ)
     }

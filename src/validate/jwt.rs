@@ -751,11 +751,14 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
         let settings = &*self.inner;
         let keys = &settings.keys;
         if let Some(kid) = kid {
-            if let Some(key) = keys.iter().find(|k| k.kid.as_deref() == Some(kid)) {
-                if key.algorithm != algorithm {
-                    return Err(InvalidToken::UnsupportedAlgorithm);
-                }
-                return key.verify(signing_input, signature, settings.require_low_s);
+            let mut named = keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).peekable();
+            if named.peek().is_some() {
+                // A `kid` may name one key under several algorithms (an RSA JWK without
+                // `alg`); the token's must be one of them.
+                return match named.find(|k| k.algorithm == algorithm) {
+                    Some(key) => key.verify(signing_input, signature, settings.require_low_s),
+                    None => Err(InvalidToken::UnsupportedAlgorithm),
+                };
             }
         }
         let mut failed = None;
