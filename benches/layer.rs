@@ -300,7 +300,10 @@ fn rows() -> Vec<Row> {
     #[cfg(feature = "jwks-core")]
     {
         let mut issuers = tower_bearer::MultiIssuerValidator::<Claims>::new();
-        for other in ["https://login.other.example", "https://tenant-2.other.example"] {
+        for other in [
+            "https://login.other.example",
+            "https://tenant-2.other.example",
+        ] {
             let validator = JwtValidator::<Claims>::hs256(b"another-secret-of-at-least-32-bytes!")
                 .unwrap()
                 .with_issuer(other)

@@ -473,7 +473,8 @@ async fn main() -> Result<(), Error> {
     // normalize it), JWT_AUDIENCE if set.
     let remote = || -> Result<_, Error> {
         // RSA keys published without `alg` (several providers omit it) serve RS256/PS256.
-        let rsa = JwkOptions::new().with_rsa_default_algorithms([Algorithm::RS256, Algorithm::PS256])?;
+        let rsa =
+            JwkOptions::new().with_rsa_default_algorithms([Algorithm::RS256, Algorithm::PS256])?;
         let mut builder = JwksValidator::<Claims>::builder().with_jwk_options(rsa);
         if let Some(audience) = &audience {
             builder = builder.with_audience(audience)?;

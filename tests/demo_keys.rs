@@ -50,9 +50,10 @@ async fn rs256_and_es256_generate_a_key_at_start() {
         } else {
             Algorithm::ES256
         };
-        let validator = JwtValidator::<Claims>::new(algorithm, &DecodingKey::from_jwk(&jwk).unwrap())
-            .unwrap()
-            .require_low_s_ecdsa();
+        let validator =
+            JwtValidator::<Claims>::new(algorithm, &DecodingKey::from_jwk(&jwk).unwrap())
+                .unwrap()
+                .require_low_s_ecdsa();
         validator.verify(&token).unwrap();
         demo.terminate();
 

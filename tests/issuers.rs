@@ -73,9 +73,8 @@ async fn outcome<V: TokenValidator>(validator: &V, token: &str) -> Result<V::Cla
 
 /// The order of P-256, big-endian.
 const P256_N: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
-    0x25, 0x51,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 ];
 
 /// The same token with `s` replaced by `n - s` (the other valid signature).
@@ -120,7 +119,10 @@ fn every_kidless_key_of_the_algorithm_is_tried_up_to_four() {
     let keys: Vec<_> = (0..5).map(|_| p256_key()).collect();
     let validator = JwtValidator::<Claims>::hs256(SECRET)
         .unwrap()
-        .with_keys_replaced(keys.iter().map(|(_, public, _)| (None, Algorithm::ES256, public)))
+        .with_keys_replaced(
+            keys.iter()
+                .map(|(_, public, _)| (None, Algorithm::ES256, public)),
+        )
         .unwrap();
     for (i, (private, _, _)) in keys.iter().enumerate().take(4) {
         let token = es256(private, None, &claims(None));
@@ -138,7 +140,10 @@ fn every_kidless_key_of_the_algorithm_is_tried_up_to_four() {
     // ...and when none verifies, the key is unknown (a JWK set would refresh).
     let stranger = p256_key();
     let unknown = es256(&stranger.0, Some("new-kid"), &claims(None));
-    assert_eq!(refusal(validator.verify(&unknown)), InvalidToken::UnknownKey);
+    assert_eq!(
+        refusal(validator.verify(&unknown)),
+        InvalidToken::UnknownKey
+    );
     // Without a `kid`, it is a bad signature.
     let unnamed = es256(&stranger.0, None, &claims(None));
     assert_eq!(
@@ -163,22 +168,27 @@ fn a_kid_that_names_a_key_gets_no_fallback() {
         .is_ok());
     // Signed by the kid-less key but naming the other: bad signature, no second try.
     let token = es256(&other_private, Some("named"), &claims(None));
-    assert_eq!(refusal(validator.verify(&token)), InvalidToken::BadSignature);
+    assert_eq!(
+        refusal(validator.verify(&token)),
+        InvalidToken::BadSignature
+    );
 }
 
 /// A JWK set server whose document can be replaced while it runs.
 async fn jwks_server(document: Arc<Mutex<String>>) -> TestServer {
-    serve(tower::service_fn(move |_req: Request<hyper::body::Incoming>| {
-        let body = document.lock().unwrap().clone();
-        async move {
-            Ok::<_, Infallible>(
-                Response::builder()
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from(body)))
-                    .unwrap(),
-            )
-        }
-    }))
+    serve(tower::service_fn(
+        move |_req: Request<hyper::body::Incoming>| {
+            let body = document.lock().unwrap().clone();
+            async move {
+                Ok::<_, Infallible>(
+                    Response::builder()
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(body)))
+                        .unwrap(),
+                )
+            }
+        },
+    ))
     .await
 }
 
@@ -186,19 +196,22 @@ async fn jwks_server(document: Arc<Mutex<String>>) -> TestServer {
 async fn unknown_kid_whose_fallback_fails_refreshes_the_key_set() {
     let (old_private, _, old_pem) = p256_key();
     let (new_private, _, new_pem) = p256_key();
-    let mut old_jwk = serde_json::to_value(public_jwk("x", Algorithm::ES256, &old_pem).unwrap())
-        .unwrap();
+    let mut old_jwk =
+        serde_json::to_value(public_jwk("x", Algorithm::ES256, &old_pem).unwrap()).unwrap();
     old_jwk.as_object_mut().unwrap().remove("kid");
-    let new_jwk = serde_json::to_value(public_jwk("new", Algorithm::ES256, &new_pem).unwrap())
-        .unwrap();
+    let new_jwk =
+        serde_json::to_value(public_jwk("new", Algorithm::ES256, &new_pem).unwrap()).unwrap();
     let document = Arc::new(Mutex::new(json!({"keys": [old_jwk]}).to_string()));
     let server = jwks_server(Arc::clone(&document)).await;
-    let validator = JwksValidator::<Claims>::new(HttpFetcher::new(), server.url("/jwks").parse().unwrap())
-        .await
-        .unwrap();
-    assert!(outcome(&validator, &es256(&old_private, None, &claims(None)))
-        .await
-        .is_ok());
+    let validator =
+        JwksValidator::<Claims>::new(HttpFetcher::new(), server.url("/jwks").parse().unwrap())
+            .await
+            .unwrap();
+    assert!(
+        outcome(&validator, &es256(&old_private, None, &claims(None)))
+            .await
+            .is_ok()
+    );
     // The issuer rotates to a new key with a kid.
     *document.lock().unwrap() = json!({"keys": [old_jwk, new_jwk]}).to_string();
     let token = es256(&new_private, Some("new"), &claims(None));
@@ -252,7 +265,10 @@ fn our_issuer_emits_only_low_s() {
         .unwrap()
         .require_low_s_ecdsa();
     for _ in 0..40 {
-        let token = issuer.issue("alice", "read", serde_json::Map::new()).unwrap().token;
+        let token = issuer
+            .issue("alice", "read", serde_json::Map::new())
+            .unwrap()
+            .token;
         assert!(!is_high_s(&token));
         assert!(strict.verify(&token).is_ok());
     }
@@ -308,10 +324,16 @@ fn our_issuer_emits_at_jwt_and_client_id() {
     let typed = JwtValidator::<Claims>::hs256(SECRET)
         .unwrap()
         .require_access_token_type();
-    let token = issuer.issue("alice", "read", serde_json::Map::new()).unwrap().token;
-    let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap())
-            .unwrap();
+    let token = issuer
+        .issue("alice", "read", serde_json::Map::new())
+        .unwrap()
+        .token;
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(header["typ"], "at+jwt");
     let claims = typed.verify(&token).unwrap();
     assert_eq!(claims.client_id.as_deref(), Some("svc-client"));
@@ -478,33 +500,37 @@ async fn several_issuers_behind_the_layer_over_tcp() {
 
 /// An authorization server that publishes only RFC 8414 metadata (no OpenID
 /// configuration), for an issuer with a path.
-async fn oauth_server(issuer_in_document: impl Fn(&str) -> String + Send + Sync + 'static) -> (TestServer, Vec<u8>) {
+async fn oauth_server(
+    issuer_in_document: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> (TestServer, Vec<u8>) {
     let (private, _, pem) = p256_key();
     let jwk = serde_json::to_value(public_jwk("k1", Algorithm::ES256, &pem).unwrap()).unwrap();
     let private = Arc::new(private);
     let base = Arc::new(Mutex::new(String::new()));
     let base_in = Arc::clone(&base);
     let issuer_in_document = Arc::new(issuer_in_document);
-    let server = serve(tower::service_fn(move |req: Request<hyper::body::Incoming>| {
-        let base = base_in.lock().unwrap().clone();
-        let issuer = issuer_in_document(&format!("{base}/tenant"));
-        let (status, body) = match req.uri().path() {
-            "/.well-known/oauth-authorization-server/tenant" => (
-                200,
-                json!({"issuer": issuer, "jwks_uri": format!("{base}/keys")}).to_string(),
-            ),
-            "/keys" => (200, json!({"keys": [jwk]}).to_string()),
-            _ => (404, "{}".to_owned()),
-        };
-        async move {
-            Ok::<_, Infallible>(
-                Response::builder()
-                    .status(status)
-                    .body(Full::new(Bytes::from(body)))
-                    .unwrap(),
-            )
-        }
-    }))
+    let server = serve(tower::service_fn(
+        move |req: Request<hyper::body::Incoming>| {
+            let base = base_in.lock().unwrap().clone();
+            let issuer = issuer_in_document(&format!("{base}/tenant"));
+            let (status, body) = match req.uri().path() {
+                "/.well-known/oauth-authorization-server/tenant" => (
+                    200,
+                    json!({"issuer": issuer, "jwks_uri": format!("{base}/keys")}).to_string(),
+                ),
+                "/keys" => (200, json!({"keys": [jwk]}).to_string()),
+                _ => (404, "{}".to_owned()),
+            };
+            async move {
+                Ok::<_, Infallible>(
+                    Response::builder()
+                        .status(status)
+                        .body(Full::new(Bytes::from(body)))
+                        .unwrap(),
+                )
+            }
+        },
+    ))
     .await;
     *base.lock().unwrap() = format!("http://{}", server.addr);
     let _ = private;
@@ -534,7 +560,10 @@ async fn discovery_requires_the_documents_issuer_to_be_the_configured_one() {
     // No document at either place.
     let missing = JwksValidator::<Claims>::discover(HttpFetcher::new(), &server.url("/none")).await;
     assert!(
-        matches!(missing, Err(JwksError::Fetch(FetchError::Status(StatusCode::NOT_FOUND)))),
+        matches!(
+            missing,
+            Err(JwksError::Fetch(FetchError::Status(StatusCode::NOT_FOUND)))
+        ),
         "{missing:?}"
     );
 }
@@ -553,7 +582,8 @@ async fn plain_http_only_to_loopback_unless_opted_in() {
         let fetched = fetcher.fetch(&url.parse().unwrap(), 1024).await;
         assert_eq!(fetched.unwrap_err(), FetchError::InsecureUrl, "{url}");
     }
-    let discovered = JwksValidator::<Claims>::discover(HttpFetcher::new(), "http://idp.example").await;
+    let discovered =
+        JwksValidator::<Claims>::discover(HttpFetcher::new(), "http://idp.example").await;
     assert!(
         matches!(discovered, Err(JwksError::Fetch(FetchError::InsecureUrl))),
         "{discovered:?}"
@@ -591,5 +621,8 @@ fn custom_roots_are_checked() {
     assert!(HttpFetcher::builder()
         .add_root_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
         .is_err());
-    assert!(HttpFetcher::builder().without_native_roots().build().is_err());
+    assert!(HttpFetcher::builder()
+        .without_native_roots()
+        .build()
+        .is_err());
 }

@@ -177,7 +177,8 @@ impl Provider {
 
     /// `claims` signed with the provider's current key for `alg`, header `typ` = `typ`.
     fn sign(&mut self, alg: &str, typ: Option<&str>, claims: &Value) -> String {
-        let answer = self.command(&json!({"cmd": "sign", "alg": alg, "typ": typ, "claims": claims}));
+        let answer =
+            self.command(&json!({"cmd": "sign", "alg": alg, "typ": typ, "claims": claims}));
         answer["token"].as_str().unwrap().to_owned()
     }
 }
@@ -280,10 +281,16 @@ async fn without_the_test_ca_the_provider_is_not_trusted() {
     // Another CA of its own is not enough either.
     let other = Pki::new();
     let fetched = fetcher(&other).fetch(&url, 65_536).await;
-    assert!(matches!(fetched, Err(FetchError::Transport(_))), "{fetched:?}");
+    assert!(
+        matches!(fetched, Err(FetchError::Transport(_))),
+        "{fetched:?}"
+    );
     assert!(fetcher(&pki).fetch(&url, 65_536).await.is_ok());
     let discovered = JwksValidator::<Claims>::discover(fetcher(&other), &provider.issuer).await;
-    assert!(matches!(discovered, Err(JwksError::Fetch(_))), "{discovered:?}");
+    assert!(
+        matches!(discovered, Err(JwksError::Fetch(_))),
+        "{discovered:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,7 +332,10 @@ async fn two_providers_each_token_checked_with_its_own_issuers_keys() {
     let cross = b.sign("RS256", Some("at+jwt"), &claims_of(&a.issuer, RS256));
     let refused = reason(outcome(&validator, &cross).await);
     assert!(
-        matches!(refused, InvalidToken::UnknownKey | InvalidToken::BadSignature),
+        matches!(
+            refused,
+            InvalidToken::UnknownKey | InvalidToken::BadSignature
+        ),
         "{refused:?}"
     );
     let cross = b.sign("ES256", Some("at+jwt"), &claims_of(&a.issuer, ES256));
@@ -374,7 +384,11 @@ async fn two_providers_each_token_checked_with_its_own_issuers_keys() {
             "{typ:?}"
         );
     }
-    let typed = a.sign("RS256", Some("application/AT+JWT"), &claims_of(&a.issuer, RS256));
+    let typed = a.sign(
+        "RS256",
+        Some("application/AT+JWT"),
+        &claims_of(&a.issuer, RS256),
+    );
     outcome(&validator, &typed).await.unwrap();
 }
 
@@ -418,7 +432,11 @@ async fn high_s_signatures_of_a_real_provider_refused_when_low_s_is_required() {
     let pki = Pki::new();
     let mut provider = Provider::start(&pki);
     let strict = JwksValidator::<Claims>::builder()
-        .with_jwk_options(JwkOptions::new().with_rsa_default_algorithm(Algorithm::RS256).unwrap())
+        .with_jwk_options(
+            JwkOptions::new()
+                .with_rsa_default_algorithm(Algorithm::RS256)
+                .unwrap(),
+        )
         .with_audience(ES256)
         .unwrap()
         .configure(|v| Ok(v.require_low_s_ecdsa()))
@@ -455,9 +473,8 @@ async fn high_s_signatures_of_a_real_provider_refused_when_low_s_is_required() {
 }
 
 const P256_HALF_N: [u8; 32] = [
-    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31,
-    0x92, 0xa8,
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

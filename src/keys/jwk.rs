@@ -104,7 +104,10 @@ impl JwkOptions {
         algorithms: impl IntoIterator<Item = Algorithm>,
     ) -> Result<Self, ConfigError> {
         let mut algorithms: Vec<Algorithm> = algorithms.into_iter().collect();
-        if algorithms.iter().any(|a| a.family() != AlgorithmFamily::Rsa) {
+        if algorithms
+            .iter()
+            .any(|a| a.family() != AlgorithmFamily::Rsa)
+        {
             return Err(ConfigError::KeyAlgorithmMismatch);
         }
         algorithms.dedup();

@@ -5,9 +5,11 @@
 use jsonwebtoken::Algorithm;
 
 /// Half the order of P-256, big-endian.
-const P256_HALF_N: [u8; 32] = hex32(*b"7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8");
+const P256_HALF_N: [u8; 32] =
+    hex32(*b"7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8");
 /// The order of P-256, big-endian.
-const P256_N: [u8; 32] = hex32(*b"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const P256_N: [u8; 32] =
+    hex32(*b"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
 /// Half the order of P-384, big-endian.
 const P384_HALF_N: [u8; 48] = hex48(*b"7fffffffffffffffffffffffffffffffffffffffffffffffe3b1a6c0fa1b96efac0d06d9245853bd76760cb5666294b9");
 /// The order of P-384, big-endian.

@@ -444,7 +444,14 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for host in ["localhost", "LocalHost", "127.0.0.1", "127.9.8.7", "[::1]", "::1"] {
+        for host in [
+            "localhost",
+            "LocalHost",
+            "127.0.0.1",
+            "127.9.8.7",
+            "[::1]",
+            "::1",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
         for host in [

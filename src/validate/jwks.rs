@@ -419,13 +419,8 @@ where
         fetcher: F,
         issuer: &str,
     ) -> Result<JwksValidator<T>, JwksError> {
-        let jwks_url = discover_jwks_uri(
-            &fetcher,
-            issuer,
-            self.max_document_len,
-            self.fetch_timeout,
-        )
-        .await?;
+        let jwks_url =
+            discover_jwks_uri(&fetcher, issuer, self.max_document_len, self.fetch_timeout).await?;
         self.template = self.template.with_issuer(issuer)?;
         self.build(fetcher, jwks_url).await
     }
@@ -441,7 +436,10 @@ fn metadata_urls(issuer: &str) -> Option<[Uri; 2]> {
         return None;
     }
     let path = parsed.path().trim_end_matches('/');
-    let oidc = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let oidc = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
     let rfc8414 = format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}");
     Some([oidc.parse().ok()?, rfc8414.parse().ok()?])
 }
@@ -459,7 +457,8 @@ pub(crate) async fn discover_jwks_uri<F: ErasedFetcher + ?Sized>(
         jwks_uri: String,
     }
     let discovery = |why: &str| JwksError::Discovery(why.to_owned());
-    let [oidc, rfc8414] = metadata_urls(issuer).ok_or_else(|| discovery("the issuer is not a URL"))?;
+    let [oidc, rfc8414] =
+        metadata_urls(issuer).ok_or_else(|| discovery("the issuer is not a URL"))?;
     if !matches!(oidc.scheme_str(), Some("http" | "https")) {
         return Err(discovery("the issuer is not an http(s) URL"));
     }

@@ -1,6 +1,7 @@
 //! [`JwtValidator`]: signed JWTs (RFC 7519, compact JWS of RFC 7515) checked locally.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Ready;
 use std::marker::PhantomData;
@@ -507,10 +508,54 @@ struct Header<'a> {
     alg: JsonStr<'a>,
     #[serde(default, borrow)]
     kid: Option<JsonStr<'a>>,
-    #[serde(default, borrow)]
-    typ: Option<JsonStr<'a>>,
+    #[serde(default, borrow, deserialize_with = "typ_string")]
+    typ: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
+}
+
+/// `typ` when it is a string; any other value is read and dropped (only a validator
+/// that requires a `typ` looks at it, and then refuses).
+fn typ_string<'de, D: de::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Typ;
+    impl<'de> de::Visitor<'de> for Typ {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(Typ)
 }
 
 /// RFC 9068 §2.1's `typ`, as a media type (RFC 7515 §4.1.9: `application/` may be
@@ -728,8 +773,7 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
             }
             let algorithm =
                 parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
-            if self.inner.require_at_jwt
-                && !header.typ.as_deref().is_some_and(is_access_token_type)
+            if self.inner.require_at_jwt && !header.typ.as_deref().is_some_and(is_access_token_type)
             {
                 return Err(InvalidToken::WrongType);
             }
@@ -751,7 +795,10 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
         let settings = &*self.inner;
         let keys = &settings.keys;
         if let Some(kid) = kid {
-            let mut named = keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).peekable();
+            let mut named = keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .peekable();
             if named.peek().is_some() {
                 // A `kid` may name one key under several algorithms (an RSA JWK without
                 // `alg`); the token's must be one of them.

@@ -236,7 +236,10 @@ fn quick_issuer(json: &[u8]) -> Quick<'_> {
         }
         let mut i = at + 5;
         let skip_ws = |i: &mut usize| {
-            while json.get(*i).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            while json
+                .get(*i)
+                .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
                 *i += 1;
             }
         };
