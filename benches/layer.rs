@@ -295,6 +295,29 @@ fn rows() -> Vec<Row> {
         layer.layer(Ok200),
         Some(hs_header.clone()),
     ));
+    // Several issuers: the token's `iss` picks its source (here the last of three),
+    // then the same validation as the row above.
+    #[cfg(feature = "jwks-core")]
+    {
+        let mut issuers = tower_bearer::MultiIssuerValidator::<Claims>::new();
+        for other in [
+            "https://login.other.example",
+            "https://tenant-2.other.example",
+        ] {
+            let validator = JwtValidator::<Claims>::hs256(b"another-secret-of-at-least-32-bytes!")
+                .unwrap()
+                .with_issuer(other)
+                .unwrap();
+            issuers = issuers.with_keys(validator).unwrap();
+        }
+        let issuers = issuers.with_keys(ours(Algorithm::HS256, &hs_key)).unwrap();
+        rows.push(row(
+            "hs256/multi_issuer_layer",
+            StatusCode::OK,
+            BearerAuthLayer::new(issuers).layer(Ok200),
+            Some(hs_header.clone()),
+        ));
+    }
     #[cfg(feature = "cache")]
     {
         let cached = tower_bearer::CachedValidator::new(ours(Algorithm::HS256, &hs_key), 10_000)

@@ -37,14 +37,19 @@
 //! login session: `POST /revoke` of the refresh token (or a reused refresh token) ends
 //! them. Beyond the fixed contract:
 //! - `JWT_ALG` = `HS256` (default) | `RS256` | `ES256` | `EdDSA`: asymmetric modes sign
-//!   with the PKCS#8 PEM private key in `JWT_KEY_FILE` (for `EdDSA` a key is generated at
-//!   startup when unset; `RS256` and `ES256` need the file), put `kid` `demo-1` in the
+//!   with the PKCS#8 PEM private key in `JWT_KEY_FILE` (a key is generated at startup
+//!   when unset: RSA 2048, P-256 or Ed25519), put `kid` `demo-1` in the
 //!   token header and `iss` in the claims, and serve `/.well-known/jwks.json` and
 //!   `/.well-known/openid-configuration` (issuer `ISSUER`, default `http://<BIND>`).
 //! - `JWKS_URL` or `OIDC_ISSUER`: tokens are checked against that issuer's JWK set
-//!   (fetched over plain HTTP and refreshed) instead of this server's own key; `/token`
-//!   still issues this server's tokens, which are then not accepted here: get tokens
-//!   from that issuer.
+//!   (fetched over HTTPS, or plain HTTP to loopback, and refreshed) instead of this
+//!   server's own key; `/token` still issues this server's tokens, which are then not
+//!   accepted here: get tokens from that issuer. `OIDC_ISSUER` may name several
+//!   issuers separated by spaces (each found by discovery, each token checked only
+//!   with its own issuer's keys); HTTPS trusts the OS roots plus `SSL_CERT_FILE` /
+//!   `SSL_CERT_DIR`.
+//! - `JWT_AUDIENCE`: in every mode, a token's `aud` must contain it (and this server's
+//!   own tokens carry it).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -76,8 +81,8 @@ use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
 };
 use tower_bearer::{
-    BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, RequireScopesLayer,
-    RevocationCheck, TokenValidator,
+    BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, MultiIssuerValidator,
+    RequireScopesLayer, RevocationCheck, TokenValidator,
 };
 use utoipa::openapi::HttpMethod;
 use utoipa::{OpenApi, ToSchema};
@@ -303,11 +308,20 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// The signing key of an asymmetric mode: `JWT_KEY_FILE`, or a fresh Ed25519 key.
+/// The signing key of an asymmetric mode: `JWT_KEY_FILE`, or a fresh key.
 fn signing_key(algorithm: Algorithm) -> Result<EncodingKey, Error> {
     let Some(path) = env("JWT_KEY_FILE") else {
-        if algorithm != Algorithm::EdDSA {
-            return Err(format!("JWT_ALG={algorithm:?} needs JWT_KEY_FILE (a PKCS#8 PEM)").into());
+        if algorithm == Algorithm::RS256 {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)?;
+            eprintln!("JWT_KEY_FILE is not set: signing with an RSA key generated at startup");
+            return Ok(EncodingKey::from_rsa_der(key.to_pkcs1_der()?.as_bytes()));
+        }
+        if algorithm == Algorithm::ES256 {
+            use p256::pkcs8::EncodePrivateKey;
+            let key = p256::SecretKey::random(&mut rsa::rand_core::OsRng);
+            eprintln!("JWT_KEY_FILE is not set: signing with a P-256 key generated at startup");
+            return Ok(EncodingKey::from_ec_der(key.to_pkcs8_der()?.as_bytes()));
         }
         // PKCS#8 v1 of an Ed25519 seed (RFC 8410): a fixed prefix, then 32 random bytes.
         let mut der = vec![
@@ -446,6 +460,7 @@ async fn main() -> Result<(), Error> {
             return Err(format!("JWT_ALG={other}: use HS256, RS256, ES256 or EdDSA").into())
         }
     };
+    let audience = env("JWT_AUDIENCE");
     let (issuer, own_validator, well_known) = if algorithm == Algorithm::HS256 {
         let secret = secret();
         // The short-key constructors accept any non-empty secret; secret() warned above.
@@ -465,9 +480,11 @@ async fn main() -> Result<(), Error> {
             .with_kid(KID)?
             .with_issuer(&iss)?
             .with_ttl(ttl)?;
+        // This server's issuer emits only low-`s` ECDSA signatures: refuse the other form.
         let validator = KeySet::from_jwk_set(&jwks, &JwkOptions::default())?
             .to_validator::<Claims>()?
-            .with_issuer(&iss)?;
+            .with_issuer(&iss)?
+            .require_low_s_ecdsa();
         let configuration = OpenIdConfiguration::for_issuer(&iss, &[algorithm])?
             .with_token_endpoint_auth_methods(["none"])
             .with_scopes(["me", "items"]);
@@ -479,6 +496,14 @@ async fn main() -> Result<(), Error> {
             ),
         ];
         (issuer, validator, well_known)
+    };
+    // JWT_AUDIENCE: this server's tokens carry it, and every token must.
+    let (issuer, own_validator) = match &audience {
+        Some(audience) => (
+            issuer.with_audience(audience)?,
+            own_validator.with_audience(audience)?,
+        ),
+        None => (issuer, own_validator),
     };
     // REDIS_URL: refresh tokens and revocations shared by every node through Redis.
     let (refresh, revocations) = stores().await?;
@@ -502,14 +527,34 @@ async fn main() -> Result<(), Error> {
         well_known,
     };
 
+    // Identity providers' keys (ECDSA signatures with any `s`: most providers do not
+    // normalize it), JWT_AUDIENCE if set.
+    let remote = || -> Result<_, Error> {
+        // RSA keys published without `alg` (several providers omit it) serve RS256/PS256.
+        let rsa =
+            JwkOptions::new().with_rsa_default_algorithms([Algorithm::RS256, Algorithm::PS256])?;
+        let mut builder = JwksValidator::<Claims>::builder().with_jwk_options(rsa);
+        if let Some(audience) = &audience {
+            builder = builder.with_audience(audience)?;
+        }
+        Ok(builder)
+    };
+    let fetcher = HttpFetcher::new();
     let app = if let Some(url) = env("JWKS_URL") {
-        let validator = JwksValidator::<Claims>::new(HttpFetcher::new(), url.parse()?).await?;
+        let validator = remote()?.build(fetcher, url.parse()?).await?;
         eprintln!("validating tokens against {url}; get tokens from that issuer");
         Routed::Jwks(app(validator, &store, extra)?)
     } else if let Some(oidc) = env("OIDC_ISSUER") {
-        let validator = JwksValidator::<Claims>::discover(HttpFetcher::new(), &oidc).await?;
-        eprintln!("validating tokens from issuer {oidc}; get tokens from that issuer");
-        Routed::Jwks(app(validator, &store, extra)?)
+        let mut validator = MultiIssuerValidator::<Claims>::new();
+        for issuer in oidc.split_whitespace() {
+            let source = remote()?
+                .discover(fetcher.clone(), issuer)
+                .await
+                .map_err(|e| format!("OIDC_ISSUER {issuer}: {e}"))?;
+            validator = validator.with_jwks(source)?;
+            eprintln!("validating tokens from issuer {issuer}; get tokens from that issuer");
+        }
+        Routed::Issuers(app(validator, &store, extra)?)
     } else {
         Routed::Own(app(check, &store, extra)?)
     };
@@ -559,14 +604,16 @@ async fn stores() -> Result<Stores, Error> {
 type RouteFuture =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-/// The application behind this server's own validator or a remote JWK set.
+/// The application behind this server's own validator, a remote JWK set, or several
+/// issuers.
 #[derive(Clone)]
-enum Routed<A, B> {
+enum Routed<A, B, C> {
     Own(A),
     Jwks(B),
+    Issuers(C),
 }
 
-impl<A, B> Service<Request<Incoming>> for Routed<A, B>
+impl<A, B, C> Service<Request<Incoming>> for Routed<A, B, C>
 where
     A: Service<
         Request<Incoming>,
@@ -575,6 +622,12 @@ where
         Future = RouteFuture,
     >,
     B: Service<
+        Request<Incoming>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = RouteFuture,
+    >,
+    C: Service<
         Request<Incoming>,
         Response = Response<Body>,
         Error = Infallible,
@@ -592,6 +645,7 @@ where
         match self {
             Self::Own(a) => a.poll_ready(cx),
             Self::Jwks(b) => b.poll_ready(cx),
+            Self::Issuers(c) => c.poll_ready(cx),
         }
     }
 
@@ -599,6 +653,7 @@ where
         match self {
             Self::Own(a) => a.call(req),
             Self::Jwks(b) => b.call(req),
+            Self::Issuers(c) => c.call(req),
         }
     }
 }

@@ -31,6 +31,19 @@ if command -v redis-server >/dev/null; then
     export REQUIRE_REDIS=1
 fi
 
+# tests/oidc_jwt.rs runs a real OpenID Provider (the `oidc-provider` package, pinned by
+# tests/oidc/package-lock.json) under Node.js 20+.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+    else
+        echo "WARNING: node/npm missing and not root; tests/oidc_jwt.rs will fail" >&2
+    fi
+fi
+if [ ! -f tests/oidc/node_modules/oidc-provider/package.json ]; then
+    (cd tests/oidc && npm ci --no-audit --no-fund)
+fi
+
 cargo test --all-features
 
 # The Swagger UI flow in headless Chromium (installs Chromium and playwright-core).

@@ -202,6 +202,9 @@ pub enum InvalidToken {
     ClaimsShape,
     /// The token was revoked.
     Revoked,
+    /// The header's `typ` is not the one required (RFC 9068 `at+jwt`): an ID token, a
+    /// refresh token or another JWT presented as an access token.
+    WrongType,
     /// Refused by a custom validator, with a description of its own (sanitized to
     /// RFC 6750 §3's character set when rendered).
     Other(Cow<'static, str>),
@@ -226,6 +229,7 @@ impl InvalidToken {
             Self::WrongAudience => "The token audience is not accepted",
             Self::ClaimsShape => "The token claims do not have the expected shape",
             Self::Revoked => "The access token was revoked",
+            Self::WrongType => "The token is not an access token",
             Self::Other(text) => text,
         }
     }

@@ -132,6 +132,6 @@ pub use validate::CachedValidator;
 pub use validate::HttpFetcher;
 pub use validate::{validate_fn, JwtValidator, RevocationCheck, TokenValidator, Validation};
 #[cfg(feature = "jwks-core")]
-pub use validate::{JwksFetcher, JwksValidator};
+pub use validate::{JwksFetcher, JwksValidator, MultiIssuerValidator};
 
 pub use jsonwebtoken;

@@ -43,6 +43,7 @@ const MAX_KID_LEN: usize = 256;
 pub struct JwkOptions {
     max_keys: usize,
     rsa_default: Option<Algorithm>,
+    rsa_also: Vec<Algorithm>,
 }
 
 impl Default for JwkOptions {
@@ -59,6 +60,7 @@ impl JwkOptions {
         Self {
             max_keys: DEFAULT_MAX_KEYS,
             rsa_default: None,
+            rsa_also: Vec::new(),
         }
     }
 
@@ -86,6 +88,34 @@ impl JwkOptions {
             return Err(ConfigError::KeyAlgorithmMismatch);
         }
         self.rsa_default = Some(algorithm);
+        Ok(self)
+    }
+
+    /// Uses RSA keys without an `alg` member with each of `algorithms` (for identity
+    /// providers that omit it and sign with several, e.g. `RS256` and `PS256`): the
+    /// token's `alg` picks among them.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::KeyAlgorithmMismatch`] if one is not an RSA algorithm,
+    /// [`ConfigError::InvalidValue`] if there are none.
+    pub fn with_rsa_default_algorithms(
+        mut self,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> Result<Self, ConfigError> {
+        let mut algorithms: Vec<Algorithm> = algorithms.into_iter().collect();
+        if algorithms
+            .iter()
+            .any(|a| a.family() != AlgorithmFamily::Rsa)
+        {
+            return Err(ConfigError::KeyAlgorithmMismatch);
+        }
+        algorithms.dedup();
+        if algorithms.is_empty() {
+            return Err(ConfigError::InvalidValue("rsa algorithms"));
+        }
+        self.rsa_default = Some(algorithms.remove(0));
+        self.rsa_also = algorithms;
         Ok(self)
     }
 
@@ -357,9 +387,13 @@ impl ValidationKey {
             AlgorithmParameters::OctetKey(_) => return Err(SkipReason::SecretMaterial),
             _ => return Err(SkipReason::UnsupportedKeyType),
         };
-        Self::new(kid, algorithm, key).map_err(|e| match e {
+        let mut key = Self::new(kid, algorithm, key).map_err(|e| match e {
             ConfigError::KeyAlgorithmMismatch => SkipReason::AlgorithmMismatch,
             other => SkipReason::InvalidKey(other.to_string()),
-        })
+        })?;
+        if stated.is_none() && algorithm.family() == AlgorithmFamily::Rsa {
+            key.also.clone_from(&options.rsa_also);
+        }
+        Ok(key)
     }
 }

@@ -18,6 +18,9 @@ pub struct ValidationKey {
     kid: Option<String>,
     algorithm: Algorithm,
     key: DecodingKey,
+    /// Further algorithms of the same family the key verifies (an RSA JWK without
+    /// `alg`, read with [`JwkOptions::with_rsa_default_algorithms`](super::JwkOptions::with_rsa_default_algorithms)).
+    pub(crate) also: Vec<Algorithm>,
 }
 
 impl fmt::Debug for ValidationKey {
@@ -78,6 +81,7 @@ impl ValidationKey {
             kid: kid.map(str::to_owned),
             algorithm,
             key,
+            also: Vec::new(),
         })
     }
 
@@ -241,10 +245,10 @@ impl KeySet {
     ///
     /// [`ConfigError::NoKeys`] for an empty set.
     pub fn apply_to<T>(&self, template: &JwtValidator<T>) -> Result<JwtValidator<T>, ConfigError> {
-        template.with_keys_replaced(
-            self.keys
-                .iter()
-                .map(|k| (k.kid.as_deref(), k.algorithm, &k.key)),
-        )
+        template.with_keys_replaced(self.keys.iter().flat_map(|k| {
+            std::iter::once(k.algorithm)
+                .chain(k.also.iter().copied())
+                .map(|algorithm| (k.kid.as_deref(), algorithm, &k.key))
+        }))
     }
 }

@@ -61,6 +61,7 @@
 
 mod jwk;
 mod key;
+pub(crate) mod low_s;
 mod publish;
 mod rotation;
 

@@ -102,14 +102,30 @@ impl SignerKey {
         self.kid.as_deref()
     }
 
-    /// The compact JWS of `payload` (JSON); `None` if the backend fails.
-    pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
-        let mut token = String::with_capacity(self.header.len() + payload.len() * 4 / 3 + 100);
-        token.push_str(&self.header);
+    /// The compact JWS of `payload` (JSON), with the header's `typ` set to `typ` when
+    /// given (in place of `JWT`); `None` if the backend fails. ECDSA signatures are
+    /// always emitted in their low-`s` form.
+    pub(crate) fn sign_typed(&self, payload: &[u8], typ: Option<&str>) -> Option<String> {
+        let header = match typ {
+            None => None,
+            Some(typ) => {
+                let mut header = Map::new();
+                header.insert("alg".into(), serde_json::to_value(self.algorithm).ok()?);
+                header.insert("typ".into(), Value::String(typ.to_owned()));
+                if let Some(kid) = &self.kid {
+                    header.insert("kid".into(), Value::String(kid.clone()));
+                }
+                Some(URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()))
+            }
+        };
+        let header = header.as_deref().unwrap_or(&self.header);
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         let signer = (crypto_provider().signer_factory)(&self.algorithm, &self.key).ok()?;
-        let signature = signer.try_sign(token.as_bytes()).ok()?;
+        let mut signature = signer.try_sign(token.as_bytes()).ok()?;
+        super::low_s::normalize(self.algorithm, &mut signature);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Some(token)
@@ -305,10 +321,10 @@ impl SigningKeys {
         self.read().document.clone()
     }
 
-    /// Signs `payload` with the active key.
+    /// Signs `payload` with the active key, with the header's `typ` when given.
     #[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
-    pub(crate) fn sign(&self, payload: &[u8]) -> Option<String> {
-        self.read().active.sign(payload)
+    pub(crate) fn sign_typed(&self, payload: &[u8], typ: Option<&str>) -> Option<String> {
+        self.read().active.sign_typed(payload, typ)
     }
 
     fn pruned(&self) {

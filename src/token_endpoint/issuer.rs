@@ -71,6 +71,8 @@ pub struct TokenIssuer {
     audience: Vec<String>,
     ttl: Duration,
     jti: bool,
+    typ: Option<String>,
+    client_id: Option<String>,
 }
 
 /// One fixed key, or an issuer's rotating keys.
@@ -94,6 +96,8 @@ impl fmt::Debug for TokenIssuer {
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
             .field("jti", &self.jti)
+            .field("typ", &self.typ)
+            .field("client_id", &self.client_id)
             .finish()
     }
 }
@@ -158,6 +162,8 @@ impl TokenIssuer {
             audience: Vec::new(),
             ttl: DEFAULT_TTL,
             jti: false,
+            typ: None,
+            client_id: None,
         }
     }
 
@@ -223,6 +229,35 @@ impl TokenIssuer {
         self
     }
 
+    /// Sets the header's `typ` (default `JWT`). `at+jwt` marks the tokens as RFC 9068
+    /// access tokens, for validators with
+    /// [`require_access_token_type`](crate::JwtValidator::require_access_token_type).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty value.
+    pub fn with_typ(mut self, typ: &str) -> Result<Self, ConfigError> {
+        if typ.is_empty() {
+            return Err(ConfigError::InvalidValue("typ"));
+        }
+        self.typ = Some(typ.to_owned());
+        Ok(self)
+    }
+
+    /// Adds the `client_id` claim (RFC 9068 §2.2) to every token that does not carry
+    /// one from its `extra` claims (a grant may set its own per token).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty value.
+    pub fn with_client_id(mut self, client_id: &str) -> Result<Self, ConfigError> {
+        if client_id.is_empty() {
+            return Err(ConfigError::InvalidValue("client_id"));
+        }
+        self.client_id = Some(client_id.to_owned());
+        Ok(self)
+    }
+
     /// The token lifetime.
     #[must_use]
     pub fn ttl(&self) -> Duration {
@@ -247,6 +282,11 @@ impl TokenIssuer {
             .as_secs();
         let ttl = self.ttl.as_secs();
         let mut claims = extra;
+        if let Some(client_id) = &self.client_id {
+            claims
+                .entry("client_id")
+                .or_insert_with(|| client_id.as_str().into());
+        }
         claims.insert("sub".into(), subject.into());
         claims.insert("iat".into(), now.into());
         claims.insert("exp".into(), now.saturating_add(ttl).into());
@@ -269,9 +309,10 @@ impl TokenIssuer {
             claims.insert("jti".into(), URL_SAFE_NO_PAD.encode(id).into());
         }
         let payload = serde_json::to_vec(&Value::Object(claims)).map_err(|_| IssueError)?;
+        let typ = self.typ.as_deref();
         let token = match &self.signing {
-            Signing::Fixed(key) => key.sign(&payload),
-            Signing::Rotating(keys) => keys.sign(&payload),
+            Signing::Fixed(key) => key.sign_typed(&payload, typ),
+            Signing::Rotating(keys) => keys.sign_typed(&payload, typ),
         }
         .ok_or(IssueError)?;
         Ok(IssuedToken {

@@ -14,11 +14,13 @@ mod cache;
 #[cfg(feature = "jwks-core")]
 mod jwks;
 pub(crate) mod jwt;
+#[cfg(feature = "jwks-core")]
+mod multi_issuer;
 mod revocation_check;
 mod shape;
 
 #[cfg(feature = "jwks")]
-pub use jwks::HttpFetcher;
+pub use jwks::{DefaultConnector, HttpFetcher, HttpFetcherBuilder, TlsConfigError};
 #[cfg(feature = "jwks-core")]
 pub use jwks::{
     max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksFuture,
@@ -26,10 +28,12 @@ pub use jwks::{
     DEFAULT_MAX_DOCUMENT_LEN, DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
 };
 pub(crate) use jwt::crypto_provider;
+#[cfg(feature = "jwks-core")]
+pub use multi_issuer::MultiIssuerValidator;
 
 #[cfg(feature = "cache")]
 pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
-pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN};
+pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_KIDLESS_TRIES};
 pub use revocation_check::{
     LocalRevocations, RevocationCheck, RevocationFuture, DEFAULT_CACHE_CAPACITY,
     DEFAULT_NOT_REVOKED_TTL, DEFAULT_REVOKED_TTL,

@@ -78,6 +78,7 @@ pub fn start_with(env: &[(&str, &str)]) -> Demo {
         "ISSUER",
         "JWKS_URL",
         "OIDC_ISSUER",
+        "JWT_AUDIENCE",
         "REDIS_URL",
     ] {
         command.env_remove(name);

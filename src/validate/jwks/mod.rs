@@ -27,7 +27,7 @@ use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
 use crate::keys::{JwkOptions, KeySet, KeySetError};
 #[cfg(feature = "jwks")]
-pub use fetch::HttpFetcher;
+pub use fetch::{DefaultConnector, HttpFetcher, HttpFetcherBuilder, TlsConfigError};
 
 /// Default refresh interval when the JWK set answer has no `Cache-Control: max-age`.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
@@ -85,6 +85,9 @@ pub enum FetchError {
     Timeout,
     /// Connecting, sending or receiving failed.
     Transport(String),
+    /// The URL is not one the fetcher may use: plain `http://` to a host other than
+    /// loopback without the insecure opt-in, or another scheme.
+    InsecureUrl,
 }
 
 impl fmt::Display for FetchError {
@@ -94,6 +97,7 @@ impl fmt::Display for FetchError {
             Self::TooLarge { limit } => write!(f, "document larger than {limit} bytes"),
             Self::Timeout => f.write_str("timed out"),
             Self::Transport(why) => write!(f, "transport error: {why}"),
+            Self::InsecureUrl => f.write_str("refused URL: plain http to a non-loopback host"),
         }
     }
 }
@@ -103,7 +107,7 @@ impl std::error::Error for FetchError {}
 /// Fetches a document (a JWK set, an OpenID configuration) over HTTP.
 ///
 /// Implement it over the HTTP client your application already has (TLS, proxies,
-/// retries are yours); with the `jwks` feature, `HttpFetcher` is a plain-HTTP default.
+/// retries are yours); with the `jwks` feature, `HttpFetcher` is an HTTPS default.
 /// Implementations should stop reading past `max_len` bytes and answer
 /// [`FetchError::TooLarge`]; the validator checks the length again either way, and
 /// bounds every fetch with its own timeout. Redirects should not be followed.
@@ -138,7 +142,7 @@ type BoxFuture<'a, O> = Pin<Box<dyn Future<Output = O> + Send + 'a>>;
 
 /// [`JwksFetcher`] made object-safe (its futures boxed: one box per fetch, never per
 /// request).
-trait ErasedFetcher: Send + Sync + 'static {
+pub(crate) trait ErasedFetcher: Send + Sync + 'static {
     fn fetch_boxed<'a>(
         &'a self,
         url: &'a Uri,
@@ -404,10 +408,12 @@ where
         Ok(JwksValidator { shared })
     }
 
-    /// OpenID Connect Discovery: fetches `{issuer}/.well-known/openid-configuration`,
-    /// checks that its `issuer` is exactly `issuer` (§4.3), requires `iss` to be
-    /// `issuer` in tokens, and [`build`](Self::build)s from its `jwks_uri`. An `https`
-    /// issuer must name an `https` `jwks_uri`.
+    /// Discovery: fetches `{issuer}/.well-known/openid-configuration` (OpenID Connect
+    /// Discovery), or when that answers with an error status the RFC 8414 document
+    /// `/.well-known/oauth-authorization-server` (inserted before the issuer's path);
+    /// checks that its `issuer` is exactly `issuer` (OIDC Discovery §4.3, RFC 8414
+    /// §3.3), requires `iss` to be `issuer` in tokens, and [`build`](Self::build)s from
+    /// its `jwks_uri`. An `https` issuer must name an `https` `jwks_uri`.
     ///
     /// # Errors
     ///
@@ -418,42 +424,71 @@ where
         fetcher: F,
         issuer: &str,
     ) -> Result<JwksValidator<T>, JwksError> {
-        #[derive(Deserialize)]
-        struct Metadata {
-            issuer: String,
-            jwks_uri: String,
-        }
-        let discovery = |why: &str| JwksError::Discovery(why.to_owned());
-        let url: Uri = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        )
-        .parse()
-        .map_err(|_| discovery("the issuer is not a URL"))?;
-        if !matches!(url.scheme_str(), Some("http" | "https")) {
-            return Err(discovery("the issuer is not an http(s) URL"));
-        }
-        let document =
-            fetch_bounded(&fetcher, &url, self.max_document_len, self.fetch_timeout).await?;
-        let metadata: Metadata = serde_json::from_slice(&document.body)
-            .map_err(|_| discovery("the configuration is not JSON with issuer and jwks_uri"))?;
-        if metadata.issuer != issuer {
-            return Err(discovery("the configuration names another issuer"));
-        }
-        let jwks_url: Uri = metadata
-            .jwks_uri
-            .parse()
-            .map_err(|_| discovery("jwks_uri is not a URL"))?;
-        let scheme_ok = matches!(
-            (url.scheme_str(), jwks_url.scheme_str()),
-            (Some("https"), Some("https")) | (Some("http"), Some("http" | "https"))
-        );
-        if !scheme_ok || jwks_url.host().is_none() {
-            return Err(discovery("jwks_uri is not an acceptable http(s) URL"));
-        }
+        let jwks_url =
+            discover_jwks_uri(&fetcher, issuer, self.max_document_len, self.fetch_timeout).await?;
         self.template = self.template.with_issuer(issuer)?;
         self.build(fetcher, jwks_url).await
     }
+}
+
+/// The two metadata locations of `issuer`: OpenID Connect Discovery's, then RFC 8414's
+/// (`/.well-known/oauth-authorization-server` between the authority and the path).
+fn metadata_urls(issuer: &str) -> Option<[Uri; 2]> {
+    let parsed: Uri = issuer.parse().ok()?;
+    let scheme = parsed.scheme_str()?;
+    let authority = parsed.authority()?;
+    if parsed.query().is_some() || issuer.contains('#') {
+        return None;
+    }
+    let path = parsed.path().trim_end_matches('/');
+    let oidc = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let rfc8414 = format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}");
+    Some([oidc.parse().ok()?, rfc8414.parse().ok()?])
+}
+
+/// Finds `issuer`'s `jwks_uri` by discovery (see [`JwksValidatorBuilder::discover`]).
+pub(crate) async fn discover_jwks_uri<F: ErasedFetcher + ?Sized>(
+    fetcher: &F,
+    issuer: &str,
+    max_len: usize,
+    timeout: Duration,
+) -> Result<Uri, JwksError> {
+    #[derive(Deserialize)]
+    struct Metadata {
+        issuer: String,
+        jwks_uri: String,
+    }
+    let discovery = |why: &str| JwksError::Discovery(why.to_owned());
+    let [oidc, rfc8414] =
+        metadata_urls(issuer).ok_or_else(|| discovery("the issuer is not a URL"))?;
+    if !matches!(oidc.scheme_str(), Some("http" | "https")) {
+        return Err(discovery("the issuer is not an http(s) URL"));
+    }
+    let document = match fetch_bounded(fetcher, &oidc, max_len, timeout).await {
+        // No OpenID configuration: an OAuth 2.0 server's metadata (RFC 8414).
+        Err(FetchError::Status(_)) => fetch_bounded(fetcher, &rfc8414, max_len, timeout).await?,
+        other => other?,
+    };
+    let metadata: Metadata = serde_json::from_slice(&document.body)
+        .map_err(|_| discovery("the configuration is not JSON with issuer and jwks_uri"))?;
+    if metadata.issuer != issuer {
+        return Err(discovery("the configuration names another issuer"));
+    }
+    let jwks_url: Uri = metadata
+        .jwks_uri
+        .parse()
+        .map_err(|_| discovery("jwks_uri is not a URL"))?;
+    let scheme_ok = matches!(
+        (oidc.scheme_str(), jwks_url.scheme_str()),
+        (Some("https"), Some("https")) | (Some("http"), Some("http" | "https"))
+    );
+    if !scheme_ok || jwks_url.host().is_none() {
+        return Err(discovery("jwks_uri is not an acceptable http(s) URL"));
+    }
+    Ok(jwks_url)
 }
 
 async fn fetch_bounded<F: ErasedFetcher + ?Sized>(
@@ -728,6 +763,13 @@ impl<T> JwksValidatorBuilder<T> {
 impl<T> Default for JwksValidatorBuilder<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<T> JwksValidator<T> {
+    /// The issuers its tokens may name.
+    pub(crate) fn issuers(&self) -> &[Box<str>] {
+        self.shared.template.issuers()
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`JwtValidator`]: signed JWTs (RFC 7519, compact JWS of RFC 7515) checked locally.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Ready;
 use std::marker::PhantomData;
@@ -36,6 +37,8 @@ pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 const STACK_SEGMENT: usize = 1024;
 /// Segments up to this size (headers, small payloads) use a smaller stack buffer.
 const SMALL_SEGMENT: usize = 256;
+/// At most this many keys without `kid` are tried for one token.
+pub const MAX_KIDLESS_TRIES: usize = 4;
 
 /// The crypto backend of `jsonwebtoken` chosen by this crate's features, used directly
 /// so that enabling both backends never leaves `jsonwebtoken` without a default.
@@ -92,6 +95,10 @@ struct Settings {
     allow_scope_array: bool,
     require_sub: bool,
     require_jti: bool,
+    /// RFC 9068 §4: the header's `typ` must be `at+jwt` / `application/at+jwt`.
+    require_at_jwt: bool,
+    /// ECDSA signatures with `s > n/2` refused (only `(r, s)` or `(r, n-s)` valid).
+    require_low_s: bool,
 }
 
 /// A header segment in a form common issuers emit, pre-encoded for the configured keys.
@@ -124,8 +131,10 @@ fn algorithm_name(algorithm: Algorithm) -> Option<&'static str> {
 }
 
 /// The usual header forms for `keys`: `alg` with or without `typ: JWT`, in either
-/// order, plus the same with the key's `kid` when it needs no JSON escaping.
-fn known_headers(keys: &[VerifyingKey]) -> Vec<KnownHeader> {
+/// order, plus the same with the key's `kid` when it needs no JSON escaping. With
+/// `at_jwt` (RFC 9068), only forms with `typ: at+jwt`.
+fn known_headers(keys: &[VerifyingKey], at_jwt: bool) -> Vec<KnownHeader> {
+    let typ = if at_jwt { "at+jwt" } else { "JWT" };
     let mut known = Vec::new();
     for key in keys {
         let Some(alg) = algorithm_name(key.algorithm) else {
@@ -135,23 +144,30 @@ fn known_headers(keys: &[VerifyingKey]) -> Vec<KnownHeader> {
             kid.bytes()
                 .all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
         };
-        let forms: Vec<String> = match key.kid.as_deref() {
+        let mut forms: Vec<String> = match key.kid.as_deref() {
             None => vec![
-                format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#),
-                format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
-                format!(r#"{{"alg":"{alg}"}}"#),
+                format!(r#"{{"typ":"{typ}","alg":"{alg}"}}"#),
+                format!(r#"{{"alg":"{alg}","typ":"{typ}"}}"#),
             ],
             Some(kid) if plain(kid) => vec![
-                format!(r#"{{"typ":"JWT","alg":"{alg}","kid":"{kid}"}}"#),
-                format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"{kid}"}}"#),
-                format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"JWT"}}"#),
-                format!(r#"{{"typ":"JWT","kid":"{kid}","alg":"{alg}"}}"#),
-                format!(r#"{{"kid":"{kid}","alg":"{alg}","typ":"JWT"}}"#),
-                format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#),
-                format!(r#"{{"kid":"{kid}","alg":"{alg}"}}"#),
+                format!(r#"{{"typ":"{typ}","alg":"{alg}","kid":"{kid}"}}"#),
+                format!(r#"{{"alg":"{alg}","typ":"{typ}","kid":"{kid}"}}"#),
+                format!(r#"{{"alg":"{alg}","kid":"{kid}","typ":"{typ}"}}"#),
+                format!(r#"{{"typ":"{typ}","kid":"{kid}","alg":"{alg}"}}"#),
+                format!(r#"{{"kid":"{kid}","alg":"{alg}","typ":"{typ}"}}"#),
             ],
             Some(_) => Vec::new(),
         };
+        if !at_jwt {
+            match key.kid.as_deref() {
+                None => forms.push(format!(r#"{{"alg":"{alg}"}}"#)),
+                Some(kid) if plain(kid) => {
+                    forms.push(format!(r#"{{"alg":"{alg}","kid":"{kid}"}}"#));
+                    forms.push(format!(r#"{{"kid":"{kid}","alg":"{alg}"}}"#));
+                }
+                Some(_) => {}
+            }
+        }
         for form in forms {
             known.push(KnownHeader {
                 segment: URL_SAFE_NO_PAD.encode(form).into_bytes().into(),
@@ -257,8 +273,14 @@ impl VerifyingKey {
         })
     }
 
-    /// Verifies `signature` (base64url) over `signing_input`.
-    fn verify(&self, signing_input: &[u8], signature: &[u8]) -> Result<(), InvalidToken> {
+    /// Verifies `signature` (base64url) over `signing_input`; an ECDSA signature with a
+    /// high `s` is refused if `require_low_s`.
+    fn verify(
+        &self,
+        signing_input: &[u8],
+        signature: &[u8],
+        require_low_s: bool,
+    ) -> Result<(), InvalidToken> {
         fn mac<M: Mac + Clone>(
             keyed: &M,
             input: &[u8],
@@ -279,6 +301,9 @@ impl VerifyingKey {
             Verifier::Public(key) => {
                 let signature =
                     base64url::decode_to_vec(signature).ok_or(InvalidToken::BadSignature)?;
+                if require_low_s && crate::keys::low_s::is_high_s(self.algorithm, &signature) {
+                    return Err(InvalidToken::BadSignature);
+                }
                 let verifier = (crypto_provider().verifier_factory)(&self.algorithm, key)
                     .map_err(|_| InvalidToken::UnknownKey)?;
                 verifier
@@ -332,7 +357,7 @@ impl<T> JwtValidator<T> {
     fn from_key(key: VerifyingKey) -> Self {
         Self {
             inner: Arc::new(Settings {
-                known_headers: known_headers(std::slice::from_ref(&key)),
+                known_headers: known_headers(std::slice::from_ref(&key), false),
                 keys: vec![key],
                 issuers: Vec::new(),
                 audiences: Vec::new(),
@@ -341,6 +366,8 @@ impl<T> JwtValidator<T> {
                 allow_scope_array: false,
                 require_sub: false,
                 require_jti: false,
+                require_at_jwt: false,
+                require_low_s: false,
             }),
             claims: PhantomData,
         }
@@ -367,7 +394,7 @@ impl<T> JwtValidator<T> {
         let key = VerifyingKey::new(Some(kid), algorithm, key, true)?;
         let settings = self.settings();
         settings.keys.push(key);
-        settings.known_headers = known_headers(&settings.keys);
+        settings.known_headers = known_headers(&settings.keys, settings.require_at_jwt);
         Ok(self)
     }
 
@@ -435,6 +462,40 @@ impl<T> JwtValidator<T> {
         self
     }
 
+    /// RFC 9068 §4: requires the header's `typ` to be `at+jwt` (or `application/at+jwt`,
+    /// compared case-insensitively as a media type, RFC 7515 §4.1.9), so that ID tokens,
+    /// refresh tokens and other JWTs signed by the same keys are refused as access
+    /// tokens ([`InvalidToken::WrongType`]). Off by default: many issuers still send
+    /// `typ: JWT` access tokens.
+    #[must_use]
+    pub fn require_access_token_type(mut self) -> Self {
+        let settings = self.settings();
+        settings.require_at_jwt = true;
+        settings.known_headers = known_headers(&settings.keys, true);
+        self
+    }
+
+    /// Refuses ES256/ES384 signatures whose `s` is above half the curve order
+    /// ([`InvalidToken::BadSignature`]): one token, one valid signature.
+    ///
+    /// From a valid signature `(r, s)` anyone can make a second one, `(r, n-s)`, so a
+    /// token has two valid strings (a cache or deny list keyed by the token string sees
+    /// two tokens). Off by default because most signers do not normalize `s`: OpenSSL
+    /// (and so Node.js identity providers), Java, Go, aws-lc and `jsonwebtoken` itself
+    /// emit a high `s` in about half of their signatures, which this setting refuses.
+    /// Turn it on for issuers that emit only low `s`, such as this crate's
+    /// [`TokenIssuer`](crate::token_endpoint::TokenIssuer).
+    #[must_use]
+    pub fn require_low_s_ecdsa(mut self) -> Self {
+        self.settings().require_low_s = true;
+        self
+    }
+
+    /// The issuers accepted (empty: `iss` is not checked).
+    pub(crate) fn issuers(&self) -> &[Box<str>] {
+        &self.inner.issuers
+    }
+
     /// Returns the same settings with another claims type.
     #[must_use]
     pub fn with_claims<U>(self) -> JwtValidator<U> {
@@ -451,8 +512,64 @@ struct Header<'a> {
     alg: JsonStr<'a>,
     #[serde(default, borrow)]
     kid: Option<JsonStr<'a>>,
+    #[serde(default, borrow, deserialize_with = "typ_string")]
+    typ: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
+}
+
+/// `typ` when it is a string; any other value is read and dropped (only a validator
+/// that requires a `typ` looks at it, and then refuses).
+fn typ_string<'de, D: de::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Typ;
+    impl<'de> de::Visitor<'de> for Typ {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(Typ)
+}
+
+/// RFC 9068 §2.1's `typ`, as a media type (RFC 7515 §4.1.9: `application/` may be
+/// omitted; media types compare case-insensitively).
+fn is_access_token_type(typ: &str) -> bool {
+    let subtype = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    subtype.eq_ignore_ascii_case("at+jwt")
 }
 
 /// `true` whenever the member is present, whatever its value (even `null`).
@@ -583,11 +700,16 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
             .known_headers
             .iter()
             .find(|known| *known.segment == *header);
-        let key = match known {
-            Some(known) => self.select_key(known.algorithm, known.kid.as_deref())?,
-            None => self.parse_header(header)?,
-        };
-        key.verify(&bytes[..second], signature)?;
+        let signing_input = &bytes[..second];
+        match known {
+            Some(known) => self.verify_signature(
+                known.algorithm,
+                known.kid.as_deref(),
+                signing_input,
+                signature,
+            )?,
+            None => self.parse_header(header, signing_input, signature)?,
+        }
 
         with_segment(payload, |json| {
             let text = json_object_text(json).ok_or(InvalidToken::Malformed)?;
@@ -617,9 +739,15 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
         })
     }
 
-    /// Decodes and parses a header segment, and picks the key it names.
+    /// Decodes and parses a header segment, and verifies the signature with the key it
+    /// names.
     #[cold]
-    fn parse_header(&self, header: &[u8]) -> Result<&VerifyingKey, InvalidToken> {
+    fn parse_header(
+        &self,
+        header: &[u8],
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidToken> {
         with_segment(header, |json| {
             if !is_json_object(json) {
                 return Err(InvalidToken::Malformed);
@@ -631,26 +759,55 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
             }
             let algorithm =
                 parse_algorithm(&header.alg).ok_or(InvalidToken::UnsupportedAlgorithm)?;
-            self.select_key(algorithm, header.kid.as_deref())
+            if self.inner.require_at_jwt && !header.typ.as_deref().is_some_and(is_access_token_type)
+            {
+                return Err(InvalidToken::WrongType);
+            }
+            self.verify_signature(algorithm, header.kid.as_deref(), signing_input, signature)
         })
     }
 
-    fn select_key(
+    /// Verifies with the key named by `kid`; without one (or with a `kid` no key has),
+    /// with each key of `algorithm` that has no `kid`, up to [`MAX_KIDLESS_TRIES`]. A
+    /// `kid` no key has whose fallback fails is an unknown key (a JWK set refreshes).
+    #[inline]
+    fn verify_signature(
         &self,
         algorithm: Algorithm,
         kid: Option<&str>,
-    ) -> Result<&VerifyingKey, InvalidToken> {
-        let keys = &self.inner.keys;
-        let by_kid = kid.and_then(|kid| keys.iter().find(|k| k.kid.as_deref() == Some(kid)));
-        let key = match by_kid {
-            Some(key) => Some(key),
-            None => keys
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidToken> {
+        let settings = &*self.inner;
+        let keys = &settings.keys;
+        if let Some(kid) = kid {
+            let mut named = keys
                 .iter()
-                .find(|k| k.kid.is_none() && k.algorithm == algorithm),
-        };
-        match key {
-            Some(key) if key.algorithm == algorithm => Ok(key),
-            Some(_) => Err(InvalidToken::UnsupportedAlgorithm),
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .peekable();
+            if named.peek().is_some() {
+                // A `kid` may name one key under several algorithms (an RSA JWK without
+                // `alg`); the token's must be one of them.
+                return match named.find(|k| k.algorithm == algorithm) {
+                    Some(key) => key.verify(signing_input, signature, settings.require_low_s),
+                    None => Err(InvalidToken::UnsupportedAlgorithm),
+                };
+            }
+        }
+        let mut failed = None;
+        for key in keys
+            .iter()
+            .filter(|k| k.kid.is_none() && k.algorithm == algorithm)
+            .take(MAX_KIDLESS_TRIES)
+        {
+            match key.verify(signing_input, signature, settings.require_low_s) {
+                Ok(()) => return Ok(()),
+                Err(error) => failed = Some(error),
+            }
+        }
+        match failed {
+            Some(_) if kid.is_some() => Err(InvalidToken::UnknownKey),
+            Some(error) => Err(error),
             None if keys.iter().any(|k| k.algorithm == algorithm) => Err(InvalidToken::UnknownKey),
             None => Err(InvalidToken::UnsupportedAlgorithm),
         }
@@ -787,7 +944,7 @@ impl<T> JwtValidator<T> {
             .map(|(kid, algorithm, key)| VerifyingKey::new(kid, algorithm, key, true))
             .collect::<Result<Vec<_>, _>>()?;
         let mut settings = Settings::clone(&self.inner);
-        settings.known_headers = known_headers(&keys);
+        settings.known_headers = known_headers(&keys, settings.require_at_jwt);
         settings.keys = keys;
         Ok(Self {
             inner: Arc::new(settings),
