@@ -249,7 +249,7 @@ impl TestToken {
     pub fn sign(&self) -> String {
         let payload = serde_json::to_vec(&self.claims).expect("a JSON object serializes");
         self.key
-            .sign(&payload)
+            .sign_typed(&payload, None)
             .expect("the signing backend refused a key it accepted before")
     }
 }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::jwt::json::JsonStr;
 use super::jwt::DEFAULT_MAX_TOKEN_LEN;
-use super::{base64url, JwksFuture, JwksValidator, JwtValidator, TokenValidator, Validation};
+use super::jwt::base64url;
+use super::{JwksFuture, JwksValidator, JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
 
@@ -339,7 +340,7 @@ where
 
     /// Every source verifies a JWT with [`JwtValidator`], which accepts only
     /// `b64token`s.
-    fn accepts_only_b64token(&self) -> bool {
+    fn accepts_only_b64token(&self, _: super::sealed::Internal) -> bool {
         true
     }
 }

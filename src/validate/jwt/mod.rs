@@ -19,7 +19,7 @@ use sha2::{Sha256, Sha384, Sha512};
 
 use super::{TokenValidator, Validation};
 
-mod base64url;
+pub(crate) mod base64url;
 pub(crate) mod json;
 mod registered;
 mod scan;
