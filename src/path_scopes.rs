@@ -2,8 +2,10 @@
 //! route, such as a generated tonic service (`/package.Service/Method`).
 //!
 //! Requests to a listed path need every listed scope (`403 insufficient_scope`, or
-//! gRPC status 7 for gRPC calls); other paths pass untouched. Paths are compared
-//! exactly. Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer).
+//! gRPC status 7 for gRPC calls), or satisfy a whole [`Policy`] (any-of scopes, roles,
+//! tenants; [`with_path_policy`](PathScopesLayer::with_path_policy)); other paths pass
+//! untouched. Paths are compared exactly. Put it inside a
+//! [`BearerAuthLayer`](crate::BearerAuthLayer).
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
@@ -44,19 +46,61 @@ use crate::body::AuthBody;
 use crate::challenge::Challenge;
 use crate::claims::{Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, RequiredScopes};
+use crate::policy::Policy;
 use crate::rejection::{DefaultRejection, OnRejection};
 use crate::scope::{check_scopes, ResponseFuture};
 
-#[derive(Debug, Clone, Default)]
-struct Settings {
-    paths: Vec<(Box<str>, RequiredScopes)>,
+struct Settings<C> {
+    paths: Vec<(Box<str>, Requirement<C>)>,
     challenge: Challenge,
+}
+
+impl<C> Clone for Settings<C> {
+    fn clone(&self) -> Self {
+        Self {
+            paths: self.paths.clone(),
+            challenge: self.challenge.clone(),
+        }
+    }
+}
+
+impl<C> Default for Settings<C> {
+    fn default() -> Self {
+        Self {
+            paths: Vec::new(),
+            challenge: Challenge::default(),
+        }
+    }
+}
+
+/// What a listed path needs.
+enum Requirement<C> {
+    Scopes(RequiredScopes),
+    Policy(Policy<C>),
+}
+
+impl<C> Clone for Requirement<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Scopes(scopes) => Self::Scopes(scopes.clone()),
+            Self::Policy(policy) => Self::Policy(policy.clone()),
+        }
+    }
+}
+
+impl<C> fmt::Debug for Requirement<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Scopes(scopes) => fmt::Debug::fmt(scopes.as_str(), f),
+            Self::Policy(policy) => fmt::Debug::fmt(policy, f),
+        }
+    }
 }
 
 /// Applies [`PathScopes`]. `C` is the claims type the bearer layer inserts.
 #[must_use]
 pub struct PathScopesLayer<C = Claims, R = DefaultRejection> {
-    settings: Arc<Settings>,
+    settings: Arc<Settings<C>>,
     on_rejection: R,
     claims: PhantomData<fn() -> C>,
 }
@@ -77,7 +121,7 @@ impl<C, R: fmt::Debug> fmt::Debug for PathScopesLayer<C, R> {
             .settings
             .paths
             .iter()
-            .map(|(p, s)| (&**p, s.as_str()))
+            .map(|(p, requirement)| (&**p, requirement))
             .collect();
         f.debug_struct("PathScopesLayer")
             .field("paths", &paths)
@@ -112,18 +156,33 @@ impl<C, R> PathScopesLayer<C, R> {
     ///
     /// [`ConfigError::InvalidValue`] if `path` does not start with `/` or is already
     /// listed; [`ConfigError::InvalidScope`] or [`ConfigError::NoScopes`].
-    pub fn with_path<I, S>(mut self, path: &str, scopes: I) -> Result<Self, ConfigError>
+    pub fn with_path<I, S>(self, path: &str, scopes: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let scopes = RequiredScopes::new(scopes)?;
+        self.push(path, Requirement::Scopes(scopes))
+    }
+
+    /// Requests to `path` (exactly) must satisfy `policy`: scope refusals are
+    /// `403 insufficient_scope`, other refusals `403 forbidden` (gRPC status 7 for
+    /// both).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if `path` does not start with `/` or is already
+    /// listed.
+    pub fn with_path_policy(self, path: &str, policy: Policy<C>) -> Result<Self, ConfigError> {
+        self.push(path, Requirement::Policy(policy))
+    }
+
+    fn push(mut self, path: &str, requirement: Requirement<C>) -> Result<Self, ConfigError> {
         let settings = Arc::make_mut(&mut self.settings);
         if !path.starts_with('/') || settings.paths.iter().any(|(p, _)| **p == *path) {
             return Err(ConfigError::InvalidValue("path"));
         }
-        settings
-            .paths
-            .push((path.into(), RequiredScopes::new(scopes)?));
+        settings.paths.push((path.into(), requirement));
         Ok(self)
     }
 
@@ -220,7 +279,10 @@ where
         let outcome = match settings.paths.iter().find(|(p, _)| **p == *path) {
             None => Ok(()),
             Some((_, required)) => match request.extensions().get::<C>() {
-                Some(claims) => check_scopes(claims, required),
+                Some(claims) => match required {
+                    Requirement::Scopes(scopes) => check_scopes(claims, scopes),
+                    Requirement::Policy(policy) => policy.check(claims),
+                },
                 // An anonymous request from an optional bearer layer: refuse it with that
                 // layer's own answer (its realm and rejection handler).
                 None => match request.extensions().get::<Anonymous>() {

@@ -21,6 +21,7 @@ pub(crate) mod jwt;
 mod registered;
 mod revocation;
 mod scan;
+mod scope_claim;
 
 #[cfg(feature = "jwks")]
 pub use fetch::HttpFetcher;
