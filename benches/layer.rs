@@ -385,8 +385,9 @@ fn rows() -> Vec<Row> {
     #[cfg(feature = "jwks-core")]
     {
         let encoding = EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap();
-        let jwk = tower_bearer::keys::public_jwk("k1", Algorithm::RS256, &key_file("rsa_public.pem"))
-            .unwrap();
+        let jwk =
+            tower_bearer::keys::public_jwk("k1", Algorithm::RS256, &key_file("rsa_public.pem"))
+                .unwrap();
         let document = serde_json::to_vec(&json!({ "keys": [jwk] })).unwrap();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("k1".into());
@@ -405,7 +406,10 @@ fn rows() -> Vec<Row> {
                     .unwrap()
                     .with_audience(AUDIENCE)
                     .unwrap()
-                    .build(InMemoryJwks(document.into()), "http://idp.invalid/jwks".parse().unwrap()),
+                    .build(
+                        InMemoryJwks(document.into()),
+                        "http://idp.invalid/jwks".parse().unwrap(),
+                    ),
             )
             .unwrap();
         rows.push(row(

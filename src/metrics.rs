@@ -27,8 +27,7 @@ pub(crate) fn accepted() {
 /// A request was refused with `error`.
 #[inline]
 pub(crate) fn refused(error: &AuthError) {
-    metrics::counter!("tower_bearer_requests_refused_total", "reason" => error.code())
-        .increment(1);
+    metrics::counter!("tower_bearer_requests_refused_total", "reason" => error.code()).increment(1);
 }
 
 /// A validation that started at `started` ended.

@@ -257,7 +257,9 @@ impl<C> Clone for Policy<C> {
 
 impl<C> fmt::Debug for Policy<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Policy").field("rules", &self.rules).finish()
+        f.debug_struct("Policy")
+            .field("rules", &self.rules)
+            .finish()
     }
 }
 
@@ -565,7 +567,12 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let layer = &self.layer;
-        match authorize(&request, &layer.policy, &layer.on_rejection, &layer.challenge) {
+        match authorize(
+            &request,
+            &layer.policy,
+            &layer.on_rejection,
+            &layer.challenge,
+        ) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(response) => ResponseFuture::rejected(response),
         }

@@ -39,7 +39,9 @@ fn assert_forbidden(answer: &Answer) {
 fn assert_insufficient_scope(answer: &Answer, scope: &str) {
     answer.assert_bearer_rejection(403, Some("insufficient_scope"));
     assert!(
-        answer.challenge().ends_with(&format!(r#", scope="{scope}""#)),
+        answer
+            .challenge()
+            .ends_with(&format!(r#", scope="{scope}""#)),
         "{}",
         answer.challenge()
     );
@@ -55,7 +57,11 @@ async fn scp_claim_string_or_array_grants_scopes_and_scope_is_ignored() {
     let echo = EchoClaims::<Claims>::new();
     let service = ServiceBuilder::new()
         .layer(bearer(validator))
-        .layer(RequireScopesLayer::<Claims>::new(["orders.read"]).with_realm(REALM).unwrap())
+        .layer(
+            RequireScopesLayer::<Claims>::new(["orders.read"])
+                .with_realm(REALM)
+                .unwrap(),
+        )
         .service(echo.clone());
     let server = serve(service).await;
     let url = server.url("/orders");
@@ -71,7 +77,10 @@ async fn scp_claim_string_or_array_grants_scopes_and_scope_is_ignored() {
     assert_eq!(answer.json()["scope"], "orders.read");
     let escaped = raw_hs256(
         r#"{"alg":"HS256"}"#,
-        &format!(r#"{{"n\u0061me":"x","exp":{},"scp":"orders.read"}}"#, now() + 600),
+        &format!(
+            r#"{{"n\u0061me":"x","exp":{},"scp":"orders.read"}}"#,
+            now() + 600
+        ),
         SECRET,
     );
     let answer = get_with_token(&url, &escaped).await;
@@ -230,8 +239,8 @@ async fn path_policies_per_grpc_method_with_own_claims() {
         .with_path_policy("no-slash", Policy::new())
         .is_err());
     let echo = EchoClaims::<MyClaims>::new();
-    let service = bearer(JwtValidator::<MyClaims>::hs256(SECRET).unwrap())
-        .layer(layer.layer(echo.clone()));
+    let service =
+        bearer(JwtValidator::<MyClaims>::hs256(SECRET).unwrap()).layer(layer.layer(echo.clone()));
     let server = serve(service).await;
 
     let grpc = |path: &str, token: &str| {
@@ -254,8 +263,14 @@ async fn path_policies_per_grpc_method_with_own_claims() {
     let answer = send(grpc("/shop.Orders/Delete", &dev_admin)).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.headers["grpc-status"], "7");
-    assert_eq!(answer.headers["grpc-message"], "forbidden: The token does not grant access to this resource");
-    assert_eq!(answer.headers["www-authenticate"], format!(r#"Bearer realm="{REALM}""#));
+    assert_eq!(
+        answer.headers["grpc-message"],
+        "forbidden: The token does not grant access to this resource"
+    );
+    assert_eq!(
+        answer.headers["www-authenticate"],
+        format!(r#"Bearer realm="{REALM}""#)
+    );
 
     let answer = send(grpc("/shop.Orders/Delete", &ops_reader)).await;
     assert_eq!(answer.headers["grpc-status"], "7");

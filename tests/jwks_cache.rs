@@ -19,8 +19,8 @@ use tower::Layer;
 use tower_bearer::keys::public_jwk;
 use tower_bearer::validate::{FetchError, FetchedDocument, JwksValidatorBuilder};
 use tower_bearer::{
-    AuthError, BearerAuthLayer, CachedValidator, Claims, InvalidToken, JwksFetcher,
-    JwksValidator, TokenValidator, Validation,
+    AuthError, BearerAuthLayer, CachedValidator, Claims, InvalidToken, JwksFetcher, JwksValidator,
+    TokenValidator, Validation,
 };
 
 #[derive(Clone, Default)]
@@ -112,7 +112,10 @@ async fn cached_until_the_key_set_changes_and_refused_once_the_key_left() {
     };
 
     // Verified once, then answered from the cache.
-    assert_eq!(decide(&cached, &rsa).await.unwrap().sub.as_deref(), Some("alice"));
+    assert_eq!(
+        decide(&cached, &rsa).await.unwrap().sub.as_deref(),
+        Some("alice")
+    );
     assert!(is_hit());
     // (The expired hit removed the entry: stored again.)
     assert!(!is_hit());
@@ -126,7 +129,11 @@ async fn cached_until_the_key_set_changes_and_refused_once_the_key_left() {
     assert!(decide(&cached, &rsa).await.is_ok());
 
     // A changed set (a key added): verified again.
-    fetcher.publish(&[("a", Algorithm::RS256), ("b", Algorithm::ES256), ("c", Algorithm::ES256)]);
+    fetcher.publish(&[
+        ("a", Algorithm::RS256),
+        ("b", Algorithm::ES256),
+        ("c", Algorithm::ES256),
+    ]);
     jwks.refresh().await.unwrap();
     assert!(!is_hit());
     assert!(is_hit());

@@ -71,7 +71,10 @@ async fn counters_and_histogram_move() {
         .await
         .unwrap();
     let service = ServiceBuilder::new()
-        .layer(BearerAuthLayer::new(CachedValidator::jwks(jwks.clone(), 100)))
+        .layer(BearerAuthLayer::new(CachedValidator::jwks(
+            jwks.clone(),
+            100,
+        )))
         .layer(RequireScopesLayer::<Claims>::new(["read"]))
         .service(EchoClaims::<Claims>::new());
     let server = serve(service).await;
@@ -100,7 +103,11 @@ async fn counters_and_histogram_move() {
     let seen = snapshot(&snapshotter);
     let counter = |name: &str| seen.get(name).map_or(0, |(n, _)| *n);
     // Three reads and the token without the scope passed the bearer layer.
-    assert_eq!(counter("tower_bearer_requests_accepted_total"), 4, "{seen:?}");
+    assert_eq!(
+        counter("tower_bearer_requests_accepted_total"),
+        4,
+        "{seen:?}"
+    );
     assert_eq!(
         counter("tower_bearer_requests_refused_total,reason=insufficient_scope"),
         1

@@ -32,9 +32,9 @@ use moka::sync::Cache;
 use moka::Expiry;
 use serde::de::DeserializeOwned;
 
-use super::jwt::{now, Times};
 #[cfg(feature = "jwks-core")]
 use super::jwks::Timed;
+use super::jwt::{now, Times};
 #[cfg(feature = "jwks-core")]
 use super::{JwksFuture, JwksValidator};
 use super::{JwtValidator, TokenValidator, Validation};

@@ -15,9 +15,9 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Uri};
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
-use sha2::Digest as _;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use sha2::Digest as _;
 use tokio::sync::{oneshot, watch};
 
 use super::{JwtValidator, TokenValidator, Validation};
