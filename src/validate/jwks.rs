@@ -541,6 +541,7 @@ struct Loaded<T> {
     kids: Vec<Box<str>>,
     /// Unique to this key set among all loaded by this process (0: none yet): a cached
     /// token verified under another generation is verified again.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     generation: u64,
     /// SHA-256 of the document the keys came from: an unchanged document keeps the
     /// loaded keys, and their generation.
