@@ -12,10 +12,12 @@
 //! BENCH_ROW=hs256/bearer_layer BENCH_ITERS=10000 valgrind --tool=callgrind target/release/deps/layer-*
 //! ```
 //!
-//! With `--features aws-lc` both jsonwebtoken backends are on, so the bench installs the
-//! RustCrypto provider as jsonwebtoken's process default before minting tokens (the
-//! `jsonwebtoken_decode` and `handwritten_layer` rows then use RustCrypto's HMAC, the
-//! same primitive as without the feature); our validator uses aws-lc for RSA/EC/Ed.
+//! aws-lc is the default backend. With `--features rust-crypto` both jsonwebtoken
+//! backends are on, so the bench installs the RustCrypto provider as jsonwebtoken's
+//! process default before minting tokens (the `jsonwebtoken_decode` and
+//! `handwritten_layer` rows then use RustCrypto's HMAC); our validator uses aws-lc for
+//! RSA/EC/Ed whenever the `aws-lc` feature is on. The RustCrypto-only numbers:
+//! `--no-default-features --features rust-crypto,jwks,cache`.
 
 use std::convert::Infallible;
 use std::fmt::Debug;
@@ -222,7 +224,7 @@ where
 
 #[allow(clippy::too_many_lines)]
 fn rows() -> Vec<Row> {
-    #[cfg(feature = "aws-lc")]
+    #[cfg(all(feature = "aws-lc", feature = "rust-crypto"))]
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 
     let hs_token = mint(Algorithm::HS256, &EncodingKey::from_secret(SECRET));
@@ -401,6 +403,53 @@ fn rows() -> Vec<Row> {
         }
     }
 
+    // A JWK set (one RS256 key, fetched once from memory): every request verified, and
+    // with a warm verified-token cache.
+    #[cfg(feature = "jwks-core")]
+    {
+        let encoding = EncodingKey::from_rsa_pem(&key_file("rsa_private.pem")).unwrap();
+        let jwk =
+            tower_bearer::keys::public_jwk("k1", Algorithm::RS256, &key_file("rsa_public.pem"))
+                .unwrap();
+        let document = serde_json::to_vec(&json!({ "keys": [jwk] })).unwrap();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("k1".into());
+        let token = jsonwebtoken::encode(&header, &claims(), &encoding).unwrap();
+        // The validator's refresh task lives on this runtime, idle while the rows run.
+        let runtime = Box::leak(Box::new(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        ));
+        let jwks = runtime
+            .block_on(
+                tower_bearer::JwksValidator::<Claims>::builder()
+                    .with_issuer(ISSUER)
+                    .unwrap()
+                    .with_audience(AUDIENCE)
+                    .unwrap()
+                    .build(
+                        InMemoryJwks(document.into()),
+                        "http://idp.invalid/jwks".parse().unwrap(),
+                    ),
+            )
+            .unwrap();
+        rows.push(row(
+            "jwks_rs256/cold",
+            StatusCode::OK,
+            BearerAuthLayer::new(jwks.clone()).layer(Ok200),
+            Some(bearer(&token)),
+        ));
+        #[cfg(feature = "cache")]
+        rows.push(row(
+            "jwks_rs256/cached",
+            StatusCode::OK,
+            BearerAuthLayer::new(tower_bearer::CachedValidator::jwks(jwks, 10_000)).layer(Ok200),
+            Some(bearer(&token)),
+        ));
+    }
+
     // axum 0.8: a one-route router, bare and behind our layer.
     let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
     rows.push(row(
@@ -421,6 +470,21 @@ fn rows() -> Vec<Row> {
         assert_eq!((row.run)(), row.expect, "{}", row.id);
     }
     rows
+}
+
+/// A JWK set served from memory.
+#[cfg(feature = "jwks-core")]
+struct InMemoryJwks(Bytes);
+
+#[cfg(feature = "jwks-core")]
+impl tower_bearer::JwksFetcher for InMemoryJwks {
+    async fn fetch(
+        &self,
+        _: &http::Uri,
+        _: usize,
+    ) -> Result<tower_bearer::validate::FetchedDocument, tower_bearer::validate::FetchError> {
+        Ok(tower_bearer::validate::FetchedDocument::new(self.0.clone()))
+    }
 }
 
 fn selected(mut rows: Vec<Row>) -> Vec<Row> {

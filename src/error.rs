@@ -32,6 +32,13 @@ pub enum AuthError {
     /// The token is valid but lacks scopes the resource needs (RFC 6750 §3.1
     /// `insufficient_scope`). `403`, with the needed scopes in the challenge.
     InsufficientScope(RequiredScopes),
+    /// The token is valid but a claim rule other than scopes refused it (a role, a
+    /// group, a tenant, a predicate of yours; see [`Policy`](crate::Policy)). `403`.
+    ///
+    /// The challenge carries no `error` code: RFC 6750 registers only
+    /// `insufficient_scope` for `403`, and that code tells the client to ask for more
+    /// scope, which would not help here. The body's `error` is `forbidden`.
+    Forbidden,
     /// The validator could not reach what it needs (a key server, a database). `503`.
     /// Never caused by the token itself.
     Unavailable,
@@ -48,19 +55,19 @@ impl AuthError {
         match self {
             Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InsufficientScope(_) | Self::PathNotAllowed => StatusCode::FORBIDDEN,
+            Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// The RFC 6750 `error` code placed in the `WWW-Authenticate` challenge, if any.
     ///
-    /// A request without credentials gets no code (RFC 6750 §3.1), and a `503` is no
-    /// bearer error at all.
+    /// A request without credentials gets no code (RFC 6750 §3.1), a `503` is no
+    /// bearer error at all, and [`Forbidden`](Self::Forbidden) has no registered code.
     #[must_use]
     pub fn challenge_code(&self) -> Option<&'static str> {
         match self {
-            Self::MissingToken | Self::Unavailable => None,
+            Self::MissingToken | Self::Unavailable | Self::Forbidden => None,
             _ => Some(self.code()),
         }
     }
@@ -74,6 +81,7 @@ impl AuthError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope(_) | Self::PathNotAllowed => "insufficient_scope",
+            Self::Forbidden => "forbidden",
             Self::Unavailable => "temporarily_unavailable",
         }
     }
@@ -86,6 +94,7 @@ impl AuthError {
             Self::InvalidRequest(reason) => reason.description(),
             Self::InvalidToken(reason) => reason.description(),
             Self::InsufficientScope(_) => "The token lacks the scopes this resource requires",
+            Self::Forbidden => "The token does not grant access to this resource",
             Self::Unavailable => "Token validation is temporarily unavailable",
             Self::PathNotAllowed => "No token grants access to this path",
         }
@@ -106,7 +115,7 @@ impl AuthError {
     pub fn grpc_status(&self) -> u16 {
         match self {
             Self::MissingToken | Self::InvalidRequest(_) | Self::InvalidToken(_) => 16,
-            Self::InsufficientScope(_) | Self::PathNotAllowed => 7,
+            Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => 7,
             Self::Unavailable => 14,
         }
     }

@@ -19,6 +19,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # // With the `aws-lc` feature both jsonwebtoken backends are compiled in, and its
 //! # // `encode` then needs a process default.
+//! # #[cfg(feature = "rust-crypto")]
 //! # let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 //! const SECRET: &[u8] = b"change-me-to-32-or-more-random-bytes";
 //!
@@ -35,6 +36,7 @@
 //!
 //! // A token as a token endpoint would issue it.
 //! # // With both jsonwebtoken backends enabled (`--all-features`), signing needs a default.
+//! # #[cfg(feature = "rust-crypto")]
 //! # let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 //! let exp = jsonwebtoken::get_current_timestamp() + 600;
 //! let claims = serde_json::json!({ "sub": "alice", "exp": exp, "scope": "greet" });
@@ -63,6 +65,7 @@
 //! | two `Authorization` headers, token in two places | 400 | `error="invalid_request"` |
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
+//! | valid token refused by another [`Policy`] rule (role, tenant, ...) | 403 | `realm="..."` (no `error`; body `error`: `forbidden`) |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
@@ -88,7 +91,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "rust-crypto", feature = "aws-lc")))]
-compile_error!("tower-bearer needs a crypto backend: enable `rust-crypto` (default) or `aws-lc`");
+compile_error!("tower-bearer needs a crypto backend: enable `aws-lc` (default) or `rust-crypto`");
 
 #[macro_use]
 mod macros;
@@ -104,6 +107,8 @@ pub mod current_user;
 pub mod error;
 pub mod forward;
 pub mod keys;
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod scopes;
@@ -125,7 +130,10 @@ pub use bearer::{
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
-pub use scopes::{check_scopes, PathScopes, PathScopesLayer, RequireScopes, RequireScopesLayer};
+pub use scopes::{
+    check_any_scope, check_scopes, Authorize, AuthorizeLayer, ClaimValues, PathScopes,
+    PathScopesLayer, Policy, RequireScopes, RequireScopesLayer,
+};
 #[cfg(feature = "cache")]
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]

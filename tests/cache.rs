@@ -14,7 +14,7 @@ use common::{key_file, now, sign};
 /// jsonwebtoken 11 cannot pick a default provider when both backends are enabled
 /// (`--all-features`); the helpers below sign through it, so choose one.
 fn provider() {
-    #[cfg(feature = "aws-lc")]
+    #[cfg(all(feature = "aws-lc", feature = "rust-crypto"))]
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 

@@ -89,6 +89,7 @@ impl TestKey {
         edit(&mut header);
         // Signing goes through jsonwebtoken's process-wide provider, which it cannot
         // choose by itself when both backends are compiled in (`--all-features`).
+        #[cfg(feature = "rust-crypto")]
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
         jsonwebtoken::encode(&header, claims, &self.encoding_key()).unwrap()
     }

@@ -61,6 +61,8 @@ struct Waiting<S, B, R> {
     request: Request<B>,
     on_rejection: R,
     settings: SharedSettings,
+    #[cfg(feature = "metrics")]
+    started: std::time::Instant,
 }
 
 impl<S, B, V, R> ResponseFuture<S, B, V, R>
@@ -88,6 +90,7 @@ where
         request: Request<B>,
         on_rejection: R,
         settings: SharedSettings,
+        #[cfg(feature = "metrics")] started: std::time::Instant,
     ) -> Self {
         Self {
             kind: Kind::Validating {
@@ -98,6 +101,8 @@ where
                         request,
                         on_rejection,
                         settings,
+                        #[cfg(feature = "metrics")]
+                        started,
                     }),
                 }),
             },
@@ -133,11 +138,17 @@ where
                         mut request,
                         on_rejection,
                         settings,
+                        #[cfg(feature = "metrics")]
+                        started,
                     } = pending.waiting.take().expect("polled after completion");
+                    #[cfg(feature = "metrics")]
+                    crate::metrics::validated(started);
                     let next = match outcome {
                         Ok(claims) => {
                             #[cfg(feature = "tracing")]
                             tracing::trace!("bearer request accepted");
+                            #[cfg(feature = "metrics")]
+                            crate::metrics::accepted();
                             request.extensions_mut().insert(claims);
                             Kind::Inner {
                                 future: service.call(request),

@@ -87,5 +87,7 @@ pub(crate) fn reject<R: OnRejection>(
 ) -> Response<Bytes> {
     #[cfg(feature = "tracing")]
     tracing::debug!(reason = %error, "bearer request refused");
+    #[cfg(feature = "metrics")]
+    crate::metrics::refused(&error);
     on_rejection.on_rejection(Rejection::new(&error, request_headers, challenge))
 }

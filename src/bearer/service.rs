@@ -76,6 +76,8 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let settings = &*self.settings;
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
         let syntax = if self
             .validator
             .accepts_only_b64token(crate::validate::sealed::Internal)
@@ -85,14 +87,21 @@ where
             Syntax::Check
         };
         let validation = match settings.sources.extract_from(&request, syntax) {
-            Ok(Some(token)) => match self.validator.validate(&token) {
-                accepted @ Validation::Ready(Ok(_)) => accepted,
-                // The answer checking first would have given.
-                _ if matches!(syntax, Syntax::Defer) && b64token(token.as_bytes()).is_err() => {
-                    Validation::Ready(Err(InvalidToken::Malformed.into()))
+            Ok(Some(token)) => {
+                let validation = match self.validator.validate(&token) {
+                    accepted @ Validation::Ready(Ok(_)) => accepted,
+                    // The answer checking first would have given.
+                    _ if matches!(syntax, Syntax::Defer) && b64token(token.as_bytes()).is_err() => {
+                        Validation::Ready(Err(InvalidToken::Malformed.into()))
+                    }
+                    other => other,
+                };
+                #[cfg(feature = "metrics")]
+                if let Validation::Ready(_) = &validation {
+                    crate::metrics::validated(started);
                 }
-                other => other,
-            },
+                validation
+            }
             Ok(None) if settings.optional => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!("no bearer credentials, passing on as anonymous");
@@ -108,6 +117,8 @@ where
             Validation::Ready(Ok(claims)) => {
                 #[cfg(feature = "tracing")]
                 tracing::trace!("bearer request accepted");
+                #[cfg(feature = "metrics")]
+                crate::metrics::accepted();
                 request.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(request))
             }
@@ -127,6 +138,8 @@ where
                     request,
                     self.on_rejection.clone(),
                     SharedSettings::clone(&self.settings),
+                    #[cfg(feature = "metrics")]
+                    started,
                 )
             }
         }

@@ -4,6 +4,8 @@
 //!   with `route_layer`).
 //! - [`PathScopesLayer`]: scopes per request path or gRPC method, for routers you
 //!   cannot wrap route by route.
+//! - [`AuthorizeLayer`] with a [`Policy`]: any-of scopes, rules on other claims (roles,
+//!   groups, tenant) and your own predicate.
 //! - [`narrow_scopes`]: the token endpoint's rule for a requested scope that may only
 //!   narrow what was granted.
 //!
@@ -12,8 +14,12 @@
 
 mod narrow;
 mod path;
+mod policy;
 mod require;
 
 pub use narrow::{narrow_scopes, InvalidScope};
 pub use path::{PathScopes, PathScopesLayer};
-pub use require::{check_scopes, RequireScopes, RequireScopesLayer, ResponseFuture};
+pub use policy::{Authorize, AuthorizeLayer, ClaimValues, Policy};
+pub use require::{
+    check_any_scope, check_scopes, RequireScopes, RequireScopesLayer, ResponseFuture,
+};

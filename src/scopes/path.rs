@@ -4,7 +4,9 @@
 //! Requests to a listed path need every listed scope (`403 insufficient_scope`, or
 //! gRPC status 7 for gRPC calls); other paths pass untouched, or, with
 //! [`deny_unlisted`](PathScopesLayer::deny_unlisted), are refused (`403`). Put it
-//! inside a [`BearerAuthLayer`](crate::BearerAuthLayer).
+//! inside a [`BearerAuthLayer`](crate::BearerAuthLayer). A listed path can also need a whole
+//! [`Policy`] (any-of scopes, roles, tenants;
+//! [`with_path_policy`](PathScopesLayer::with_path_policy)).
 //!
 //! # Matching
 //!
@@ -66,20 +68,67 @@ use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::bearer::{reject, Anonymous};
 use crate::claims::{Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, InvalidRequest, RequiredScopes};
+use crate::scopes::policy::Policy;
 use crate::scopes::require::{check_scopes, ResponseFuture};
 
-#[derive(Debug, Clone, Default)]
-struct Settings {
-    /// Each listed path, with its scopes (`None`: any valid token).
-    paths: Vec<(Box<str>, Option<RequiredScopes>)>,
+struct Settings<C> {
+    paths: Vec<(Box<str>, Requirement<C>)>,
     deny_unlisted: bool,
     challenge: Challenge,
+}
+
+impl<C> Clone for Settings<C> {
+    fn clone(&self) -> Self {
+        Self {
+            paths: self.paths.clone(),
+            deny_unlisted: self.deny_unlisted,
+            challenge: self.challenge.clone(),
+        }
+    }
+}
+
+impl<C> Default for Settings<C> {
+    fn default() -> Self {
+        Self {
+            paths: Vec::new(),
+            deny_unlisted: false,
+            challenge: Challenge::default(),
+        }
+    }
+}
+
+/// What a listed path needs.
+enum Requirement<C> {
+    Scopes(RequiredScopes),
+    Policy(Policy<C>),
+    /// Any valid token (a listed path under `deny_unlisted`).
+    Open,
+}
+
+impl<C> Clone for Requirement<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Scopes(scopes) => Self::Scopes(scopes.clone()),
+            Self::Policy(policy) => Self::Policy(policy.clone()),
+            Self::Open => Self::Open,
+        }
+    }
+}
+
+impl<C> fmt::Debug for Requirement<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Scopes(scopes) => fmt::Debug::fmt(scopes.as_str(), f),
+            Self::Policy(policy) => fmt::Debug::fmt(policy, f),
+            Self::Open => f.write_str("Open"),
+        }
+    }
 }
 
 /// Applies [`PathScopes`]. `C` is the claims type the bearer layer inserts.
 #[must_use]
 pub struct PathScopesLayer<C = Claims, R = DefaultRejection> {
-    settings: Arc<Settings>,
+    settings: Arc<Settings<C>>,
     on_rejection: R,
     claims: PhantomData<fn() -> C>,
 }
@@ -100,7 +149,7 @@ impl<C, R: fmt::Debug> fmt::Debug for PathScopesLayer<C, R> {
             .settings
             .paths
             .iter()
-            .map(|(p, s)| (&**p, s.as_ref().map(RequiredScopes::as_str)))
+            .map(|(p, requirement)| (&**p, requirement))
             .collect();
         f.debug_struct("PathScopesLayer")
             .field("paths", &paths)
@@ -144,7 +193,7 @@ impl<C, R> PathScopesLayer<C, R> {
         S: AsRef<str>,
     {
         let scopes = RequiredScopes::new(scopes)?;
-        self.listed(path, Some(scopes))
+        self.push(path, Requirement::Scopes(scopes))
     }
 
     /// Lists `path` as open to any valid token, with no scope needed: only useful
@@ -154,15 +203,26 @@ impl<C, R> PathScopesLayer<C, R> {
     ///
     /// [`ConfigError::InvalidValue`] if `path` is not canonical or is already listed.
     pub fn with_open_path(self, path: &str) -> Result<Self, ConfigError> {
-        self.listed(path, None)
+        self.push(path, Requirement::Open)
     }
 
-    fn listed(mut self, path: &str, scopes: Option<RequiredScopes>) -> Result<Self, ConfigError> {
+    /// Requests to `path` (exactly) must satisfy `policy`: scope refusals are
+    /// `403 insufficient_scope`, other refusals `403 forbidden` (gRPC status 7 for
+    /// both).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if `path` is not canonical or is already listed.
+    pub fn with_path_policy(self, path: &str, policy: Policy<C>) -> Result<Self, ConfigError> {
+        self.push(path, Requirement::Policy(policy))
+    }
+
+    fn push(mut self, path: &str, requirement: Requirement<C>) -> Result<Self, ConfigError> {
         let settings = Arc::make_mut(&mut self.settings);
         if !is_canonical(path) || settings.paths.iter().any(|(p, _)| **p == *path) {
             return Err(ConfigError::InvalidValue("path"));
         }
-        settings.paths.push((path.into(), scopes));
+        settings.paths.push((path.into(), requirement));
         Ok(self)
     }
 
@@ -258,8 +318,9 @@ where
             None if !settings.deny_unlisted => Ok(()),
             found => match request.extensions().get::<C>() {
                 Some(claims) => match found {
-                    Some((_, Some(required))) => check_scopes(claims, required),
-                    Some((_, None)) => Ok(()),
+                    Some((_, Requirement::Scopes(scopes))) => check_scopes(claims, scopes),
+                    Some((_, Requirement::Policy(policy))) => policy.check(claims),
+                    Some((_, Requirement::Open)) => Ok(()),
                     None => Err(AuthError::PathNotAllowed),
                 },
                 // An anonymous request from an optional bearer layer: refuse it with that

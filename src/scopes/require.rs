@@ -1,5 +1,6 @@
 //! [`RequireScopesLayer`]: `403 insufficient_scope` unless the token grants every
-//! listed scope (RFC 6750 §3.1).
+//! listed scope (RFC 6750 §3.1), or one of them ([`RequireScopesLayer::any_of`]). For
+//! rules on other claims see [`Policy`](crate::Policy).
 //!
 //! Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer) (for axum, per route
 //! with `route_layer`). It reads the claims the bearer layer inserted; a request with
@@ -73,10 +74,27 @@ pub fn check_scopes<C: ScopeClaims + ?Sized>(
     }
 }
 
+/// Checks that `claims` grant at least one scope in `required`.
+///
+/// # Errors
+///
+/// [`AuthError::InsufficientScope`] naming all the alternatives.
+pub fn check_any_scope<C: ScopeClaims + ?Sized>(
+    claims: &C,
+    required: &RequiredScopes,
+) -> Result<(), AuthError> {
+    if required.iter().any(|scope| claims.has_scope(scope)) {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientScope(required.clone()))
+    }
+}
+
 /// Applies [`RequireScopes`]. `C` is the claims type the bearer layer inserts.
 #[must_use]
 pub struct RequireScopesLayer<C = Claims, R = DefaultRejection> {
     required: RequiredScopes,
+    any: bool,
     challenge: Arc<Challenge>,
     on_rejection: R,
     claims: PhantomData<fn() -> C>,
@@ -86,6 +104,7 @@ impl<C, R: Clone> Clone for RequireScopesLayer<C, R> {
     fn clone(&self) -> Self {
         Self {
             required: self.required.clone(),
+            any: self.any,
             challenge: Arc::clone(&self.challenge),
             on_rejection: self.on_rejection.clone(),
             claims: PhantomData,
@@ -97,6 +116,7 @@ impl<C, R: fmt::Debug> fmt::Debug for RequireScopesLayer<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequireScopesLayer")
             .field("required", &self.required.as_str())
+            .field("any", &self.any)
             .field("challenge", &self.challenge)
             .field("on_rejection", &self.on_rejection)
             .field("claims", &std::any::type_name::<C>())
@@ -134,10 +154,29 @@ impl<C> RequireScopesLayer<C> {
     {
         Ok(Self {
             required: RequiredScopes::new(scopes)?,
+            any: false,
             challenge: Arc::new(Challenge::default()),
             on_rejection: DefaultRejection,
             claims: PhantomData,
         })
+    }
+}
+
+impl<C> RequireScopesLayer<C> {
+    /// Requires at least one scope in `scopes` (a refusal's challenge lists them all
+    /// as `scope="..."`, the alternatives).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidScope`] or [`ConfigError::NoScopes`].
+    pub fn any_of<I, S>(scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut layer = Self::try_new(scopes)?;
+        layer.any = true;
+        Ok(layer)
     }
 }
 
@@ -164,6 +203,7 @@ impl<C, R> RequireScopesLayer<C, R> {
     pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> RequireScopesLayer<C, R2> {
         RequireScopesLayer {
             required: self.required,
+            any: self.any,
             challenge: self.challenge,
             on_rejection,
             claims: PhantomData,
@@ -231,6 +271,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let outcome = match request.extensions().get::<C>() {
+            Some(claims) if self.layer.any => check_any_scope(claims, &self.layer.required),
             Some(claims) => check_scopes(claims, &self.layer.required),
             // An anonymous request from an optional bearer layer: refuse it with that
             // layer's own answer (its realm and rejection handler).

@@ -1,6 +1,7 @@
 //! [`CachedValidator`]: a bounded cache of verified tokens in front of a
-//! [`JwtValidator`], for asymmetric algorithms (RS/PS/ES/EdDSA), whose signature checks
-//! cost tens to hundreds of microseconds.
+//! [`JwtValidator`] or a [`JwksValidator`](super::JwksValidator)
+//! ([`CachedValidator::jwks`]), for asymmetric algorithms (RS/PS/ES/EdDSA), whose
+//! signature checks cost tens to hundreds of microseconds.
 //!
 //! - Keyed by the whole token, stored and compared byte for byte on a hit: a token that
 //!   differs in any byte misses, and no hash collision can ever return another
@@ -15,6 +16,10 @@
 //!   [`cache_hmac`](CachedValidator::cache_hmac) is called: a hit saves only a few
 //!   hundred nanoseconds over the HMAC check, while every token seen once pays an
 //!   insert and holds memory until it expires (see `BENCHMARKS.md`).
+//! - In front of a JWK set, each entry remembers the generation of the key set that
+//!   verified it; a hit under another generation (the set changed: a key left, or
+//!   was added) is verified again. A refresh that fetches the same document keeps
+//!   the generation, so the cache survives periodic refreshes.
 //! - The cache holds the tokens themselves (in memory only, like the requests that
 //!   carried them), not just a digest: that is what makes a hit exact.
 
@@ -27,7 +32,11 @@ use moka::sync::Cache;
 use moka::Expiry;
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "jwks-core")]
+use super::jwks::Timed;
 use super::jwt::{now, Times};
+#[cfg(feature = "jwks-core")]
+use super::{JwksFuture, JwksValidator};
 use super::{JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, InvalidToken};
@@ -52,23 +61,29 @@ const ENTRY_OVERHEAD: usize = 128;
 /// assert!(cached.verify("not.a.jwt").is_err());
 /// # Ok::<_, tower_bearer::ConfigError>(())
 /// ```
-pub struct CachedValidator<T = Claims> {
-    validator: JwtValidator<T>,
+pub struct CachedValidator<T = Claims, V = JwtValidator<T>> {
+    validator: V,
     cache: Option<Cache<Box<str>, Entry<T>, RandomState>>,
     max_entries: u64,
     max_bytes: u64,
     cache_hmac: bool,
     clock: fn() -> i64,
+    /// The validator's settings the cache needs.
+    leeway: i64,
+    max_token_len: usize,
+    hmac_only: bool,
 }
 
 #[derive(Clone)]
 struct Entry<T> {
     claims: T,
     times: Times,
+    /// The key set's generation (always 0 in front of a static [`JwtValidator`]).
+    generation: u64,
     weight: u32,
 }
 
-impl<T> Clone for CachedValidator<T> {
+impl<T, V: Clone> Clone for CachedValidator<T, V> {
     fn clone(&self) -> Self {
         Self {
             validator: self.validator.clone(),
@@ -77,11 +92,14 @@ impl<T> Clone for CachedValidator<T> {
             max_bytes: self.max_bytes,
             cache_hmac: self.cache_hmac,
             clock: self.clock,
+            leeway: self.leeway,
+            max_token_len: self.max_token_len,
+            hmac_only: self.hmac_only,
         }
     }
 }
 
-impl<T> fmt::Debug for CachedValidator<T> {
+impl<T, V: fmt::Debug> fmt::Debug for CachedValidator<T, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedValidator")
             .field("validator", &self.validator)
@@ -118,6 +136,58 @@ where
     /// of [`DEFAULT_BYTES_PER_ENTRY`] per entry on average (see
     /// [`with_max_bytes`](Self::with_max_bytes)).
     pub fn new(validator: JwtValidator<T>, max_entries: u64) -> Self {
+        let (leeway, max_token_len, hmac_only) = (
+            validator.leeway_secs(),
+            validator.max_token_len(),
+            validator.hmac_only(),
+        );
+        CachedValidator::with_parts(validator, max_entries, leeway, max_token_len, hmac_only)
+    }
+}
+
+#[cfg(feature = "jwks-core")]
+impl<T> CachedValidator<T, JwksValidator<T>>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// Caches up to `max_entries` tokens verified by the JWK set of `validator`, as
+    /// [`new`](CachedValidator::new) does for static keys. An entry ends at its token's
+    /// `exp`, and is verified again once the key set changed; a token whose `kid` is
+    /// unknown goes to `validator` (refresh and cool-down as without a cache).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "jwks")]
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_bearer::validate::{HttpFetcher, JwksValidator};
+    /// use tower_bearer::{BearerAuthLayer, CachedValidator};
+    ///
+    /// let jwks = JwksValidator::builder()
+    ///     .with_audience("my-api")?
+    ///     .discover(HttpFetcher::new(), "http://127.0.0.1:8000")
+    ///     .await?;
+    /// let layer = BearerAuthLayer::new(CachedValidator::jwks(jwks, 10_000));
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn jwks(validator: JwksValidator<T>, max_entries: u64) -> Self {
+        let template = validator.template();
+        let (leeway, max_token_len) = (template.leeway_secs(), template.max_token_len());
+        Self::with_parts(validator, max_entries, leeway, max_token_len, false)
+    }
+}
+
+impl<T, V> CachedValidator<T, V>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    fn with_parts(
+        validator: V,
+        max_entries: u64,
+        leeway: i64,
+        max_token_len: usize,
+        hmac_only: bool,
+    ) -> Self {
         let mut this = Self {
             validator,
             cache: None,
@@ -125,6 +195,9 @@ where
             max_bytes: max_entries.max(1).saturating_mul(DEFAULT_BYTES_PER_ENTRY),
             cache_hmac: false,
             clock: now,
+            leeway,
+            max_token_len,
+            hmac_only,
         };
         this.rebuild();
         this
@@ -160,7 +233,7 @@ where
     }
 
     fn rebuild(&mut self) {
-        if self.validator.hmac_only() && !self.cache_hmac {
+        if self.hmac_only && !self.cache_hmac {
             self.cache = None;
             return;
         }
@@ -174,7 +247,7 @@ where
                     u32::try_from(u64::from(entry.weight).max(floor)).unwrap_or(u32::MAX)
                 })
                 .expire_after(ExpireWithToken {
-                    leeway: self.validator.leeway_secs(),
+                    leeway: self.leeway,
                     clock: self.clock,
                 })
                 .build_with_hasher(RandomState::default()),
@@ -182,7 +255,7 @@ where
     }
 
     /// The wrapped validator.
-    pub fn validator(&self) -> &JwtValidator<T> {
+    pub fn validator(&self) -> &V {
         &self.validator
     }
 
@@ -204,6 +277,49 @@ where
             cache.run_pending_tasks();
         }
     }
+
+    /// The cached claims of `token` if it was verified under `generation` and is still
+    /// within `exp`/`nbf`; `None` (the token is then verified) otherwise.
+    #[inline]
+    fn lookup(
+        cache: &Cache<Box<str>, Entry<T>, RandomState>,
+        token: &str,
+        generation: u64,
+        now: i64,
+        leeway: i64,
+    ) -> Option<Result<T, InvalidToken>> {
+        let entry = cache.get(token).filter(|entry| {
+            // After a change of the key set, verify again (and replace the entry).
+            entry.generation == generation
+        });
+        #[cfg(feature = "metrics")]
+        crate::metrics::cache(entry.is_some());
+        let entry = entry?;
+        Some(match entry.times.check(now, leeway) {
+            Ok(()) => Ok(entry.claims),
+            Err(error) => {
+                cache.invalidate(token);
+                Err(error)
+            }
+        })
+    }
+
+    fn store(
+        cache: &Cache<Box<str>, Entry<T>, RandomState>,
+        token: &str,
+        claims: &T,
+        times: Times,
+        generation: u64,
+    ) {
+        let estimate = token.len() + std::mem::size_of::<Entry<T>>() + ENTRY_OVERHEAD;
+        let entry = Entry {
+            claims: claims.clone(),
+            times,
+            generation,
+            weight: u32::try_from(estimate).unwrap_or(u32::MAX),
+        };
+        cache.insert(token.into(), entry);
+    }
 }
 
 impl<T> CachedValidator<T>
@@ -224,29 +340,14 @@ where
         let Some(cache) = &self.cache else {
             return self.validator.verify_timed(token).map(|(claims, _)| claims);
         };
-        if token.len() > self.validator.max_token_len() {
+        if token.len() > self.max_token_len {
             return Err(InvalidToken::TooLong);
         }
-        if let Some(entry) = cache.get(token) {
-            return match entry
-                .times
-                .check((self.clock)(), self.validator.leeway_secs())
-            {
-                Ok(()) => Ok(entry.claims),
-                Err(error) => {
-                    cache.invalidate(token);
-                    Err(error)
-                }
-            };
+        if let Some(hit) = Self::lookup(cache, token, 0, (self.clock)(), self.leeway) {
+            return hit;
         }
         let (claims, times) = self.validator.verify_timed(token)?;
-        let estimate = token.len() + std::mem::size_of::<Entry<T>>() + ENTRY_OVERHEAD;
-        let entry = Entry {
-            claims: claims.clone(),
-            times,
-            weight: u32::try_from(estimate).unwrap_or(u32::MAX),
-        };
-        cache.insert(token.into(), entry);
+        Self::store(cache, token, &claims, times, 0);
         Ok(claims)
     }
 }
@@ -260,6 +361,40 @@ where
 
     fn validate(&self, token: &str) -> Validation<T, Self::Future> {
         Validation::Ready(self.verify(token))
+    }
+
+    /// Hits are tokens the JWT validator accepted; misses go to it.
+    fn accepts_only_b64token(&self, _: super::sealed::Internal) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "jwks-core")]
+impl<T> TokenValidator for CachedValidator<T, JwksValidator<T>>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Claims = T;
+    type Future = JwksFuture<T>;
+
+    fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
+        let Some(cache) = &self.cache else {
+            return self.validator.validate(token);
+        };
+        if token.len() > self.max_token_len {
+            return Validation::Ready(Err(InvalidToken::TooLong.into()));
+        }
+        let generation = self.validator.generation();
+        if let Some(hit) = Self::lookup(cache, token, generation, (self.clock)(), self.leeway) {
+            return Validation::Ready(hit.map_err(AuthError::InvalidToken));
+        }
+        match self.validator.validate_timed(token) {
+            Timed::Verified(claims, times, generation) => {
+                Self::store(cache, token, &claims, times, generation);
+                Validation::Ready(Ok(claims))
+            }
+            Timed::Uncached(validation) => validation,
+        }
     }
 
     /// Hits are tokens the JWT validator accepted; misses go to it.

@@ -17,6 +17,7 @@ pub(crate) mod jwt;
 #[cfg(feature = "jwks-core")]
 mod multi_issuer;
 mod revocation_check;
+mod scope_claim;
 mod shape;
 
 #[cfg(feature = "jwks")]

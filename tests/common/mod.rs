@@ -171,6 +171,7 @@ pub fn sign(algorithm: Algorithm, key: &EncodingKey, claims: &Value) -> String {
 /// its backends are compiled in (`--all-features` turns on `aws-lc` next to
 /// `rust_crypto`); without one they panic.
 pub fn install_crypto_provider() {
+    #[cfg(feature = "rust-crypto")]
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 

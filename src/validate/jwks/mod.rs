@@ -17,6 +17,7 @@ use http::{HeaderMap, Uri};
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use sha2::Digest as _;
 use tokio::sync::{oneshot, watch};
 
 use super::{JwtValidator, TokenValidator, Validation};
@@ -578,6 +579,13 @@ impl<T> fmt::Debug for JwksValidator<T> {
 struct Loaded<T> {
     validator: Option<JwtValidator<T>>,
     kids: Vec<Box<str>>,
+    /// Unique to this key set among all loaded by this process (0: none yet): a cached
+    /// token verified under another generation is verified again.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    generation: u64,
+    /// SHA-256 of the document the keys came from: an unchanged document keeps the
+    /// loaded keys, and their generation.
+    fingerprint: [u8; 32],
 }
 
 impl<T> Default for Loaded<T> {
@@ -585,9 +593,14 @@ impl<T> Default for Loaded<T> {
         Self {
             validator: None,
             kids: Vec::new(),
+            generation: 0,
+            fingerprint: [0; 32],
         }
     }
 }
+
+/// The source of [`Loaded::generation`].
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Default)]
 struct Status {
@@ -649,13 +662,18 @@ impl<T> Shared<T> {
     /// Fetches and installs the key set; returns the delay until the next refresh.
     async fn refresh(&self, _in_flight: InFlight<T>) -> Result<Duration, JwksError> {
         self.status().fetches += 1;
+        #[cfg(feature = "metrics")]
+        crate::metrics::jwks_fetch();
         let outcome = self.fetch_keys().await;
         let mut status = self.status();
         match outcome {
             Ok((loaded, max_age)) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(url = %self.url, keys = loaded.kids.len(), "JWK set refreshed");
-                self.loaded.store(Arc::new(loaded));
+                let current = self.loaded.load();
+                if current.validator.is_none() || current.fingerprint != loaded.fingerprint {
+                    self.loaded.store(Arc::new(loaded));
+                }
                 status.last_success = Some(SystemTime::now());
                 status.last_error = None;
                 let delay = max_age.unwrap_or(self.interval);
@@ -664,6 +682,8 @@ impl<T> Shared<T> {
             Err(error) => {
                 #[cfg(feature = "tracing")]
                 tracing::warn!(url = %self.url, %error, "JWK set refresh failed; keeping the current keys");
+                #[cfg(feature = "metrics")]
+                crate::metrics::jwks_fetch_failed();
                 status.last_error = Some(error.clone());
                 Err(error)
             }
@@ -683,6 +703,8 @@ impl<T> Shared<T> {
         let loaded = Loaded {
             validator: Some(validator),
             kids: set.kids().map(Into::into).collect(),
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+            fingerprint: sha2::Sha256::digest(&document.body).into(),
         };
         Ok((loaded, document.max_age))
     }
@@ -965,4 +987,49 @@ impl<T> Future for JwksFuture<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.inner.as_mut().poll(cx)
     }
+}
+
+/// For [`CachedValidator`](super::CachedValidator): the keys' generation and the
+/// token's times on success.
+#[cfg(feature = "cache")]
+impl<T> JwksValidator<T>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The generation of the keys in use; it changes whenever the key set does.
+    pub(crate) fn generation(&self) -> u64 {
+        self.shared.loaded.load().generation
+    }
+
+    /// The settings the keys are used with.
+    pub(crate) fn template(&self) -> &JwtValidator<T> {
+        &self.shared.template
+    }
+
+    /// Verifies `token` with the keys in use; anything but a success or a plain
+    /// refusal (an unknown key, no keys yet) goes through [`validate`] as without a
+    /// cache, and what it accepts is not cached.
+    ///
+    /// [`validate`]: TokenValidator::validate
+    pub(crate) fn validate_timed(&self, token: &str) -> Timed<T> {
+        let loaded = self.shared.loaded.load();
+        if let Some(validator) = &loaded.validator {
+            match validator.verify_timed(token) {
+                Ok((claims, times)) => return Timed::Verified(claims, times, loaded.generation),
+                Err(InvalidToken::UnknownKey | InvalidToken::UnsupportedAlgorithm) => {}
+                Err(reason) => return Timed::Uncached(Validation::Ready(Err(reason.into()))),
+            }
+        }
+        drop(loaded);
+        Timed::Uncached(self.validate(token))
+    }
+}
+
+/// What [`JwksValidator::validate_timed`] decided.
+#[cfg(feature = "cache")]
+pub(crate) enum Timed<T> {
+    /// Verified by the keys of this generation.
+    Verified(T, super::jwt::Times, u64),
+    /// Decided without the times: not to be cached.
+    Uncached(Validation<T, JwksFuture<T>>),
 }

@@ -93,6 +93,8 @@ struct Settings {
     leeway: i64,
     max_token_len: usize,
     allow_scope_array: bool,
+    /// The member read as the scope claim, when not `scope`.
+    scope_claim: Option<Box<str>>,
     require_sub: bool,
     require_jti: bool,
     /// RFC 9068 §4: the header's `typ` must be `at+jwt` / `application/at+jwt`.
@@ -364,6 +366,7 @@ impl<T> JwtValidator<T> {
                 leeway: DEFAULT_LEEWAY.as_secs() as i64,
                 max_token_len: DEFAULT_MAX_TOKEN_LEN,
                 allow_scope_array: false,
+                scope_claim: None,
                 require_sub: false,
                 require_jti: false,
                 require_at_jwt: false,
@@ -446,6 +449,29 @@ impl<T> JwtValidator<T> {
     pub fn allow_scope_array(mut self) -> Self {
         self.settings().allow_scope_array = true;
         self
+    }
+
+    /// Reads the granted scopes from the claim `name` instead of `scope`: `scp` for
+    /// Entra ID and Okta. That claim may be a space-separated string or an array of
+    /// strings (any other type is an invalid token); the default [`Claims`] get it as
+    /// [`Claims::scope`], and a `scope` member is then ignored like any other.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty name or one of the registered claims
+    /// the validator reads itself (`exp`, `nbf`, `iat`, `iss`, `aud`, `sub`, `jti`).
+    pub fn scope_claim(mut self, name: &str) -> Result<Self, ConfigError> {
+        if name.is_empty() || ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"].contains(&name) {
+            return Err(ConfigError::InvalidValue("scope claim"));
+        }
+        let settings = self.settings();
+        if name == "scope" {
+            settings.scope_claim = None;
+        } else {
+            settings.scope_claim = Some(name.into());
+            settings.allow_scope_array = true;
+        }
+        Ok(self)
     }
 
     /// Makes `sub` required.
@@ -650,6 +676,16 @@ fn default_claims<T: 'static>(flat: &scan::FlatClaims<'_>) -> Option<T> {
     slot
 }
 
+/// For the default [`Claims`] (which serde reads from `scope`), the scope from the
+/// member `name` instead; other types are left as they are.
+#[cold]
+fn named_scope<T: 'static>(claims: &mut T, text: &str, name: &str) -> Result<(), InvalidToken> {
+    if let Some(claims) = (claims as &mut dyn Any).downcast_mut::<Claims>() {
+        claims.scope = super::scope_claim::read(text, name)?;
+    }
+    Ok(())
+}
+
 /// The subject of a verified token only; never the token.
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 fn trace_accepted(registered: &Registered<'_>) {
@@ -715,7 +751,8 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
             let text = json_object_text(json).ok_or(InvalidToken::Malformed)?;
             // The usual flat payload is read once; anything else takes the serde path.
             let mut flat = scan::FlatClaims::default();
-            let (claims, times) = match scan::scan(text, &mut flat) {
+            let scope_name = settings.scope_claim.as_deref();
+            let (claims, times) = match scan::scan_with(text, &mut flat, scope_name) {
                 Some(()) => {
                     let times = self.check_registered(&flat.registered)?;
                     let claims = match default_claims(&flat) {
@@ -727,10 +764,13 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
                     (claims, times)
                 }
                 None => {
-                    let registered = Registered::parse(json)?;
+                    let registered = Registered::parse_with(json, scope_name)?;
                     let times = self.check_registered(&registered)?;
-                    let claims = serde_json::from_str(text)
+                    let mut claims = serde_json::from_str(text)
                         .map_err(|_| super::shape::shape_error::<T>(text))?;
+                    if let Some(name) = scope_name {
+                        named_scope(&mut claims, text, name)?;
+                    }
                     trace_accepted(&registered);
                     (claims, times)
                 }

@@ -38,12 +38,23 @@ impl Audiences<'_> {
 
 impl<'a> Registered<'a> {
     /// Parses the payload, which must be exactly one JSON object.
-    #[cold]
+    #[cfg(test)]
     pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, InvalidToken> {
+        Self::parse_with(payload, None)
+    }
+
+    /// [`parse`](Self::parse), with the scope claim read from the member `scope_name`
+    /// when given (`"scope"` is then a member like any other).
+    #[cold]
+    pub(crate) fn parse_with(
+        payload: &'a [u8],
+        scope_name: Option<&str>,
+    ) -> Result<Self, InvalidToken> {
         let mut reason = None;
         let mut de = serde_json::Deserializer::from_slice(payload);
         let parsed = RegisteredSeed {
             reason: &mut reason,
+            scope_name,
         }
         .deserialize(&mut de)
         .and_then(|registered| de.end().map(|()| registered));
@@ -53,6 +64,7 @@ impl<'a> Registered<'a> {
 
 struct RegisteredSeed<'r> {
     reason: &'r mut Option<InvalidToken>,
+    scope_name: Option<&'r str>,
 }
 
 impl<'de> DeserializeSeed<'de> for RegisteredSeed<'_> {
@@ -74,8 +86,15 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
         let mut claims = Registered::default();
         let mut seen = 0u8;
         let reason = self.reason;
+        let scope_name = self.scope_name;
         while let Some(key) = map.next_key::<JsonStr<'de>>()? {
-            let (bit, name) = match &*key {
+            let key: &str = match scope_name {
+                Some(scope) if *key == *scope => "scope",
+                // The empty name is no claim the validator reads.
+                Some(_) if &*key == "scope" => "",
+                _ => &key,
+            };
+            let (bit, name) = match key {
                 "exp" => (1, "exp"),
                 "nbf" => (2, "nbf"),
                 "iat" => (4, "iat"),

@@ -53,7 +53,18 @@ impl FlatClaims<'_> {
 /// Reads `json` into `claims` if it is in the flat form; `None` sends it to the serde
 /// path (and leaves `claims` partly filled). Written in place: the struct is large and
 /// returning it cost a copy per request.
+#[cfg(test)]
 pub(crate) fn scan<'a>(json: &'a str, claims: &mut FlatClaims<'a>) -> Option<()> {
+    scan_with(json, claims, None)
+}
+
+/// [`scan`], with the scope claim read from the member `scope_name` when given
+/// (`"scope"` is then a member like any other).
+pub(crate) fn scan_with<'a>(
+    json: &'a str,
+    claims: &mut FlatClaims<'a>,
+    scope_name: Option<&str>,
+) -> Option<()> {
     let mut reader = Reader {
         text: json,
         bytes: json.as_bytes(),
@@ -70,10 +81,15 @@ pub(crate) fn scan<'a>(json: &'a str, claims: &mut FlatClaims<'a>) -> Option<()>
             // A registered name is always written plainly (no escapes take this path),
             // so any other key is one the validator does not read.
             let bit = match reader.registered_name() {
+                Some(128) if scope_name.is_some() => 0,
                 Some(bit) => bit,
                 None => {
-                    reader.string()?;
-                    0
+                    let name = reader.string()?;
+                    if scope_name == Some(name) {
+                        128
+                    } else {
+                        0
+                    }
                 }
             };
             reader.skip_ws();

@@ -1,0 +1,654 @@
+//! [`Policy`]: authorization rules on a verified token's claims, and [`AuthorizeLayer`]
+//! to apply one per route ([`PathScopesLayer::with_path_policy`](crate::PathScopesLayer::with_path_policy)
+//! applies one per path or gRPC method).
+//!
+//! A policy is a list of rules, all of which must hold:
+//! - [`all_scopes`](Policy::all_scopes): every listed scope is granted;
+//! - [`any_scope`](Policy::any_scope): at least one listed scope is granted;
+//! - [`claim_equals`](Policy::claim_equals): a claim is this string (a tenant, `azp`);
+//! - [`claim_contains`](Policy::claim_contains): a claim is this string or an array
+//!   holding it (`roles`, `groups`);
+//! - [`require`](Policy::require): a predicate of yours on the claims.
+//!
+//! Rules are checked in order; the first that fails decides the answer:
+//!
+//! | failed rule | status | `WWW-Authenticate` | body `error` |
+//! |---|---|---|---|
+//! | a scope rule | 403 | `Bearer error="insufficient_scope", ..., scope="..."` | `insufficient_scope` |
+//! | any other rule | 403 | `Bearer realm="..."` (no `error`) | `forbidden` |
+//!
+//! Only scope refusals use RFC 6750's `insufficient_scope`: that code and its `scope`
+//! parameter tell the client which token to ask for, and for a missing role or a wrong
+//! tenant no scope would help (RFC 6750 registers no other code for `403`). For
+//! [`any_scope`](Policy::any_scope) the `scope` parameter lists the alternatives.
+//! gRPC calls get status 7 (permission denied) in both cases.
+//!
+//! Where the scopes are read: [`ScopeClaims`]. For the default [`Claims`], the
+//! validator fills [`Claims::scope`] from the claim named by
+//! [`JwtValidator::scope_claim`](crate::JwtValidator::scope_claim) (`scp` for Entra ID
+//! and Okta). Other claims are read through [`ClaimValues`], implemented for
+//! [`Claims`] (its registered string claims, `aud` and `scope`), for
+//! `serde_json::Value` and `serde_json::Map` (any claim), and by your own claims type.
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_bearer::{AuthorizeLayer, Policy};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // With `JwtValidator::<serde_json::Value>`, every claim is readable.
+//! let policy = Policy::<serde_json::Value>::new()
+//!     .any_scope(["orders:read", "orders:admin"])?
+//!     .claim_equals("tid", "tenant-a")?
+//!     .claim_contains("roles", "clerk")?;
+//! let service = ServiceBuilder::new()
+//!     .layer(AuthorizeLayer::new(policy))
+//!     .service(service_fn(|_req: Request<()>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(()))
+//!     }));
+//!
+//! let claims = serde_json::json!({
+//!     "exp": 0, "scp": "orders:read", "scope": "orders:read",
+//!     "tid": "tenant-a", "roles": ["auditor"],
+//! });
+//! let mut request = Request::new(());
+//! request.extensions_mut().insert(claims);
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::FORBIDDEN);
+//! assert_eq!(response.headers()["www-authenticate"], "Bearer");
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::bearer::{reject, Anonymous};
+use crate::bearer::body::AuthBody;
+use crate::bearer::challenge::Challenge;
+use crate::claims::{Audience, Claims, ScopeClaims};
+use crate::error::{AuthError, ConfigError, RequiredScopes};
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
+use crate::scopes::require::ResponseFuture;
+
+/// Claims whose values a [`Policy`] can read by name.
+///
+/// Implement it for your own claims type with a `match` on the names you keep:
+///
+/// ```
+/// use tower_bearer::ClaimValues;
+///
+/// #[derive(Clone, serde::Deserialize)]
+/// struct MyClaims { tid: String, roles: Vec<String> }
+///
+/// impl ClaimValues for MyClaims {
+///     fn claim_str(&self, name: &str) -> Option<&str> {
+///         match name {
+///             "tid" => Some(&self.tid),
+///             _ => None,
+///         }
+///     }
+///     fn claim_contains(&self, name: &str, value: &str) -> bool {
+///         match name {
+///             "roles" => self.roles.iter().any(|role| role == value),
+///             _ => self.claim_str(name) == Some(value),
+///         }
+///     }
+/// }
+/// ```
+pub trait ClaimValues {
+    /// The claim `name` if it is a single string; `None` if absent or of another type.
+    fn claim_str(&self, name: &str) -> Option<&str>;
+
+    /// `true` if the claim `name` is the string `value` or an array holding it.
+    /// By default, the string case only.
+    fn claim_contains(&self, name: &str, value: &str) -> bool {
+        self.claim_str(name) == Some(value)
+    }
+}
+
+impl ClaimValues for Claims {
+    fn claim_str(&self, name: &str) -> Option<&str> {
+        match name {
+            "sub" => self.sub.as_deref(),
+            "iss" => self.iss.as_deref(),
+            "jti" => self.jti.as_deref(),
+            "aud" => match &self.aud {
+                Some(Audience::One(one)) => Some(one),
+                _ => None,
+            },
+            "scope" => self.scope.as_ref().map(|scope| scope.as_str()),
+            _ => None,
+        }
+    }
+
+    fn claim_contains(&self, name: &str, value: &str) -> bool {
+        match name {
+            "aud" => self.aud.as_ref().is_some_and(|aud| aud.contains(value)),
+            "scope" => self.has_scope(value),
+            _ => self.claim_str(name) == Some(value),
+        }
+    }
+}
+
+impl ClaimValues for serde_json::Map<String, serde_json::Value> {
+    fn claim_str(&self, name: &str) -> Option<&str> {
+        self.get(name)?.as_str()
+    }
+
+    fn claim_contains(&self, name: &str, value: &str) -> bool {
+        match self.get(name) {
+            Some(serde_json::Value::String(one)) => one == value,
+            Some(serde_json::Value::Array(many)) => many.iter().any(|v| v.as_str() == Some(value)),
+            _ => false,
+        }
+    }
+}
+
+impl ClaimValues for serde_json::Value {
+    fn claim_str(&self, name: &str) -> Option<&str> {
+        self.as_object()?.claim_str(name)
+    }
+
+    fn claim_contains(&self, name: &str, value: &str) -> bool {
+        self.as_object()
+            .is_some_and(|claims| claims.claim_contains(name, value))
+    }
+}
+
+/// `scope` read as the default claims do: a space-separated string, or an array of
+/// strings.
+impl ScopeClaims for serde_json::Value {
+    fn has_scope(&self, scope: &str) -> bool {
+        match self.get("scope") {
+            Some(serde_json::Value::String(joined)) => joined.split(' ').any(|s| s == scope),
+            Some(serde_json::Value::Array(many)) => many.iter().any(|s| s.as_str() == Some(scope)),
+            _ => false,
+        }
+    }
+}
+
+type Predicate<C> = Arc<dyn Fn(&C) -> bool + Send + Sync>;
+
+enum Rule<C> {
+    AllScopes {
+        scopes: RequiredScopes,
+        has: fn(&C, &str) -> bool,
+    },
+    AnyScope {
+        scopes: RequiredScopes,
+        has: fn(&C, &str) -> bool,
+    },
+    Claim {
+        name: Box<str>,
+        value: Box<str>,
+        contains: bool,
+        test: fn(&C, &str, &str) -> bool,
+    },
+    Predicate(Predicate<C>),
+}
+
+impl<C> Clone for Rule<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::AllScopes { scopes, has } => Self::AllScopes {
+                scopes: scopes.clone(),
+                has: *has,
+            },
+            Self::AnyScope { scopes, has } => Self::AnyScope {
+                scopes: scopes.clone(),
+                has: *has,
+            },
+            Self::Claim {
+                name,
+                value,
+                contains,
+                test,
+            } => Self::Claim {
+                name: name.clone(),
+                value: value.clone(),
+                contains: *contains,
+                test: *test,
+            },
+            Self::Predicate(predicate) => Self::Predicate(Arc::clone(predicate)),
+        }
+    }
+}
+
+impl<C> fmt::Debug for Rule<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AllScopes { scopes, .. } => write!(f, "all_scopes({:?})", scopes.as_str()),
+            Self::AnyScope { scopes, .. } => write!(f, "any_scope({:?})", scopes.as_str()),
+            Self::Claim {
+                name,
+                value,
+                contains,
+                ..
+            } => {
+                let op = if *contains { "contains" } else { "equals" };
+                write!(f, "claim_{op}({name:?}, {value:?})")
+            }
+            Self::Predicate(_) => f.write_str("require(..)"),
+        }
+    }
+}
+
+/// Authorization rules on a verified token's claims, all of which must hold. See the
+/// [module docs](self).
+pub struct Policy<C = Claims> {
+    rules: Vec<Rule<C>>,
+}
+
+impl<C> Clone for Policy<C> {
+    fn clone(&self) -> Self {
+        Self {
+            rules: self.rules.clone(),
+        }
+    }
+}
+
+impl<C> fmt::Debug for Policy<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+impl<C> Default for Policy<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn claim_name(name: &str) -> Result<Box<str>, ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::InvalidValue("claim name"));
+    }
+    Ok(name.into())
+}
+
+impl<C> Policy<C> {
+    /// A policy with no rule yet (any valid token passes).
+    #[must_use]
+    pub fn new() -> Self {
+        Self { rules: Vec::new() }
+    }
+
+    /// Requires every scope in `scopes`; a refusal is `403 insufficient_scope` with
+    /// `scope="<all of them>"`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidScope`] or [`ConfigError::NoScopes`].
+    pub fn all_scopes<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+        C: ScopeClaims,
+    {
+        self.rules.push(Rule::AllScopes {
+            scopes: RequiredScopes::new(scopes)?,
+            has: |claims, scope| claims.has_scope(scope),
+        });
+        Ok(self)
+    }
+
+    /// Requires at least one scope in `scopes`; a refusal is `403 insufficient_scope`
+    /// with `scope="<the alternatives>"`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidScope`] or [`ConfigError::NoScopes`].
+    pub fn any_scope<I, S>(mut self, scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+        C: ScopeClaims,
+    {
+        self.rules.push(Rule::AnyScope {
+            scopes: RequiredScopes::new(scopes)?,
+            has: |claims, scope| claims.has_scope(scope),
+        });
+        Ok(self)
+    }
+
+    /// Requires the claim `name` to be the string `value` (compared exactly); a refusal
+    /// is `403 forbidden`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty name.
+    pub fn claim_equals(mut self, name: &str, value: &str) -> Result<Self, ConfigError>
+    where
+        C: ClaimValues,
+    {
+        self.rules.push(Rule::Claim {
+            name: claim_name(name)?,
+            value: value.into(),
+            contains: false,
+            test: |claims, name, value| claims.claim_str(name) == Some(value),
+        });
+        Ok(self)
+    }
+
+    /// Requires the claim `name` to be the string `value` or an array holding it
+    /// (roles, groups); a refusal is `403 forbidden`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] for an empty name.
+    pub fn claim_contains(mut self, name: &str, value: &str) -> Result<Self, ConfigError>
+    where
+        C: ClaimValues,
+    {
+        self.rules.push(Rule::Claim {
+            name: claim_name(name)?,
+            value: value.into(),
+            contains: true,
+            test: |claims, name, value| claims.claim_contains(name, value),
+        });
+        Ok(self)
+    }
+
+    /// Requires `predicate` to answer `true` for the claims; a refusal is
+    /// `403 forbidden`. It runs on every request the policy covers: keep it cheap and
+    /// free of I/O.
+    pub fn require<F>(mut self, predicate: F) -> Self
+    where
+        F: Fn(&C) -> bool + Send + Sync + 'static,
+    {
+        self.rules.push(Rule::Predicate(Arc::new(predicate)));
+        self
+    }
+
+    /// Checks `claims` against every rule, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InsufficientScope`] when a scope rule fails,
+    /// [`AuthError::Forbidden`] when another rule does.
+    pub fn check(&self, claims: &C) -> Result<(), AuthError> {
+        for rule in &self.rules {
+            let passed = match rule {
+                Rule::AllScopes { scopes, has } => scopes.iter().all(|s| has(claims, s)),
+                Rule::AnyScope { scopes, has } => scopes.iter().any(|s| has(claims, s)),
+                Rule::Claim {
+                    name, value, test, ..
+                } => test(claims, name, value),
+                Rule::Predicate(predicate) => predicate(claims),
+            };
+            if !passed {
+                return Err(match rule {
+                    Rule::AllScopes { scopes, .. } | Rule::AnyScope { scopes, .. } => {
+                        AuthError::InsufficientScope(scopes.clone())
+                    }
+                    _ => AuthError::Forbidden,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks the claims of `request` (inserted by the bearer layer) against `policy`; the
+/// refusal response, if any.
+pub(crate) fn authorize<B, C, R>(
+    request: &Request<B>,
+    policy: &Policy<C>,
+    on_rejection: &R,
+    challenge: &Challenge,
+) -> Result<(), Response<bytes::Bytes>>
+where
+    C: Send + Sync + 'static,
+    R: OnRejection,
+{
+    let error = match request.extensions().get::<C>() {
+        Some(claims) => match policy.check(claims) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        },
+        // An anonymous request from an optional bearer layer: refuse it with that
+        // layer's own answer (its realm and rejection handler).
+        None => match request.extensions().get::<Anonymous>() {
+            Some(anonymous) => {
+                return Err(anonymous.reject(AuthError::MissingToken, request.headers()))
+            }
+            None => AuthError::MissingToken,
+        },
+    };
+    Err(reject(on_rejection, error, request.headers(), challenge))
+}
+
+/// Applies [`Authorize`]: a [`Policy`] on every request. `C` is the claims type the
+/// bearer layer inserts.
+#[must_use]
+pub struct AuthorizeLayer<C = Claims, R = DefaultRejection> {
+    policy: Arc<Policy<C>>,
+    challenge: Arc<Challenge>,
+    on_rejection: R,
+    claims: PhantomData<fn() -> C>,
+}
+
+impl<C, R: Clone> Clone for AuthorizeLayer<C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            policy: Arc::clone(&self.policy),
+            challenge: Arc::clone(&self.challenge),
+            on_rejection: self.on_rejection.clone(),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R: fmt::Debug> fmt::Debug for AuthorizeLayer<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizeLayer")
+            .field("policy", &self.policy)
+            .field("challenge", &self.challenge)
+            .field("on_rejection", &self.on_rejection)
+            .finish()
+    }
+}
+
+impl<C> AuthorizeLayer<C> {
+    /// Requires `policy` on every request.
+    pub fn new(policy: Policy<C>) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            challenge: Arc::new(Challenge::default()),
+            on_rejection: DefaultRejection,
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R> AuthorizeLayer<C, R> {
+    /// Sets the challenge's `realm` (use the same as the bearer layer's).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidRealm`].
+    pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
+        self.challenge = Arc::new(Challenge::with_realm(realm)?);
+        Ok(self)
+    }
+
+    /// Replaces the rejection response.
+    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> AuthorizeLayer<C, R2> {
+        AuthorizeLayer {
+            policy: self.policy,
+            challenge: self.challenge,
+            on_rejection,
+            claims: PhantomData,
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy<C> {
+        &self.policy
+    }
+}
+
+impl<S, C, R: Clone> Layer<S> for AuthorizeLayer<C, R> {
+    type Service = Authorize<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// Middleware answering `403` when the claims do not satisfy a [`Policy`]. Built by
+/// [`AuthorizeLayer`].
+pub struct Authorize<S, C = Claims, R = DefaultRejection> {
+    inner: S,
+    layer: AuthorizeLayer<C, R>,
+}
+
+impl<S: Clone, C, R: Clone> Clone for Authorize<S, C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for Authorize<S, C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorize")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, C, R> Authorize<S, C, R> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the middleware, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, R, B, ResBody> Service<Request<B>> for Authorize<S, C, R>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    C: Send + Sync + 'static,
+    R: OnRejection,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let layer = &self.layer;
+        match authorize(
+            &request,
+            &layer.policy,
+            &layer.on_rejection,
+            &layer.challenge,
+        ) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err(response) => ResponseFuture::rejected(response),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::Scope;
+
+    fn claims(scope: &str) -> Claims {
+        Claims {
+            sub: Some("alice".into()),
+            exp: 0,
+            iat: None,
+            nbf: None,
+            iss: Some("https://issuer".into()),
+            aud: Some(Audience::Many(vec!["api".into(), "other".into()])),
+            jti: None,
+            scope: Some(Scope::new(scope)),
+            sid: None,
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn rules_hold_in_order_and_the_first_failure_decides() {
+        let policy = Policy::<Claims>::new()
+            .any_scope(["a", "b"])
+            .unwrap()
+            .all_scopes(["c"])
+            .unwrap()
+            .claim_contains("aud", "api")
+            .unwrap()
+            .claim_equals("iss", "https://issuer")
+            .unwrap()
+            .require(|c| c.sub.as_deref() == Some("alice"));
+        assert_eq!(policy.check(&claims("b c")), Ok(()));
+        let any = RequiredScopes::new(["a", "b"]).unwrap();
+        assert_eq!(
+            policy.check(&claims("c")),
+            Err(AuthError::InsufficientScope(any))
+        );
+        let all = RequiredScopes::new(["c"]).unwrap();
+        assert_eq!(
+            policy.check(&claims("a")),
+            Err(AuthError::InsufficientScope(all))
+        );
+        let mut other_sub = claims("a c");
+        other_sub.sub = Some("bob".into());
+        assert_eq!(policy.check(&other_sub), Err(AuthError::Forbidden));
+        let mut other_iss = claims("a c");
+        other_iss.iss = None;
+        assert_eq!(policy.check(&other_iss), Err(AuthError::Forbidden));
+        let mut other_aud = claims("a c");
+        other_aud.aud = Some(Audience::One("apis".into()));
+        assert_eq!(policy.check(&other_aud), Err(AuthError::Forbidden));
+    }
+
+    #[test]
+    fn json_claims_strings_and_arrays() {
+        let value = serde_json::json!({
+            "tid": "t1", "roles": ["admin", "x"], "n": 3, "scope": ["read", "write"],
+        });
+        assert_eq!(value.claim_str("tid"), Some("t1"));
+        assert_eq!(value.claim_str("roles"), None);
+        assert_eq!(value.claim_str("n"), None);
+        assert!(value.claim_contains("roles", "admin"));
+        assert!(value.claim_contains("tid", "t1"));
+        assert!(!value.claim_contains("roles", "adm"));
+        assert!(!value.claim_contains("missing", "x"));
+        assert!(value.has_scope("write"));
+        assert!(!value.has_scope("read write"));
+        assert!(Policy::<serde_json::Value>::new()
+            .claim_equals("", "x")
+            .is_err());
+    }
+}
