@@ -63,6 +63,7 @@
 //! | two `Authorization` headers, token in two places | 400 | `error="invalid_request"` |
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
+//! | login too weak or too old for the route ([`StepUpLayer`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
@@ -89,11 +90,13 @@ pub mod error;
 pub mod form;
 pub mod forward;
 pub mod keys;
+pub mod metadata;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod path_scopes;
 pub mod rejection;
 pub mod scope;
+pub mod step_up;
 pub mod store;
 pub mod token;
 #[cfg(feature = "token-endpoint")]
@@ -103,12 +106,15 @@ pub mod validate;
 pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
-pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
+pub use error::{
+    AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes, StepUpRequirement,
+};
 pub use form::FormTokenLayer;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use path_scopes::{PathScopes, PathScopesLayer};
 pub use rejection::{DefaultRejection, OnRejection, Rejection, WithErrorExtension};
 pub use scope::{check_scopes, RequireScopes, RequireScopesLayer};
+pub use step_up::{check_step_up, AuthenticationClaims, StepUp, StepUpClaims, StepUpLayer};
 pub use token::TokenSources;
 #[cfg(feature = "cache")]
 pub use validate::CachedValidator;

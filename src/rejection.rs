@@ -176,6 +176,26 @@ pub fn json_body(error: &AuthError) -> Bytes {
                     + description.len()
                     + scopes.map_or(0, |s| s.as_str().len() + 12),
             );
+            if let Some(step_up) = error.step_up() {
+                // RFC 9470's parameters, also in the body (keys in sorted order).
+                body.extend_from_slice(br#"{"#);
+                if let Some(acr_values) = step_up.acr_values() {
+                    body.extend_from_slice(br#""acr_values":"#);
+                    push_json_str(&mut body, acr_values);
+                    body.push(b',');
+                }
+                body.extend_from_slice(br#""error":"#);
+                push_json_str(&mut body, error.code());
+                body.extend_from_slice(br#","error_description":"#);
+                push_json_str(&mut body, &description);
+                if let Some(max_age) = step_up.max_age() {
+                    body.extend_from_slice(
+                        format!(r#","max_age":{}"#, max_age.as_secs()).as_bytes(),
+                    );
+                }
+                body.push(b'}');
+                return Bytes::from(body);
+            }
             body.extend_from_slice(br#"{"error":"#);
             push_json_str(&mut body, error.code());
             body.extend_from_slice(br#","error_description":"#);
