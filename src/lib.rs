@@ -120,7 +120,11 @@ pub use token::TokenSources;
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]
 pub use validate::HttpFetcher;
+#[cfg(all(feature = "introspection", feature = "jwks"))]
+pub use validate::HttpIntrospectionClient;
 pub use validate::{validate_fn, JwtValidator, RevocationCheck, TokenValidator, Validation};
+#[cfg(feature = "introspection")]
+pub use validate::{IntrospectionClient, IntrospectionValidator};
 #[cfg(feature = "jwks-core")]
 pub use validate::{JwksFetcher, JwksValidator};
 

@@ -68,6 +68,7 @@
 
 mod error;
 mod form;
+mod introspection;
 mod issuer;
 mod password;
 mod pool;
@@ -78,6 +79,7 @@ mod users;
 pub use error::{BadRequest, TokenError};
 #[doc(hidden)]
 pub use form::decode_form;
+pub use introspection::IntrospectionEndpoint;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
     hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, OWASP_ITERATIONS,

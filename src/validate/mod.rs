@@ -14,6 +14,10 @@ mod base64url;
 mod cache;
 #[cfg(feature = "jwks")]
 mod fetch;
+#[cfg(feature = "introspection")]
+mod introspection;
+#[cfg(all(feature = "introspection", feature = "jwks"))]
+mod introspection_http;
 pub(crate) mod json;
 #[cfg(feature = "jwks-core")]
 mod jwks;
@@ -31,6 +35,18 @@ pub use jwks::{
     DEFAULT_MAX_DOCUMENT_LEN, DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
 };
 pub(crate) use jwt::crypto_provider;
+
+#[cfg(all(feature = "introspection", not(feature = "jwks")))]
+pub use introspection::NoClient;
+#[cfg(feature = "introspection")]
+pub use introspection::{
+    ClientError, IntrospectionClient, IntrospectionFuture, IntrospectionValidator,
+    IntrospectionValidatorBuilder, DEFAULT_INTROSPECTION_CACHE_ENTRIES,
+    DEFAULT_INTROSPECTION_TIMEOUT, DEFAULT_INTROSPECTION_TTL, DEFAULT_MAX_INTROSPECTION_RESPONSE,
+    DEFAULT_MAX_OPAQUE_TOKEN_LEN,
+};
+#[cfg(all(feature = "introspection", feature = "jwks"))]
+pub use introspection_http::HttpIntrospectionClient;
 
 #[cfg(feature = "cache")]
 pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
