@@ -152,7 +152,7 @@ struct Inner<C, H> {
     audience: Option<String>,
     leeway: i64,
     cache: Cache<C>,
-    in_flight: Mutex<HashMap<Key, Arc<OnceCell<Outcome<C>>>>>,
+    in_flight: InFlight<C>,
 }
 
 /// Builds an [`IntrospectionValidator`].
@@ -341,14 +341,21 @@ where
 {
     /// One request per token: the first miss asks, later ones wait for its answer.
     async fn miss(&self, key: Key, token: String) -> Outcome<C> {
-        let cell = {
+        // Leaves the in-flight map when this wait ends, even cancelled (a client gone
+        // before the answer): no entry outlives its waiters.
+        let flight = {
             let mut in_flight = self
                 .in_flight
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(in_flight.entry(key).or_default())
+            Flight {
+                map: &self.in_flight,
+                key,
+                cell: Arc::clone(in_flight.entry(key).or_default()),
+            }
         };
-        let outcome = cell
+        flight
+            .cell
             .get_or_init(|| async {
                 // A flight that ended between the cache miss and here left its answer.
                 if let Some(hit) = self.cache.get(&key, Instant::now()) {
@@ -362,15 +369,7 @@ where
                 outcome
             })
             .await
-            .clone();
-        let mut in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if in_flight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            in_flight.remove(&key);
-        }
-        outcome
+            .clone()
     }
 
     /// Asks the endpoint; the answer and how long it may be reused.
@@ -485,6 +484,31 @@ where
     }
 }
 
+type InFlight<C> = Mutex<HashMap<Key, Arc<OnceCell<Outcome<C>>>>>;
+
+/// One waiter of an introspection in flight.
+struct Flight<'a, C> {
+    map: &'a InFlight<C>,
+    key: Key,
+    cell: Arc<OnceCell<Outcome<C>>>,
+}
+
+impl<C> Drop for Flight<'_, C> {
+    fn drop(&mut self) {
+        let mut in_flight = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(entry) = in_flight.get(&self.key) else {
+            return;
+        };
+        // Answered: later requests read the cache. Not answered (this waiter was
+        // cancelled): keep the entry while other waiters remain. Clones of the cell are
+        // only made under this lock, so the count (the map's and ours) is exact here.
+        let alone = Arc::strong_count(&self.cell) <= 2;
+        if Arc::ptr_eq(entry, &self.cell) && (self.cell.initialized() || alone) {
+            in_flight.remove(&self.key);
+        }
+    }
+}
+
 /// How long an active answer may be reused: the configured TTL, cut to the token's
 /// remaining lifetime.
 fn cache_ttl(configured: Duration, exp: Option<i64>, now: i64) -> Duration {
@@ -562,6 +586,38 @@ mod tests {
             .unwrap()
             .with_cache_ttl(Duration::from_secs(120))
             .build()
+    }
+
+    struct Stall;
+
+    impl IntrospectionClient for Stall {
+        async fn send(&self, _: Request<Bytes>, _: usize) -> Result<Response<Bytes>, ClientError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn cancelled_misses_leave_nothing_in_flight_ok() {
+        let v = IntrospectionValidator::<Claims>::builder(Stall, "http://as.example/i", "rs", "s")
+            .unwrap()
+            .build();
+        let in_flight = || v.inner.in_flight.lock().unwrap().len();
+        let (Validation::Pending(mut first), Validation::Pending(mut second)) =
+            (v.validate("abc"), v.validate("abc"))
+        else {
+            panic!("misses wait");
+        };
+        std::future::poll_fn(|cx| {
+            assert!(first.as_mut().poll(cx).is_pending());
+            assert!(second.as_mut().poll(cx).is_pending());
+            std::task::Poll::Ready(())
+        })
+        .await;
+        assert_eq!(in_flight(), 1, "one flight for one token");
+        drop(first);
+        assert_eq!(in_flight(), 1, "the other waiter still waits");
+        drop(second);
+        assert_eq!(in_flight(), 0);
     }
 
     #[test]
