@@ -113,18 +113,29 @@ fn main() {
         Validation::Pending(future) => runtime.block_on(future).expect("active"),
         Validation::Ready(_) => panic!("the first validation must miss"),
     };
-    assert!(matches!(validator.validate(OPAQUE), Validation::Ready(Ok(_))));
+    assert!(matches!(
+        validator.validate(OPAQUE),
+        Validation::Ready(Ok(_))
+    ));
 
     let opaque = HeaderValue::try_from(format!("Bearer {OPAQUE}")).unwrap();
     let claims = serde_json::json!({"sub": "svc", "exp": exp, "scope": "api:read"});
-    let jwt = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET))
-        .unwrap();
+    let jwt = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
     let jwt = HeaderValue::try_from(format!("Bearer {jwt}")).unwrap();
 
     let mut bare = Ok200;
     let mut cached = BearerAuthLayer::new(validator).layer(Ok200);
-    let mut hs256 = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap()).layer(Ok200);
-    assert_eq!(call_now(&mut cached, request(Some(&opaque))), StatusCode::OK);
+    let mut hs256 =
+        BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap()).layer(Ok200);
+    assert_eq!(
+        call_now(&mut cached, request(Some(&opaque))),
+        StatusCode::OK
+    );
     assert_eq!(call_now(&mut hs256, request(Some(&jwt))), StatusCode::OK);
 
     let mut criterion = Criterion::default().configure_from_args();

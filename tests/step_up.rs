@@ -52,7 +52,11 @@ async fn acr_rule_refuses_weaker_logins_with_acr_values_ok() {
     assert_eq!(claims["acr"], "phr");
     assert_eq!(claims["sub"], "alice");
 
-    for weak in [token(Some("pwd"), None), token(None, None), token(Some("phrhx"), None)] {
+    for weak in [
+        token(Some("pwd"), None),
+        token(None, None),
+        token(Some("phrhx"), None),
+    ] {
         let answer = get_with_token(&url, &weak).await;
         answer.assert_bearer_rejection(401, Some("insufficient_user_authentication"));
         assert_eq!(
@@ -83,21 +87,25 @@ async fn max_age_rule_refuses_old_or_missing_auth_time_ok() {
     ] {
         let answer = get_with_token(&url, &stale).await;
         answer.assert_bearer_rejection(401, Some("insufficient_user_authentication"));
-        assert!(answer.challenge().contains(r#"max_age="300""#), "{}", answer.challenge());
+        assert!(
+            answer.challenge().contains(r#"max_age="300""#),
+            "{}",
+            answer.challenge()
+        );
         assert!(!answer.challenge().contains("acr_values"));
         assert_eq!(answer.json()["max_age"], 300);
     }
 
     // Both rules: both announced.
-    let both = api(
-        StepUpLayer::acr(["mfa"])
-            .unwrap()
-            .with_max_age(Duration::from_secs(60)),
-    )
+    let both = api(StepUpLayer::acr(["mfa"])
+        .unwrap()
+        .with_max_age(Duration::from_secs(60)))
     .await;
     let answer = get_with_token(&both.url("/"), &token(Some("mfa"), Some(now() - 600))).await;
     answer.assert_bearer_rejection(401, Some("insufficient_user_authentication"));
-    assert!(answer.challenge().contains(r#"acr_values="mfa", max_age="60""#));
+    assert!(answer
+        .challenge()
+        .contains(r#"acr_values="mfa", max_age="60""#));
     let ok = get_with_token(&both.url("/"), &token(Some("mfa"), Some(now() - 5))).await;
     assert_eq!(ok.status, StatusCode::OK);
 }
@@ -108,7 +116,9 @@ async fn invalid_tokens_are_still_invalid_token_and_grpc_gets_status_16_ok() {
     let url = server.url("/pay");
     let bad = get_with_token(&url, "not.a.jwt").await;
     bad.assert_bearer_rejection(401, Some("invalid_token"));
-    assert!(bad.challenge().ends_with(&format!(r#"resource_metadata="{METADATA}""#)));
+    assert!(bad
+        .challenge()
+        .ends_with(&format!(r#"resource_metadata="{METADATA}""#)));
 
     let weak = token(Some("pwd"), None);
     let grpc = post(
@@ -120,7 +130,9 @@ async fn invalid_tokens_are_still_invalid_token_and_grpc_gets_status_16_ok() {
     .await;
     assert_eq!(grpc.status, StatusCode::OK);
     assert_eq!(grpc.headers["grpc-status"], "16");
-    assert!(grpc.challenge().contains(r#"error="insufficient_user_authentication""#));
+    assert!(grpc
+        .challenge()
+        .contains(r#"error="insufficient_user_authentication""#));
     assert!(grpc.body.is_empty());
 }
 
@@ -129,10 +141,14 @@ fn bad_acr_values_are_refused_when_built() {
     assert!(StepUpLayer::<StepUpClaims>::acr(["has space"]).is_err());
     assert!(StepUpLayer::<StepUpClaims>::acr(["quote\""]).is_err());
     assert!(StepUpLayer::<StepUpClaims>::acr(Vec::<&str>::new()).is_err());
-    assert!(BearerAuthLayer::new(JwtValidator::<StepUpClaims>::hs256(SECRET).unwrap())
-        .with_resource_metadata("https://a.example/x\"y")
-        .is_err());
-    assert!(BearerAuthLayer::new(JwtValidator::<StepUpClaims>::hs256(SECRET).unwrap())
-        .with_resource_metadata("/relative")
-        .is_err());
+    assert!(
+        BearerAuthLayer::new(JwtValidator::<StepUpClaims>::hs256(SECRET).unwrap())
+            .with_resource_metadata("https://a.example/x\"y")
+            .is_err()
+    );
+    assert!(
+        BearerAuthLayer::new(JwtValidator::<StepUpClaims>::hs256(SECRET).unwrap())
+            .with_resource_metadata("/relative")
+            .is_err()
+    );
 }

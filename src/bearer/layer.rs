@@ -40,7 +40,7 @@ impl<V, R> BearerAuthLayer<V, R> {
         let settings = Arc::make_mut(&mut self.settings);
         let mut challenge = Challenge::with_realm(realm)?;
         if let Some(url) = settings.challenge.resource_metadata() {
-            challenge = challenge.with_resource_metadata(&url.to_owned())?;
+            challenge = challenge.with_resource_metadata(url)?;
         }
         settings.challenge = challenge;
         Ok(self)
