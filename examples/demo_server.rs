@@ -50,6 +50,10 @@
 //!   `SSL_CERT_DIR`.
 //! - `JWT_AUDIENCE`: in every mode, a token's `aud` must contain it (and this server's
 //!   own tokens carry it).
+//! - Discovery in every mode: `/.well-known/oauth-authorization-server` (RFC 8414) and
+//!   `/.well-known/oauth-protected-resource` (RFC 9728), which every `401` challenge
+//!   points at (`resource_metadata`); `POST /introspect` (RFC 7662) for `demo-client` /
+//!   `demo-secret`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -72,13 +76,18 @@ use tower_bearer::keys::{
     public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
     OpenIdConfigurationService,
 };
+use tower_bearer::metadata::{
+    AuthorizationServerMetadata, MetadataService, ProtectedResourceMetadata,
+    ProtectedResourceMetadataService,
+};
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
     Client, ClientStore, MemoryClientStore, MemoryRefreshStore, MemoryRevocationStore,
     RefreshTokenStore, RevocationStore,
 };
 use tower_bearer::token_endpoint::{
-    hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
+    hash_password, InMemoryUserStore, IntrospectionEndpoint, RevocationEndpoint, TokenEndpoint,
+    TokenIssuer, User,
 };
 use tower_bearer::{
     BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, MultiIssuerValidator,
@@ -346,7 +355,10 @@ fn signing_key(algorithm: Algorithm) -> Result<EncodingKey, Error> {
 struct Extra {
     token: Route,
     revoke: Route,
+    introspect: Route,
     well_known: Vec<(&'static str, Route)>,
+    /// RFC 9728: the URL announced in every 401 challenge.
+    resource_metadata: String,
 }
 
 /// The application: docs, token endpoint, the protected routes behind `validator`.
@@ -363,7 +375,9 @@ fn app<V: TokenValidator<Claims = Claims>>(
         > + Clone,
     Error,
 > {
-    let bearer = BearerAuthLayer::new(validator).with_realm(REALM)?;
+    let bearer = BearerAuthLayer::new(validator)
+        .with_realm(REALM)?
+        .with_resource_metadata(&extra.resource_metadata)?;
     let me = RequireScopesLayer::<Claims>::try_new(["me"])?.with_realm(REALM)?;
     let items = RequireScopesLayer::<Claims>::try_new(["me", "items"])?.with_realm(REALM)?;
 
@@ -391,7 +405,9 @@ fn app<V: TokenValidator<Claims = Claims>>(
     let Extra {
         token,
         revoke,
+        introspect,
         well_known,
+        resource_metadata: _,
     } = extra;
 
     Ok(service_fn(move |req: Request<Incoming>| {
@@ -404,6 +420,7 @@ fn app<V: TokenValidator<Claims = Claims>>(
             "/" => return futures_ready(root()),
             "/token" => token.clone(),
             "/revoke" => revoke.clone(),
+            "/introspect" => introspect.clone(),
             "/status" => status.clone(),
             "/users/me" => me.clone(),
             "/users/me/items" => items.clone(),
@@ -461,7 +478,9 @@ async fn main() -> Result<(), Error> {
         }
     };
     let audience = env("JWT_AUDIENCE");
-    let (issuer, own_validator, well_known) = if algorithm == Algorithm::HS256 {
+    let base = format!("http://{address}");
+    let iss = env("ISSUER").unwrap_or_else(|| base.clone());
+    let (issuer, own_validator, mut well_known) = if algorithm == Algorithm::HS256 {
         let secret = secret();
         // The short-key constructors accept any non-empty secret; secret() warned above.
         let issuer =
@@ -472,7 +491,6 @@ async fn main() -> Result<(), Error> {
         (issuer, validator, Vec::new())
     } else {
         let key = signing_key(algorithm)?;
-        let iss = env("ISSUER").unwrap_or_else(|| format!("http://{address}"));
         let jwks = JwkSet {
             keys: vec![public_jwk_from_private(KID, algorithm, &key)?],
         };
@@ -520,11 +538,56 @@ async fn main() -> Result<(), Error> {
     let revoke =
         RevocationEndpoint::new(own_validator.clone(), refresh.clone(), revocations.clone())
             .with_optional_clients(clients.clone());
+    // RFC 7662 for `demo-client`: this server's access tokens (revoked ones inactive)
+    // and refresh tokens.
+    let introspect = IntrospectionEndpoint::new(
+        RevocationCheck::new(own_validator.clone(), revocations.clone()).allow_missing_jti(),
+        clients.clone(),
+    )
+    .with_refresh_tokens(refresh.clone());
+    // RFC 8414 in every mode; `jwks_uri` only where the keys are public.
+    let mut server_metadata = AuthorizationServerMetadata::new(&iss, &format!("{base}/token"))?
+        .with_revocation_endpoint(&format!("{base}/revoke"))?
+        .with_introspection_endpoint(&format!("{base}/introspect"))?
+        .with_grant_types(["password", "refresh_token", "client_credentials"])
+        .with_token_endpoint_auth_methods(["none", "client_secret_basic", "client_secret_post"])
+        .with_scopes(["me", "items"])?;
+    if algorithm != Algorithm::HS256 {
+        server_metadata =
+            server_metadata.with_jwks_uri(&format!("{base}/.well-known/jwks.json"))?;
+    }
+    // RFC 9728: this API, and the issuers whose tokens it accepts.
+    let trusted: Vec<String> = match env("OIDC_ISSUER") {
+        Some(issuers) => issuers
+            .split(' ')
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => vec![iss.clone()],
+    };
+    let resource = ProtectedResourceMetadata::new(&base)?
+        .with_authorization_servers(trusted)?
+        .with_scopes(["me", "items"])?
+        .with_name("tower-bearer demo");
+    let resource_metadata = resource.metadata_url().to_owned();
+    well_known.push((
+        "/.well-known/oauth-authorization-server",
+        boxed(MetadataService::new(&server_metadata)),
+    ));
+    well_known.push((
+        "/.well-known/oauth-protected-resource",
+        boxed(ProtectedResourceMetadataService::new([resource])),
+    ));
     let extra = Extra {
         token: token(issuer, &store, refresh, clients, revocations)?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
+        introspect: ServiceExt::<Request<Incoming>>::map_response(introspect, |r| {
+            r.map(BodyExt::boxed)
+        })
+        .boxed_clone(),
         well_known,
+        resource_metadata,
     };
 
     // Identity providers' keys (ECDSA signatures with any `s`: most providers do not

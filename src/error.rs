@@ -39,6 +39,10 @@ pub enum AuthError {
     /// `insufficient_scope` for `403`, and that code tells the client to ask for more
     /// scope, which would not help here. The body's `error` is `forbidden`.
     Forbidden,
+    /// The token is valid but the user's authentication is too weak or too old for the
+    /// resource (RFC 9470 `insufficient_user_authentication`). `401`, with `acr_values`
+    /// and/or `max_age` in the challenge.
+    InsufficientUserAuthentication(StepUpRequirement),
     /// The validator could not reach what it needs (a key server, a database). `503`.
     /// Never caused by the token itself.
     Unavailable,
@@ -53,7 +57,9 @@ impl AuthError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingToken
+            | Self::InvalidToken(_)
+            | Self::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -82,6 +88,7 @@ impl AuthError {
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope(_) | Self::PathNotAllowed => "insufficient_scope",
             Self::Forbidden => "forbidden",
+            Self::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
             Self::Unavailable => "temporarily_unavailable",
         }
     }
@@ -95,6 +102,9 @@ impl AuthError {
             Self::InvalidToken(reason) => reason.description(),
             Self::InsufficientScope(_) => "The token lacks the scopes this resource requires",
             Self::Forbidden => "The token does not grant access to this resource",
+            Self::InsufficientUserAuthentication(_) => {
+                "A different or more recent user authentication is required"
+            }
             Self::Unavailable => "Token validation is temporarily unavailable",
             Self::PathNotAllowed => "No token grants access to this path",
         }
@@ -109,12 +119,24 @@ impl AuthError {
         }
     }
 
+    /// The step-up requirement to announce (`acr_values`, `max_age`; RFC 9470 §3).
+    #[must_use]
+    pub fn step_up(&self) -> Option<&StepUpRequirement> {
+        match self {
+            Self::InsufficientUserAuthentication(requirement) => Some(requirement),
+            _ => None,
+        }
+    }
+
     /// The gRPC status code for the gRPC-shaped answer: `16` (unauthenticated) for
     /// `400`/`401`, `7` (permission denied) for `403`, `14` (unavailable) for `503`.
     #[must_use]
     pub fn grpc_status(&self) -> u16 {
         match self {
-            Self::MissingToken | Self::InvalidRequest(_) | Self::InvalidToken(_) => 16,
+            Self::MissingToken
+            | Self::InvalidRequest(_)
+            | Self::InvalidToken(_)
+            | Self::InsufficientUserAuthentication(_) => 16,
             Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => 7,
             Self::Unavailable => 14,
         }
@@ -354,6 +376,97 @@ impl RequiredScopes {
     /// Iterates over the individual scopes.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.joined.split(' ')
+    }
+}
+
+/// What a route demands of the user's authentication (RFC 9470): an authentication
+/// context class among `acr_values`, and/or an authentication no older than `max_age`.
+/// Built by [`StepUpLayer`](crate::StepUpLayer); every `acr` value is checked to be a
+/// scope-token-like string when built, so the challenge never needs escaping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepUpRequirement {
+    pub(crate) acr_values: Option<Arc<str>>,
+    pub(crate) max_age: Option<std::time::Duration>,
+}
+
+impl StepUpRequirement {
+    /// A requirement on `acr` (any of `acr_values`, in order of preference) and/or on
+    /// the age of the authentication.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if an `acr` value is empty or has characters
+    /// outside `%x21 / %x23-5B / %x5D-7E`, or if neither rule is given.
+    pub fn new<I, S>(
+        acr_values: Option<I>,
+        max_age: Option<std::time::Duration>,
+    ) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let acr_values = match acr_values {
+            None => None,
+            Some(values) => {
+                let mut joined = String::new();
+                for value in values {
+                    let value = value.as_ref();
+                    if !is_scope_token(value) {
+                        return Err(ConfigError::InvalidValue("acr_values"));
+                    }
+                    if !joined.is_empty() {
+                        joined.push(' ');
+                    }
+                    joined.push_str(value);
+                }
+                if joined.is_empty() {
+                    return Err(ConfigError::InvalidValue("acr_values"));
+                }
+                Some(Arc::from(joined))
+            }
+        };
+        if acr_values.is_none() && max_age.is_none() {
+            return Err(ConfigError::InvalidValue("step-up requirement"));
+        }
+        Ok(Self {
+            acr_values,
+            max_age,
+        })
+    }
+
+    /// The accepted `acr` values, space-separated (the challenge's `acr_values`).
+    #[must_use]
+    pub fn acr_values(&self) -> Option<&str> {
+        self.acr_values.as_deref()
+    }
+
+    /// The maximum age of the authentication (the challenge's `max_age`, in seconds).
+    #[must_use]
+    pub fn max_age(&self) -> Option<std::time::Duration> {
+        self.max_age
+    }
+
+    /// `true` if `acr` is one of the accepted values (always, without an `acr` rule).
+    #[must_use]
+    pub fn accepts_acr(&self, acr: Option<&str>) -> bool {
+        match &self.acr_values {
+            None => true,
+            Some(values) => acr.is_some_and(|acr| values.split(' ').any(|v| v == acr)),
+        }
+    }
+
+    /// `true` if an authentication at `auth_time` (seconds since the epoch) is recent
+    /// enough at `now` (always, without a `max_age` rule). An `auth_time` in the future
+    /// beyond `leeway` seconds is refused.
+    #[must_use]
+    pub fn accepts_auth_time(&self, auth_time: Option<i64>, now: i64, leeway: i64) -> bool {
+        match self.max_age {
+            None => true,
+            Some(max_age) => auth_time.is_some_and(|at| {
+                let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+                at <= now.saturating_add(leeway) && now.saturating_sub(at) <= max_age
+            }),
+        }
     }
 }
 

@@ -66,6 +66,7 @@
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
 //! | valid token refused by another [`Policy`] rule (role, tenant, ...) | 403 | `realm="..."` (no `error`; body `error`: `forbidden`) |
+//! | login too weak or too old for the route ([`StepUpLayer`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
@@ -109,6 +110,7 @@ pub mod forward;
 pub mod keys;
 #[cfg(feature = "metrics")]
 mod metrics;
+pub mod metadata;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod scopes;
@@ -128,17 +130,24 @@ pub use bearer::{
     FormTokenLayer, OnRejection, Rejection, TokenSources, WithErrorExtension,
 };
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
-pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
+pub use error::{
+    AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes, StepUpRequirement,
+};
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use scopes::{
     check_any_scope, check_scopes, Authorize, AuthorizeLayer, ClaimValues, PathScopes,
     PathScopesLayer, Policy, RequireScopes, RequireScopesLayer,
 };
+pub use scopes::{check_step_up, AuthenticationClaims, StepUp, StepUpClaims, StepUpLayer};
 #[cfg(feature = "cache")]
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]
 pub use validate::HttpFetcher;
+#[cfg(all(feature = "introspection", feature = "jwks"))]
+pub use validate::HttpIntrospectionClient;
 pub use validate::{validate_fn, JwtValidator, RevocationCheck, TokenValidator, Validation};
+#[cfg(feature = "introspection")]
+pub use validate::{IntrospectionClient, IntrospectionValidator};
 #[cfg(feature = "jwks-core")]
 pub use validate::{JwksFetcher, JwksValidator, MultiIssuerValidator};
 

@@ -146,7 +146,10 @@ async fn demo_server_contract_ok() {
     assert_eq!(get_token.headers["allow"], "POST");
 
     // No bearer credentials: 401, realm, no error.
-    let no_credentials = format!(r#"Bearer realm="{REALM}""#);
+    let no_credentials = format!(
+        r#"Bearer realm="{REALM}", resource_metadata="{}""#,
+        demo.url("/.well-known/oauth-protected-resource")
+    );
     for headers in [
         vec![],
         vec![("authorization", "Basic Og==")],

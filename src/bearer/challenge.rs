@@ -15,6 +15,8 @@ use crate::error::{AuthError, ConfigError};
 #[derive(Debug, Clone)]
 pub struct Challenge {
     realm: Option<Box<str>>,
+    /// RFC 9728 §5.1: where the protected resource's metadata is, announced in `401`s.
+    resource_metadata: Option<Box<str>>,
     missing: HeaderValue,
     /// The headers of the default no-credentials answer: cloning them is cheaper than
     /// inserting them one by one on every such request.
@@ -39,8 +41,29 @@ impl Challenge {
             return Err(ConfigError::InvalidRealm);
         }
         let realm: Box<str> = realm.into();
-        let missing = render(Some(&realm), &AuthError::MissingToken);
+        let missing = render(Some(&realm), None, &AuthError::MissingToken);
         Ok(Self::from_parts(Some(realm), missing))
+    }
+
+    /// Adds RFC 9728's `resource_metadata` parameter to every `401` challenge: the URL
+    /// of the protected resource's metadata document, for example
+    /// `https://api.example.com/.well-known/oauth-protected-resource`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] unless `url` is an absolute `http(s)` URL without a
+    /// fragment, made only of visible ASCII other than `"` and `\`.
+    pub fn with_resource_metadata(self, url: &str) -> Result<Self, ConfigError> {
+        check_metadata_url(url)?;
+        let resource_metadata: Box<str> = url.into();
+        let missing = render(
+            self.realm.as_deref(),
+            Some(&resource_metadata),
+            &AuthError::MissingToken,
+        );
+        let mut challenge = Self::from_parts(self.realm, missing);
+        challenge.resource_metadata = Some(resource_metadata);
+        Ok(challenge)
     }
 
     fn from_parts(realm: Option<Box<str>>, missing: HeaderValue) -> Self {
@@ -49,6 +72,7 @@ impl Challenge {
         missing_headers.insert(WWW_AUTHENTICATE, missing.clone());
         Self {
             realm,
+            resource_metadata: None,
             missing,
             missing_headers,
         }
@@ -66,20 +90,50 @@ impl Challenge {
         self.realm.as_deref()
     }
 
+    /// The configured `resource_metadata` URL (RFC 9728), if any.
+    #[must_use]
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
+    }
+
     /// Renders the challenge for `error`: the realm, then `error`, `error_description`
-    /// and `scope` where the error has them.
+    /// and `scope` (or RFC 9470's `acr_values` and `max_age`) where the error has them,
+    /// then `resource_metadata` on a `401` when configured.
     #[must_use]
     pub fn render(&self, error: &AuthError) -> HeaderValue {
         match error {
             AuthError::MissingToken => self.missing.clone(),
-            _ => render(self.realm.as_deref(), error),
+            _ => render(
+                self.realm.as_deref(),
+                self.resource_metadata.as_deref(),
+                error,
+            ),
         }
     }
 }
 
-fn render(realm: Option<&str>, error: &AuthError) -> HeaderValue {
-    let mut params: Vec<(&str, &str)> = Vec::with_capacity(4);
+/// An absolute `http(s)` URL whose every byte may stand in a quoted-string unescaped.
+fn check_metadata_url(url: &str) -> Result<(), ConfigError> {
+    let invalid = ConfigError::InvalidValue("resource_metadata");
+    if url.is_empty()
+        || url.contains('#')
+        || !url
+            .bytes()
+            .all(|b| (0x21..=0x7E).contains(&b) && b != b'"' && b != b'\\')
+    {
+        return Err(invalid);
+    }
+    let uri: http::Uri = url.parse().map_err(|_| invalid.clone())?;
+    if !matches!(uri.scheme_str(), Some("https" | "http")) || uri.host().is_none() {
+        return Err(invalid);
+    }
+    Ok(())
+}
+
+fn render(realm: Option<&str>, resource_metadata: Option<&str>, error: &AuthError) -> HeaderValue {
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(6);
     let description;
+    let max_age;
     if let Some(realm) = realm {
         params.push(("realm", realm));
     }
@@ -89,6 +143,20 @@ fn render(realm: Option<&str>, error: &AuthError) -> HeaderValue {
         params.push(("error_description", &description));
         if let Some(scopes) = error.required_scopes() {
             params.push(("scope", scopes.as_str()));
+        }
+        if let Some(step_up) = error.step_up() {
+            if let Some(acr_values) = step_up.acr_values() {
+                params.push(("acr_values", acr_values));
+            }
+            max_age = step_up.max_age().map(|age| age.as_secs().to_string());
+            if let Some(max_age) = &max_age {
+                params.push(("max_age", max_age));
+            }
+        }
+    }
+    if let Some(url) = resource_metadata {
+        if error.status() == http::StatusCode::UNAUTHORIZED {
+            params.push(("resource_metadata", url));
         }
     }
     let capacity = 16

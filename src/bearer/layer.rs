@@ -38,8 +38,33 @@ impl<V, R> BearerAuthLayer<V, R> {
     ///
     /// [`ConfigError::InvalidRealm`] if the realm is not visible ASCII and spaces.
     pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        Arc::make_mut(&mut self.settings).challenge = Challenge::with_realm(realm)?;
+        let settings = Arc::make_mut(&mut self.settings);
+        let mut challenge = Challenge::with_realm(realm)?;
+        if let Some(url) = settings.challenge.resource_metadata() {
+            challenge = challenge.with_resource_metadata(url)?;
+        }
+        settings.challenge = challenge;
         Ok(self)
+    }
+
+    /// Announces the protected resource's metadata (RFC 9728 §5.1): every `401`
+    /// challenge gets `resource_metadata="<url>"`, for example
+    /// `https://api.example.com/.well-known/oauth-protected-resource`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] unless `url` is an absolute `http(s)` URL that can
+    /// stand in a quoted-string as is (see [`Challenge::with_resource_metadata`]).
+    pub fn with_resource_metadata(mut self, url: &str) -> Result<Self, ConfigError> {
+        let settings = Arc::make_mut(&mut self.settings);
+        settings.challenge = settings.challenge.clone().with_resource_metadata(url)?;
+        Ok(self)
+    }
+
+    /// The challenge this layer answers with (realm, `resource_metadata`), for the
+    /// inner layers ([`StepUpLayer::with_challenge`](crate::StepUpLayer::with_challenge)).
+    pub fn challenge(&self) -> &Challenge {
+        &self.settings.challenge
     }
 
     /// Where to read the token from (default: the `Authorization` header only).
@@ -67,11 +92,6 @@ impl<V, R> BearerAuthLayer<V, R> {
     /// The validator.
     pub fn validator(&self) -> &V {
         &self.validator
-    }
-
-    /// The challenge (realm) refusals carry.
-    pub(crate) fn challenge(&self) -> &Challenge {
-        &self.settings.challenge
     }
 
     /// The rejection handler.

@@ -49,6 +49,7 @@ mod service;
 
 pub use anonymous::Anonymous;
 pub use body::AuthBody;
+pub use challenge::Challenge;
 pub use csrf::CsrfGuard;
 pub use extract::{TokenSources, DEFAULT_MAX_CREDENTIALS_LEN};
 pub use form_token::{
@@ -65,7 +66,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Response};
 
 use crate::error::AuthError;
-use challenge::Challenge;
 
 /// What the layer and every service it makes share.
 #[derive(Debug, Clone, Default)]

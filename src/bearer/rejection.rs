@@ -166,12 +166,34 @@ pub fn json_body(error: &AuthError) -> Bytes {
         AuthError::MissingToken => Bytes::from_static(
             br#"{"error":"unauthorized","error_description":"Bearer token required"}"#,
         ),
-        _ => crate::json_error::error_body(
-            error.code(),
-            &sanitized(error.description()),
-            error.required_scopes().map(|scopes| scopes.as_str()),
-        ),
+        _ => match error.step_up() {
+            Some(step_up) => step_up_body(error, step_up),
+            None => crate::json_error::error_body(
+                error.code(),
+                &sanitized(error.description()),
+                error.required_scopes().map(|scopes| scopes.as_str()),
+            ),
+        },
     }
+}
+
+/// The RFC 9470 refusal's body: the challenge's `acr_values` and `max_age` beside
+/// `error` and `error_description`.
+#[cold]
+fn step_up_body(error: &AuthError, step_up: &crate::error::StepUpRequirement) -> Bytes {
+    let mut body = serde_json::Map::new();
+    if let Some(acr_values) = step_up.acr_values() {
+        body.insert("acr_values".into(), acr_values.into());
+    }
+    body.insert("error".into(), error.code().into());
+    body.insert(
+        "error_description".into(),
+        sanitized(error.description()).into_owned().into(),
+    );
+    if let Some(max_age) = step_up.max_age() {
+        body.insert("max_age".into(), max_age.as_secs().into());
+    }
+    Bytes::from(serde_json::Value::Object(body).to_string())
 }
 
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");

@@ -67,6 +67,7 @@ mod rotation;
 
 pub use jwk::{JwkOptions, KeySetError, SkipReason, SkippedKey, DEFAULT_MAX_KEYS};
 pub use key::{KeySet, ValidationKey};
+pub(crate) use publish::{answer as answer_document, cache_control};
 pub use publish::{
     public_jwk, public_jwk_from_private, JwksService, OpenIdConfiguration,
     OpenIdConfigurationService, DEFAULT_MAX_AGE,

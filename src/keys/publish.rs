@@ -191,13 +191,13 @@ fn is_public(set: &JwkSet) -> bool {
     })
 }
 
-fn cache_control(max_age: Duration) -> HeaderValue {
+pub(crate) fn cache_control(max_age: Duration) -> HeaderValue {
     HeaderValue::try_from(format!("public, max-age={}", max_age.as_secs()))
         .expect("digits are a valid header value")
 }
 
 /// A `GET`/`HEAD` answer with `body`, or `405` for other methods.
-fn answer<B>(
+pub(crate) fn answer<B>(
     request: &Request<B>,
     body: Bytes,
     content_type: &'static str,

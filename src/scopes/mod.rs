@@ -6,6 +6,7 @@
 //!   cannot wrap route by route.
 //! - [`AuthorizeLayer`] with a [`Policy`]: any-of scopes, rules on other claims (roles,
 //!   groups, tenant) and your own predicate.
+//! - [`StepUpLayer`]: RFC 9470 step-up, rules on `acr` and `auth_time`.
 //! - [`narrow_scopes`]: the token endpoint's rule for a requested scope that may only
 //!   narrow what was granted.
 //!
@@ -16,10 +17,15 @@ mod narrow;
 mod path;
 mod policy;
 mod require;
+mod step_up;
 
 pub use narrow::{narrow_scopes, InvalidScope};
 pub use path::{PathScopes, PathScopesLayer};
 pub use policy::{Authorize, AuthorizeLayer, ClaimValues, Policy};
+pub use step_up::{
+    check_step_up, AuthenticationClaims, StepUp, StepUpClaims, StepUpLayer,
+    DEFAULT_AUTH_TIME_LEEWAY,
+};
 pub use require::{
     check_any_scope, check_scopes, RequireScopes, RequireScopesLayer, ResponseFuture,
 };

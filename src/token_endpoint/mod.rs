@@ -187,6 +187,7 @@ mod admission;
 mod error;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod form;
+mod introspection;
 mod issuer;
 mod password;
 mod pool;
@@ -195,6 +196,7 @@ mod service;
 mod users;
 
 pub use error::{BadRequest, TokenError};
+pub use introspection::IntrospectionEndpoint;
 pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
     hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MAX_WAIT,

@@ -11,6 +11,10 @@ use crate::error::AuthError;
 
 #[cfg(feature = "cache")]
 mod cache;
+#[cfg(feature = "introspection")]
+mod introspection;
+#[cfg(all(feature = "introspection", feature = "jwks"))]
+mod introspection_http;
 #[cfg(feature = "jwks-core")]
 mod jwks;
 pub(crate) mod jwt;
@@ -31,6 +35,18 @@ pub use jwks::{
 pub(crate) use jwt::crypto_provider;
 #[cfg(feature = "jwks-core")]
 pub use multi_issuer::MultiIssuerValidator;
+
+#[cfg(all(feature = "introspection", not(feature = "jwks")))]
+pub use introspection::NoClient;
+#[cfg(feature = "introspection")]
+pub use introspection::{
+    ClientError, IntrospectionClient, IntrospectionFuture, IntrospectionValidator,
+    IntrospectionValidatorBuilder, DEFAULT_INTROSPECTION_CACHE_ENTRIES,
+    DEFAULT_INTROSPECTION_TIMEOUT, DEFAULT_INTROSPECTION_TTL, DEFAULT_MAX_INTROSPECTION_RESPONSE,
+    DEFAULT_MAX_OPAQUE_TOKEN_LEN,
+};
+#[cfg(all(feature = "introspection", feature = "jwks"))]
+pub use introspection_http::HttpIntrospectionClient;
 
 #[cfg(feature = "cache")]
 pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};

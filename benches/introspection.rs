@@ -1,0 +1,152 @@
+//! Per-request cost of an `IntrospectionValidator` cache hit, next to the bare service
+//! and the HS256 layer, in one run. A hit makes no network call: the cache was filled
+//! once (through a client that answers from memory) before measuring.
+//!
+//! ```text
+//! cargo bench --bench introspection --features introspection -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Every row drives a ready service directly (`poll_ready`, `call`, one poll of an
+//! immediately-ready future with a no-op waker), so `row - bare` is the layer's cost.
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::hint::black_box;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::Criterion;
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Empty;
+use jsonwebtoken::{EncodingKey, Header};
+use tower::{Layer, Service};
+use tower_bearer::validate::ClientError;
+use tower_bearer::{
+    BearerAuthLayer, Claims, IntrospectionClient, IntrospectionValidator, JwtValidator,
+    TokenValidator, Validation,
+};
+
+type Req = Request<Empty<Bytes>>;
+
+const SECRET: &[u8] = b"bench-secret-that-is-at-least-32-bytes-long";
+/// An opaque token as providers issue them: 256 bits, base64url.
+const OPAQUE: &str = "iwqgeum3Z5le08md71DqvkcIDVdhXSfzlMXBjIOKnLI";
+
+#[derive(Clone, Copy)]
+struct Ok200;
+
+impl Service<Req> for Ok200 {
+    type Response = Response<Empty<Bytes>>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        black_box(request.extensions().len());
+        ready(Ok(Response::new(Empty::new())))
+    }
+}
+
+/// Answers every introspection request from memory (used once, to fill the cache).
+struct Canned(Bytes);
+
+impl IntrospectionClient for Canned {
+    async fn send(&self, _: Request<Bytes>, _: usize) -> Result<Response<Bytes>, ClientError> {
+        Ok(Response::new(self.0.clone()))
+    }
+}
+
+fn call_now<S, B>(service: &mut S, request: Req) -> StatusCode
+where
+    S: Service<Req, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+{
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+    let mut future = std::pin::pin!(service.call(request));
+    loop {
+        if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
+            return response.expect("service error").status();
+        }
+    }
+}
+
+fn request(token: Option<&HeaderValue>) -> Req {
+    let mut request = Request::new(Empty::new());
+    if let Some(value) = token {
+        request.headers_mut().insert(AUTHORIZATION, value.clone());
+    }
+    request
+}
+
+fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}
+
+fn main() {
+    let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    let exp = now() + 3600;
+    let answer = serde_json::json!({
+        "active": true, "client_id": "app", "sub": "svc", "scope": "api:read",
+        "iss": "https://as.example", "exp": exp, "iat": exp - 600,
+    });
+    let validator = IntrospectionValidator::<Claims>::builder(
+        Canned(Bytes::from(answer.to_string())),
+        "https://as.example/token/introspection",
+        "rs",
+        "rs-secret",
+    )
+    .unwrap()
+    .with_cache_ttl(Duration::from_secs(3600))
+    .build();
+    // Fill the cache: the one miss.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    match validator.validate(OPAQUE) {
+        Validation::Pending(future) => runtime.block_on(future).expect("active"),
+        Validation::Ready(_) => panic!("the first validation must miss"),
+    };
+    assert!(matches!(
+        validator.validate(OPAQUE),
+        Validation::Ready(Ok(_))
+    ));
+
+    let opaque = HeaderValue::try_from(format!("Bearer {OPAQUE}")).unwrap();
+    let claims = serde_json::json!({"sub": "svc", "exp": exp, "scope": "api:read"});
+    let jwt = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    let jwt = HeaderValue::try_from(format!("Bearer {jwt}")).unwrap();
+
+    let mut bare = Ok200;
+    let mut cached = BearerAuthLayer::new(validator).layer(Ok200);
+    let mut hs256 =
+        BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap()).layer(Ok200);
+    assert_eq!(
+        call_now(&mut cached, request(Some(&opaque))),
+        StatusCode::OK
+    );
+    assert_eq!(call_now(&mut hs256, request(Some(&jwt))), StatusCode::OK);
+
+    let mut criterion = Criterion::default().configure_from_args();
+    criterion.bench_function("bare", |b| {
+        b.iter(|| call_now(&mut bare, request(Some(&opaque))))
+    });
+    criterion.bench_function("introspection/cache_hit", |b| {
+        b.iter(|| call_now(&mut cached, request(Some(&opaque))))
+    });
+    criterion.bench_function("hs256/bearer_layer", |b| {
+        b.iter(|| call_now(&mut hs256, request(Some(&jwt))))
+    });
+    criterion.final_summary();
+}

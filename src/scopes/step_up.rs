@@ -1,0 +1,334 @@
+//! [`StepUpLayer`]: RFC 9470 step-up authentication. A route that needs a stronger or
+//! more recent login answers `401`, `error="insufficient_user_authentication"` with
+//! `acr_values` and/or `max_age` in the challenge, and the client sends the user back
+//! to the authorization server with those parameters.
+//!
+//! Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer), like
+//! [`RequireScopesLayer`](crate::RequireScopesLayer). It reads the token's `acr` and
+//! `auth_time` through [`AuthenticationClaims`]; the default [`Claims`](crate::Claims)
+//! carry neither, so use [`StepUpClaims`] (the default claims plus those two), a
+//! `serde_json::Value`, or your own type.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_bearer::StepUpLayer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = ServiceBuilder::new()
+//!     .layer(StepUpLayer::<serde_json::Value>::acr(["phr", "phrh"])?.with_max_age(Duration::from_secs(300)))
+//!     .service(service_fn(|_req: Request<Full<Bytes>>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
+//!     }));
+//!
+//! // Claims as a bearer layer would insert them: a password-only login an hour ago.
+//! let now = jsonwebtoken::get_current_timestamp() as i64;
+//! let mut request = Request::new(Full::default());
+//! request.extensions_mut().insert(serde_json::json!({"sub": "alice", "acr": "pwd", "auth_time": now - 3600}));
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(
+//!     response.headers()["www-authenticate"],
+//!     r#"Bearer error="insufficient_user_authentication", error_description="A different or more recent user authentication is required", acr_values="phr phrh", max_age="300""#,
+//! );
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use serde::{Deserialize, Serialize};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::bearer::{reject, Anonymous};
+use crate::bearer::body::AuthBody;
+use crate::bearer::challenge::Challenge;
+use crate::claims::{Claims, HasJti, ScopeClaims};
+use crate::error::{AuthError, ConfigError, StepUpRequirement};
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
+use crate::scopes::require::ResponseFuture;
+use crate::validate::jwt::json::optional_numeric_date;
+
+/// Claims that tell how and when the user authenticated (OpenID Connect Core §2:
+/// `acr`, `auth_time`; RFC 9068 §2.2.1 carries them into access tokens).
+pub trait AuthenticationClaims {
+    /// The authentication context class reference, if the token has one.
+    fn acr(&self) -> Option<&str>;
+    /// When the user authenticated, seconds since the epoch, if the token says.
+    fn auth_time(&self) -> Option<i64>;
+}
+
+impl AuthenticationClaims for serde_json::Value {
+    fn acr(&self) -> Option<&str> {
+        self.get("acr").and_then(serde_json::Value::as_str)
+    }
+
+    fn auth_time(&self) -> Option<i64> {
+        self.get("auth_time").and_then(serde_json::Value::as_i64)
+    }
+}
+
+/// The default [`Claims`] plus `acr` and `auth_time`: the claims type for APIs with
+/// step-up rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUpClaims {
+    /// The registered claims and `scope`.
+    #[serde(flatten)]
+    pub claims: Claims,
+    /// Authentication context class reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// Time of the user's authentication, seconds since the epoch.
+    #[serde(
+        default,
+        deserialize_with = "optional_numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auth_time: Option<i64>,
+}
+
+impl AuthenticationClaims for StepUpClaims {
+    fn acr(&self) -> Option<&str> {
+        self.acr.as_deref()
+    }
+
+    fn auth_time(&self) -> Option<i64> {
+        self.auth_time
+    }
+}
+
+impl ScopeClaims for StepUpClaims {
+    fn has_scope(&self, scope: &str) -> bool {
+        self.claims.has_scope(scope)
+    }
+}
+
+impl HasJti for StepUpClaims {
+    fn jti(&self) -> Option<&str> {
+        self.claims.jti()
+    }
+
+    fn expires_at(&self) -> Option<i64> {
+        self.claims.expires_at()
+    }
+}
+
+/// Checks `claims` against `requirement` at the current time, allowing `leeway`
+/// seconds of clock skew on an `auth_time` in the future.
+///
+/// The per-handler form of [`StepUpLayer`].
+///
+/// # Errors
+///
+/// [`AuthError::InsufficientUserAuthentication`] with the requirement.
+pub fn check_step_up<C: AuthenticationClaims + ?Sized>(
+    claims: &C,
+    requirement: &StepUpRequirement,
+    leeway: Duration,
+) -> Result<(), AuthError> {
+    let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+    let now = crate::store::now();
+    if requirement.accepts_acr(claims.acr())
+        && requirement.accepts_auth_time(claims.auth_time(), now, leeway)
+    {
+        Ok(())
+    } else {
+        Err(AuthError::InsufficientUserAuthentication(
+            requirement.clone(),
+        ))
+    }
+}
+
+/// Default tolerance for an `auth_time` slightly in the future (clock skew).
+pub const DEFAULT_AUTH_TIME_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Applies [`StepUp`]. `C` is the claims type the bearer layer inserts.
+#[must_use]
+pub struct StepUpLayer<C = StepUpClaims, R = DefaultRejection> {
+    requirement: StepUpRequirement,
+    leeway: Duration,
+    challenge: Arc<Challenge>,
+    on_rejection: R,
+    claims: PhantomData<fn() -> C>,
+}
+
+impl<C, R: Clone> Clone for StepUpLayer<C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            requirement: self.requirement.clone(),
+            leeway: self.leeway,
+            challenge: Arc::clone(&self.challenge),
+            on_rejection: self.on_rejection.clone(),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R: fmt::Debug> fmt::Debug for StepUpLayer<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StepUpLayer")
+            .field("requirement", &self.requirement)
+            .field("leeway", &self.leeway)
+            .field("challenge", &self.challenge)
+            .field("on_rejection", &self.on_rejection)
+            .field("claims", &std::any::type_name::<C>())
+            .finish()
+    }
+}
+
+impl<C> StepUpLayer<C> {
+    /// Requires an `acr` among `acr_values` (in order of preference, as announced).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if a value is empty or not a scope-token-like
+    /// string, or none is given.
+    pub fn acr<I, S>(acr_values: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Ok(Self::from_requirement(StepUpRequirement::new(
+            Some(acr_values),
+            None,
+        )?))
+    }
+
+    /// Requires an `auth_time` no older than `max_age` (whole seconds).
+    pub fn max_age(max_age: Duration) -> Self {
+        Self::from_requirement(StepUpRequirement {
+            acr_values: None,
+            max_age: Some(Duration::from_secs(max_age.as_secs())),
+        })
+    }
+
+    fn from_requirement(requirement: StepUpRequirement) -> Self {
+        Self {
+            requirement,
+            leeway: DEFAULT_AUTH_TIME_LEEWAY,
+            challenge: Arc::new(Challenge::default()),
+            on_rejection: DefaultRejection,
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R> StepUpLayer<C, R> {
+    /// Adds (or replaces) the maximum age of the authentication (whole seconds).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.requirement.max_age = Some(Duration::from_secs(max_age.as_secs()));
+        self
+    }
+
+    /// Tolerance for an `auth_time` in the future (default
+    /// [`DEFAULT_AUTH_TIME_LEEWAY`]).
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Sets the challenge (realm, `resource_metadata`): use the bearer layer's.
+    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Arc::new(challenge);
+        self
+    }
+
+    /// Replaces the rejection response.
+    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> StepUpLayer<C, R2> {
+        StepUpLayer {
+            requirement: self.requirement,
+            leeway: self.leeway,
+            challenge: self.challenge,
+            on_rejection,
+            claims: PhantomData,
+        }
+    }
+
+    /// The requirement.
+    pub fn requirement(&self) -> &StepUpRequirement {
+        &self.requirement
+    }
+}
+
+impl<S, C, R: Clone> Layer<S> for StepUpLayer<C, R> {
+    type Service = StepUp<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StepUp {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// Middleware answering `401 insufficient_user_authentication` when the token's
+/// authentication does not meet the route's rule. Built by [`StepUpLayer`].
+pub struct StepUp<S, C = StepUpClaims, R = DefaultRejection> {
+    inner: S,
+    layer: StepUpLayer<C, R>,
+}
+
+impl<S: Clone, C, R: Clone> Clone for StepUp<S, C, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for StepUp<S, C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StepUp")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, C, R, B, ResBody> Service<Request<B>> for StepUp<S, C, R>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    C: AuthenticationClaims + Send + Sync + 'static,
+    R: OnRejection,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let outcome = match request.extensions().get::<C>() {
+            Some(claims) => check_step_up(claims, &self.layer.requirement, self.layer.leeway),
+            None => match request.extensions().get::<Anonymous>() {
+                Some(anonymous) => {
+                    let response = anonymous.reject(AuthError::MissingToken, request.headers());
+                    return ResponseFuture::rejected(response);
+                }
+                None => Err(AuthError::MissingToken),
+            },
+        };
+        match outcome {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err(error) => ResponseFuture::rejected(reject(
+                &self.layer.on_rejection,
+                error,
+                request.headers(),
+                &self.layer.challenge,
+            )),
+        }
+    }
+}
