@@ -19,6 +19,9 @@
 //!   (fetched over plain HTTP and refreshed) instead of this server's own key; `/token`
 //!   still issues this server's tokens, which are then not accepted here: get tokens
 //!   from that issuer.
+//! - DPoP (RFC 9449): a login with a `DPoP` proof header (`htu` `http://<BIND>/token`)
+//!   gets a DPoP-bound token (`token_type: DPoP`), usable only as
+//!   `Authorization: DPoP <token>` with a fresh proof per request.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -48,7 +51,7 @@ use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
 };
 use tower_bearer::{
-    BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, RequireScopesLayer,
+    BearerAuthLayer, Claims, Dpop, HttpFetcher, JwksValidator, JwtValidator, RequireScopesLayer,
     RevocationCheck, TokenValidator,
 };
 use utoipa::openapi::HttpMethod;
@@ -223,10 +226,12 @@ fn token(
     issuer: TokenIssuer,
     store: &Store,
     refresh: Arc<dyn RefreshTokenStore>,
+    dpop: Dpop,
 ) -> Result<Route, Error> {
     let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
         .allow_password_grant()
         .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600))
+        .with_dpop(dpop)
         .build()?;
     Ok(
         ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
@@ -283,6 +288,7 @@ fn signing_key(algorithm: Algorithm) -> Result<EncodingKey, Error> {
 
 /// Fixed routes beyond the protected ones.
 struct Extra {
+    dpop: Dpop,
     token: Route,
     revoke: Route,
     well_known: Vec<(&'static str, Route)>,
@@ -302,7 +308,9 @@ fn app<V: TokenValidator<Claims = Claims>>(
         > + Clone,
     Error,
 > {
-    let bearer = BearerAuthLayer::new(validator).with_realm(REALM)?;
+    let bearer = BearerAuthLayer::new(validator)
+        .with_realm(REALM)?
+        .with_dpop(extra.dpop.clone());
     let me = RequireScopesLayer::<Claims>::try_new(["me"])?.with_realm(REALM)?;
     let items = RequireScopesLayer::<Claims>::try_new(["me", "items"])?.with_realm(REALM)?;
 
@@ -331,6 +339,7 @@ fn app<V: TokenValidator<Claims = Claims>>(
         token,
         revoke,
         well_known,
+        ..
     } = extra;
 
     Ok(service_fn(move |req: Request<Incoming>| {
@@ -437,8 +446,10 @@ async fn main() -> Result<(), Error> {
     let (refresh, revocations) = stores().await?;
     let revoke =
         RevocationEndpoint::new(own_validator.clone(), refresh.clone(), revocations.clone());
+    let dpop = dpop(address).await?;
     let extra = Extra {
-        token: token(issuer, &store, refresh)?,
+        dpop: dpop.clone(),
+        token: token(issuer, &store, refresh, dpop)?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
         well_known,
@@ -501,6 +512,18 @@ async fn stores() -> Result<Stores, Error> {
         Arc::new(MemoryRefreshStore::new()),
         Arc::new(MemoryRevocationStore::new()),
     ))
+}
+
+/// DPoP (RFC 9449) for tokens issued and used at `http://<address>`; proofs
+/// remembered in Redis when `REDIS_URL` is set.
+async fn dpop(address: std::net::SocketAddr) -> Result<Dpop, Error> {
+    let dpop = Dpop::new(&format!("http://{address}"))?;
+    #[cfg(feature = "redis")]
+    if let Some(url) = env("REDIS_URL") {
+        let redis = tower_bearer::store::RedisStore::connect(&url).await?;
+        return Ok(dpop.with_replay_store(redis));
+    }
+    Ok(dpop)
 }
 
 type RouteFuture =

@@ -16,6 +16,12 @@ if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
 fi
 export OPENAPI_VALIDATOR_PYTHON="$PWD/$venv/bin/python"
 
+# tests/dpop.rs: DPoP proofs from panva's `dpop` package on Node (the test also runs
+# this itself when the package is missing).
+if ! [ -f tests/dpop/node_modules/dpop/package.json ]; then
+  (cd tests/dpop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # The Redis store tests start their own redis-server (the distribution's package) on a
 # free loopback port. Install it when we can; elsewhere they skip with a loud message.
 if ! command -v redis-server >/dev/null; then

@@ -35,6 +35,9 @@ pub enum AuthError {
     /// The validator could not reach what it needs (a key server, a database). `503`.
     /// Never caused by the token itself.
     Unavailable,
+    /// A DPoP request (RFC 9449) was refused: `401` with a `WWW-Authenticate: DPoP`
+    /// challenge (see [`dpop`](crate::dpop)).
+    Dpop(crate::dpop::DpopRefusal),
 }
 
 impl AuthError {
@@ -42,7 +45,7 @@ impl AuthError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingToken | Self::InvalidToken(_) | Self::Dpop(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -71,6 +74,7 @@ impl AuthError {
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::Unavailable => "temporarily_unavailable",
+            Self::Dpop(refusal) => refusal.error().code(),
         }
     }
 
@@ -83,6 +87,7 @@ impl AuthError {
             Self::InvalidToken(reason) => reason.description(),
             Self::InsufficientScope(_) => "The token lacks the scopes this resource requires",
             Self::Unavailable => "Token validation is temporarily unavailable",
+            Self::Dpop(refusal) => refusal.error().description(),
         }
     }
 
@@ -95,12 +100,23 @@ impl AuthError {
         }
     }
 
+    /// The DPoP refusal, whose challenge uses the `DPoP` scheme.
+    #[must_use]
+    pub fn dpop(&self) -> Option<&crate::dpop::DpopRefusal> {
+        match self {
+            Self::Dpop(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+
     /// The gRPC status code for the gRPC-shaped answer: `16` (unauthenticated) for
     /// `400`/`401`, `7` (permission denied) for `403`, `14` (unavailable) for `503`.
     #[must_use]
     pub fn grpc_status(&self) -> u16 {
         match self {
-            Self::MissingToken | Self::InvalidRequest(_) | Self::InvalidToken(_) => 16,
+            Self::MissingToken | Self::InvalidRequest(_) | Self::InvalidToken(_) | Self::Dpop(_) => {
+                16
+            }
             Self::InsufficientScope(_) => 7,
             Self::Unavailable => 14,
         }

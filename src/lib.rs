@@ -63,6 +63,7 @@
 //! | two `Authorization` headers, token in two places | 400 | `error="invalid_request"` |
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
+| with [`with_dpop`](BearerAuthLayer::with_dpop): bad DPoP proof, bound token as `Bearer` | 401 | `DPoP error="invalid_dpop_proof"` / `"invalid_token"`, `algs="..."` ([`dpop`]) |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
@@ -85,6 +86,7 @@ pub mod bearer;
 pub mod body;
 pub mod challenge;
 pub mod claims;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod forward;
@@ -103,6 +105,7 @@ pub mod validate;
 pub use bearer::{Anonymous, BearerAuth, BearerAuthLayer};
 pub use body::AuthBody;
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims};
+pub use dpop::Dpop;
 pub use error::{AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes};
 pub use form::FormTokenLayer;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};

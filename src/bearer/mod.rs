@@ -34,6 +34,7 @@
 //! ```
 
 mod anonymous;
+mod dpop;
 mod future;
 mod layer;
 mod service;
@@ -59,6 +60,8 @@ pub(crate) struct Settings {
     pub(crate) sources: TokenSources,
     pub(crate) challenge: Challenge,
     pub(crate) optional: bool,
+    /// Set by [`BearerAuthLayer::with_dpop`]: the `DPoP` scheme is accepted.
+    pub(crate) dpop: Option<crate::dpop::Dpop>,
 }
 
 pub(crate) type SharedSettings = Arc<Settings>;

@@ -50,6 +50,11 @@ pub enum TokenError {
     /// The user store or the hashing pool failed (`503 temporarily_unavailable`). Never
     /// caused by what the client sent.
     TemporarilyUnavailable,
+    /// The request's DPoP proof is invalid (`400 invalid_dpop_proof`, RFC 9449 §5).
+    InvalidDpopProof(crate::dpop::ProofError),
+    /// The DPoP proof lacks the current server nonce (`400 use_dpop_nonce`, with a
+    /// `DPoP-Nonce` header, RFC 9449 §8).
+    UseDpopNonce,
 }
 
 /// Why a token request is malformed (`400 invalid_request`).
@@ -129,6 +134,8 @@ impl TokenError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -152,6 +159,8 @@ impl TokenError {
                 "The body must be application/x-www-form-urlencoded or multipart/form-data"
             }
             Self::TemporarilyUnavailable => "The token endpoint is temporarily unavailable",
+            Self::InvalidDpopProof(reason) => reason.description(),
+            Self::UseDpopNonce => "A DPoP proof with the server nonce is required",
         }
     }
 
@@ -201,6 +210,17 @@ impl fmt::Display for TokenError {
 }
 
 impl std::error::Error for TokenError {}
+
+impl From<crate::dpop::DpopError> for TokenError {
+    /// Token-endpoint answers to a proof refusal (the token errors do not occur there).
+    fn from(error: crate::dpop::DpopError) -> Self {
+        match error {
+            crate::dpop::DpopError::InvalidProof(reason) => Self::InvalidDpopProof(reason),
+            crate::dpop::DpopError::UseNonce => Self::UseDpopNonce,
+            _ => Self::InvalidDpopProof(crate::dpop::ProofError::Malformed),
+        }
+    }
+}
 
 impl From<BadRequest> for TokenError {
     fn from(reason: BadRequest) -> Self {

@@ -80,6 +80,7 @@ struct Inner<S> {
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 #[derive(Clone)]
@@ -108,6 +109,7 @@ pub struct TokenEndpointBuilder<S> {
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 impl<S> fmt::Debug for TokenEndpointBuilder<S> {
@@ -138,6 +140,7 @@ impl<S: UserStore> TokenEndpoint<S> {
             lenient_grant_type: false,
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            dpop: None,
         }
     }
 
@@ -240,6 +243,16 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
         Ok(self)
     }
 
+    /// Issues DPoP-bound access tokens (RFC 9449 §5) to token requests that carry a
+    /// valid `DPoP` proof (`htm` `POST`, `htu` this endpoint's URL under the
+    /// [`Dpop`](crate::dpop::Dpop)'s public base URL): the token gets `cnf.jkt`, the
+    /// answer `token_type: DPoP`. An invalid proof is `400 invalid_dpop_proof`; a
+    /// request without one gets a bearer token as before. Refresh tokens are not bound.
+    pub fn with_dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Registers a confidential client. Once any client is registered, every request
     /// must authenticate one (RFC 6749 §2.3.1: HTTP Basic, or `client_id` and
     /// `client_secret` in the body); without registered clients, client
@@ -302,6 +315,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
                 lenient_grant_type: self.lenient_grant_type,
                 max_body: self.max_body,
                 body_timeout: self.body_timeout,
+                dpop: self.dpop,
             }),
         })
     }
@@ -331,7 +345,7 @@ where
                 inner
                     .handle(request)
                     .await
-                    .unwrap_or_else(TokenError::into_response)
+                    .unwrap_or_else(|error| inner.refusal(error))
             })),
         }
     }
@@ -410,40 +424,83 @@ impl<S: UserStore> Inner<S> {
             return Err(TokenError::UnsupportedMediaType);
         }
         let encoding = form::encoding(content_type)?;
+        let proof = self.dpop_proof(&parts).await?;
+        let jkt = proof.as_ref().map(crate::dpop::Proof::jkt);
         let bytes = read_body(body, self.max_body, self.body_timeout).await?;
         let form = form::decode(encoding, bytes).await?;
         self.authenticate_client(headers, &form)?;
         match form.grant_type.as_deref() {
             Some("refresh_token") if self.refresh.is_some() => {
                 let client_id = client_identity(headers, &form);
-                self.refresh_grant(form, &client_id).await
+                self.refresh_grant(form, &client_id, jkt).await
             }
             Some("client_credentials") if self.client_store.is_some() => {
-                self.client_credentials_grant(headers, form).await
+                self.client_credentials_grant(headers, form, jkt).await
             }
             Some("password") | None if self.password_grant => {
                 let client_id = client_identity(headers, &form);
-                self.password_grant(form, &client_id).await
+                self.password_grant(form, &client_id, jkt).await
             }
             None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
             _ => Err(TokenError::UnsupportedGrantType),
         }
     }
 
+    /// The request's DPoP proof, checked and recorded; `None` without one (or with DPoP
+    /// off).
+    async fn dpop_proof(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<crate::dpop::Proof>, TokenError> {
+        let Some(dpop) = &self.dpop else {
+            return Ok(None);
+        };
+        if !parts.headers.contains_key(&crate::dpop::DPOP) {
+            return Ok(None);
+        }
+        let proof = dpop
+            .check(&parts.headers, &parts.method, parts.uri.path(), None)
+            .map_err(TokenError::from)?;
+        match proof.record().await {
+            Ok(()) => Ok(Some(proof)),
+            Err(Ok(error)) => Err(error.into()),
+            Err(Err(_)) => Err(TokenError::TemporarilyUnavailable),
+        }
+    }
+
+    /// The §5.2 answer, with a fresh `DPoP-Nonce` for `use_dpop_nonce`.
+    fn refusal(&self, error: TokenError) -> Response<Full<Bytes>> {
+        let mut response = error.into_response();
+        if error == TokenError::UseDpopNonce {
+            let nonce = self.dpop.as_ref().and_then(crate::dpop::Dpop::current_nonce);
+            if let Some(nonce) = nonce.and_then(|n| http::HeaderValue::try_from(n).ok()) {
+                response
+                    .headers_mut()
+                    .insert(crate::dpop::DPOP_NONCE.clone(), nonce);
+            }
+        }
+        response
+    }
+
     fn success(
         &self,
         subject: &str,
         scope: &str,
-        extra: serde_json::Map<String, serde_json::Value>,
+        mut extra: serde_json::Map<String, serde_json::Value>,
         refresh_token: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
+        if let Some(jkt) = jkt {
+            // RFC 9449 §6.1: the token is bound to the proof's key.
+            extra.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+        }
         let issued = self
             .issuer
             .issue(subject, scope, extra)
             .map_err(|_| TokenError::TemporarilyUnavailable)?;
         let body = serde_json::to_vec(&Success {
             access_token: &issued.token,
-            token_type: "bearer",
+            token_type: if jkt.is_some() { "DPoP" } else { "bearer" },
             expires_in: issued.expires_in,
             scope,
             refresh_token,
@@ -456,6 +513,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         form: TokenForm,
         client_id: &str,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         let Some(config) = &self.refresh else {
             return Err(TokenError::UnsupportedGrantType);
@@ -479,6 +537,7 @@ impl<S: UserStore> Inner<S> {
             &refreshed.scope,
             serde_json::Map::new(),
             Some(refreshed.refresh_token.as_str()),
+            jkt,
         )
     }
 
@@ -486,6 +545,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         headers: &HeaderMap,
         form: TokenForm,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         let Some(clients) = &self.client_store else {
             return Err(TokenError::UnsupportedGrantType);
@@ -502,7 +562,7 @@ impl<S: UserStore> Inner<S> {
         let scope = client
             .grant_scope(form.scope.as_deref())
             .map_err(|_| TokenError::InvalidScope)?;
-        self.success(client.id(), &scope, serde_json::Map::new(), None)
+        self.success(client.id(), &scope, serde_json::Map::new(), None, jkt)
     }
 
     fn authenticate_client(&self, headers: &HeaderMap, form: &TokenForm) -> Result<(), TokenError> {
@@ -555,6 +615,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         form: TokenForm,
         client_id: &str,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         match form.grant_type.as_deref() {
             Some("password") => {}
@@ -617,7 +678,13 @@ impl<S: UserStore> Inner<S> {
             }
             None => None,
         };
-        self.success(user.username(), &scope, extra, refresh_token.as_deref())
+        self.success(
+            user.username(),
+            &scope,
+            extra,
+            refresh_token.as_deref(),
+            jkt,
+        )
     }
 }
 
