@@ -63,7 +63,7 @@
 //! | two `Authorization` headers, token in two places | 400 | `error="invalid_request"` |
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
-| with [`with_dpop`](BearerAuthLayer::with_dpop): bad DPoP proof, bound token as `Bearer` | 401 | `DPoP error="invalid_dpop_proof"` / `"invalid_token"`, `algs="..."` ([`dpop`]) |
+//! | with [`with_dpop`](BearerAuthLayer::with_dpop): bad DPoP proof, bound token as `Bearer` | 401 | `DPoP error="invalid_dpop_proof"` / `"invalid_token"`, `algs="..."` ([`dpop`]) |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with

@@ -12,6 +12,7 @@ use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+#[cfg(feature = "redis")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tower::{service_fn, util::BoxCloneService, ServiceBuilder, ServiceExt};
-use tower_bearer::dpop::{Dpop, ReplayStore};
+use tower_bearer::dpop::Dpop;
+#[cfg(feature = "redis")]
+use tower_bearer::dpop::ReplayStore;
 use tower_bearer::token_endpoint::{hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User};
 use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
 
@@ -51,22 +54,70 @@ struct Proof {
     jkt: String,
 }
 
+const HELPERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dpop");
+
+/// Installs what the helpers need, once per test process.
+static SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl Proofs {
+    /// panva's `dpop` on Node (keys `es` ES256, `ed` Ed25519, `ps` PS256, `other` ES256).
     fn start() -> Self {
-        let dir = format!("{}/tests/dpop", env!("CARGO_MANIFEST_DIR"));
-        let node_ok = Command::new("node").arg("--version").output().is_ok();
-        assert!(node_ok, "tests/dpop.rs needs Node.js 20+ (`node`) on PATH");
-        if !std::path::Path::new(&format!("{dir}/node_modules/dpop/package.json")).exists() {
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&dir)
-                .status()
-                .expect("npm ci in tests/dpop");
-            assert!(status.success(), "npm ci in tests/dpop failed");
+        {
+            let _once = SETUP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let node_ok = Command::new("node").arg("--version").output().is_ok();
+            assert!(node_ok, "tests/dpop.rs needs Node.js 20+ (`node`) on PATH");
+            if !std::path::Path::new(&format!("{HELPERS}/node_modules/dpop/package.json")).exists()
+            {
+                let status = Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                    .current_dir(HELPERS)
+                    .status()
+                    .expect("npm ci in tests/dpop");
+                assert!(status.success(), "npm ci in tests/dpop failed");
+            }
         }
-        let mut child = Command::new("node")
-            .arg("proofs.mjs")
-            .current_dir(&dir)
+        let mut command = Command::new("node");
+        command.arg("proofs.mjs");
+        Self::spawn(command)
+    }
+
+    /// Python's joserfc in a virtual environment under the target directory (keys
+    /// `rs` RS256, `es384` ES384).
+    fn joserfc() -> Self {
+        // <target>/<profile>/deps/<this test> -> <target>/dpop-venv
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+        let venv = target.join("dpop-venv");
+        let python = venv.join("bin/python");
+        {
+            let _once = SETUP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let ready = Command::new(&python)
+                .args(["-c", "import joserfc"])
+                .output()
+                .is_ok_and(|out| out.status.success());
+            if !ready {
+                let status = Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv)
+                    .status()
+                    .expect("tests/dpop.rs needs python3 with venv");
+                assert!(status.success(), "python3 -m venv failed");
+                let status = Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+                    .arg(format!("{HELPERS}/requirements.txt"))
+                    .status()
+                    .expect("pip install joserfc");
+                assert!(status.success(), "pip install -r tests/dpop/requirements.txt failed");
+            }
+        }
+        let mut command = Command::new(python);
+        command.arg("joserfc_proofs.py");
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .current_dir(HELPERS)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -301,6 +352,24 @@ async fn login_and_use_with_third_party_proofs_ok() {
     assert_eq!(answer.challenge(), format!(r#"Bearer realm="{REALM}""#));
 }
 
+/// A second implementation, for RS256 and ES384 proofs.
+#[tokio::test]
+async fn login_and_use_with_joserfc_proofs_ok() {
+    let server = server(|dpop| dpop).await;
+    let mut proofs = Proofs::joserfc();
+    let me = server.url("/me");
+    for key in ["rs", "es384"] {
+        let token = bound_token(&server, &mut proofs, key).await;
+        let proof = proofs.fresh(key, "GET", &me, Some(&token));
+        let auth = format!("DPoP {token}");
+        let answer = call("GET", &me, &auth, &[&proof.proof]).await;
+        assert_eq!(answer.status, 200, "{key}: {:?}", answer.body);
+        assert_dpop_refusal(&call("GET", &me, &auth, &[&proof.proof]).await, "invalid_dpop_proof");
+        let stale = proofs.make(key, "GET", &me, Some(&token), None, -120);
+        assert_dpop_refusal(&call("GET", &me, &auth, &[&stale.proof]).await, "invalid_dpop_proof");
+    }
+}
+
 #[tokio::test]
 async fn bad_proofs_and_misused_tokens_fail() {
     let server = server(|dpop| dpop).await;
@@ -367,7 +436,8 @@ async fn bad_proofs_and_misused_tokens_fail() {
     assert_dpop_refusal(&answer, "invalid_token");
 
     // A bad token with a good proof: invalid_token in the DPoP challenge.
-    let forged = format!("{}x", &token[..token.len() - 1]);
+    let last = if token.ends_with('A') { "E" } else { "A" };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
     let proof = proofs.fresh("es", "GET", &me, Some(&forged));
     assert_dpop_refusal(&call("GET", &me, &format!("DPoP {forged}"), &[&proof.proof]).await, "invalid_token");
 
