@@ -155,14 +155,22 @@ fn main() {
     let dpop = Dpop::new(BASE)
         .unwrap()
         .with_max_age(Duration::from_secs(3600))
-        .with_replay_store(MemoryReplayStore::new().with_max_proofs(10_000_000).unwrap());
+        .with_replay_store(
+            MemoryReplayStore::new()
+                .with_max_proofs(10_000_000)
+                .unwrap(),
+        );
 
     let mut without = BearerAuthLayer::new(validator.clone()).layer(Ok200);
-    let mut with = BearerAuthLayer::new(validator)
-        .with_dpop(dpop)
-        .layer(Ok200);
-    assert_eq!(call_now(&mut without, request(&plain_header, None)), StatusCode::OK);
-    assert_eq!(call_now(&mut with, request(&plain_header, None)), StatusCode::OK);
+    let mut with = BearerAuthLayer::new(validator).with_dpop(dpop).layer(Ok200);
+    assert_eq!(
+        call_now(&mut without, request(&plain_header, None)),
+        StatusCode::OK
+    );
+    assert_eq!(
+        call_now(&mut with, request(&plain_header, None)),
+        StatusCode::OK
+    );
 
     let mut criterion = Criterion::default().configure_from_args();
     criterion.bench_function("hs256/bearer_layer", |b| {

@@ -114,9 +114,10 @@ impl AuthError {
     #[must_use]
     pub fn grpc_status(&self) -> u16 {
         match self {
-            Self::MissingToken | Self::InvalidRequest(_) | Self::InvalidToken(_) | Self::Dpop(_) => {
-                16
-            }
+            Self::MissingToken
+            | Self::InvalidRequest(_)
+            | Self::InvalidToken(_)
+            | Self::Dpop(_) => 16,
             Self::InsufficientScope(_) => 7,
             Self::Unavailable => 14,
         }

@@ -28,7 +28,10 @@ fn dpop_credentials(value: &[u8], max: usize) -> Result<Option<&str>, AuthError>
         return Err(InvalidToken::TooLong.into());
     }
     let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
-    let end = rest.iter().rposition(|&b| b != b' ').map_or(start, |i| i + 1);
+    let end = rest
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(start, |i| i + 1);
     let token = &rest[start..end.max(start)];
     if token.is_empty() {
         // The scheme without credentials: a DPoP request with nothing to check.
@@ -72,7 +75,11 @@ impl<S, V, R> BearerAuth<S, V, R> {
         let first = values.next();
         if first.is_some() && values.next().is_some() {
             // Two Authorization headers: two schemes, or one twice.
-            return refuse(self, &request, InvalidRequest::DuplicateAuthorizationHeader.into());
+            return refuse(
+                self,
+                &request,
+                InvalidRequest::DuplicateAuthorizationHeader.into(),
+            );
         }
         let max = settings.sources.max_len();
         let dpop_token = match first.map(|value| dpop_credentials(value.as_bytes(), max)) {
@@ -166,12 +173,6 @@ impl<S, V, R> BearerAuth<S, V, R> {
         // Take the service that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::checking(
-            checks,
-            ready,
-            request,
-            self.on_rejection.clone(),
-            settings,
-        )
+        ResponseFuture::checking(checks, ready, request, self.on_rejection.clone(), settings)
     }
 }

@@ -66,7 +66,7 @@ impl<V, R> BearerAuthLayer<V, R> {
         self
     }
 
-        /// Replaces the rejection response (see [`OnRejection`]).
+    /// Replaces the rejection response (see [`OnRejection`]).
     pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> BearerAuthLayer<V, R2> {
         BearerAuthLayer {
             validator: self.validator,

@@ -71,7 +71,11 @@ pub(crate) fn normalize_path(path: &str) -> Option<String> {
         return None;
     }
     let path = remove_dot_segments(&normalize_percent(path)?);
-    Some(if path.is_empty() { "/".to_owned() } else { path })
+    Some(if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path
+    })
 }
 
 /// Host and port (without leading zeros; `None` when absent or empty).
@@ -171,12 +175,24 @@ mod tests {
     #[test]
     fn normalization_equivalents_ok() {
         let same = [
-            ("https://server.example.com/token", "https://server.example.com/token"),
-            ("HTTPS://Server.EXAMPLE.com:443/token", "https://server.example.com/token"),
-            ("https://server.example.com:0443/token", "https://server.example.com/token"),
+            (
+                "https://server.example.com/token",
+                "https://server.example.com/token",
+            ),
+            (
+                "HTTPS://Server.EXAMPLE.com:443/token",
+                "https://server.example.com/token",
+            ),
+            (
+                "https://server.example.com:0443/token",
+                "https://server.example.com/token",
+            ),
             ("http://server.example.com:80", "http://server.example.com/"),
             ("http://server.example.com:", "http://server.example.com/"),
-            ("http://127.0.0.1:8000/a/b/../c/./d", "http://127.0.0.1:8000/a/c/d"),
+            (
+                "http://127.0.0.1:8000/a/b/../c/./d",
+                "http://127.0.0.1:8000/a/c/d",
+            ),
             ("http://h/%7Euser/%2f/%41", "http://h/~user/%2F/A"),
             ("http://h/p?query=1#fragment", "http://h/p"),
             ("http://[::1]:8080/x", "http://[::1]:8080/x"),

@@ -26,8 +26,14 @@ pub(crate) struct ProofKey {
 
 /// Reads the `jwk` header for a proof signed with `algorithm` (already one of the
 /// accepted asymmetric algorithms).
-pub(crate) fn proof_key(jwk: &Map<String, Value>, algorithm: Algorithm) -> Result<ProofKey, ProofError> {
-    if SECRET_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
+pub(crate) fn proof_key(
+    jwk: &Map<String, Value>,
+    algorithm: Algorithm,
+) -> Result<ProofKey, ProofError> {
+    if SECRET_MEMBERS
+        .iter()
+        .any(|member| jwk.contains_key(*member))
+    {
         return Err(ProofError::PrivateKey);
     }
     let member = |name: &str| -> Result<&str, ProofError> {
@@ -50,7 +56,10 @@ pub(crate) fn proof_key(jwk: &Map<String, Value>, algorithm: Algorithm) -> Resul
             decoded_len(x, size)?;
             decoded_len(y, size)?;
             let key = DecodingKey::from_ec_components(x, y).map_err(|_| ProofError::InvalidKey)?;
-            (key, format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#))
+            (
+                key,
+                format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#),
+            )
         }
         ("OKP", AlgorithmFamily::Ed) => {
             if member("crv")? != "Ed25519" {
@@ -112,13 +121,17 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str);
     // Members are written as given; their values never need JSON escaping when they
     // are base64url or curve names, and anything else is refused.
-    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    let plain = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    };
     let canonical = match member("kty")? {
         "EC" => {
             let (crv, x, y) = (member("crv")?, member("x")?, member("y")?);
-            [crv, x, y].iter().all(|s| plain(s)).then(|| {
-                format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#)
-            })?
+            [crv, x, y]
+                .iter()
+                .all(|s| plain(s))
+                .then(|| format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#))?
         }
         "OKP" => {
             let (crv, x) = (member("crv")?, member("x")?);
@@ -199,7 +212,10 @@ mod tests {
         let jwk = jwk.as_object().unwrap();
         let expected = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
         assert_eq!(jwk_thumbprint(jwk).as_deref(), Some(expected));
-        assert_eq!(proof_key(jwk, Algorithm::EdDSA).ok().unwrap().thumbprint, expected);
+        assert_eq!(
+            proof_key(jwk, Algorithm::EdDSA).ok().unwrap().thumbprint,
+            expected
+        );
     }
 
     #[test]

@@ -228,8 +228,7 @@ impl Dpop {
     ) -> Result<Self, ConfigError> {
         let mut chosen = Vec::new();
         for algorithm in algorithms {
-            if algorithm.family() == AlgorithmFamily::Hmac || algorithm_name(algorithm).is_empty()
-            {
+            if algorithm.family() == AlgorithmFamily::Hmac || algorithm_name(algorithm).is_empty() {
                 return Err(ConfigError::KeyAlgorithmMismatch);
             }
             if !chosen.contains(&algorithm) {

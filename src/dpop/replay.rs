@@ -55,11 +55,16 @@ pub trait ReplayStore: Send + Sync + 'static {
     ///
     /// [`StoreError`] when the backend cannot answer; the request is then refused with
     /// `503`, never accepted.
-    fn first_use(&self, id: ProofId, ttl: Duration) -> BoxFuture<'static, Result<bool, StoreError>>;
+    fn first_use(&self, id: ProofId, ttl: Duration)
+        -> BoxFuture<'static, Result<bool, StoreError>>;
 }
 
 impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
-    fn first_use(&self, id: ProofId, ttl: Duration) -> BoxFuture<'static, Result<bool, StoreError>> {
+    fn first_use(
+        &self,
+        id: ProofId,
+        ttl: Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
         (**self).first_use(id, ttl)
     }
 }
@@ -149,7 +154,11 @@ impl MemoryReplayStore {
 }
 
 impl ReplayStore for MemoryReplayStore {
-    fn first_use(&self, id: ProofId, ttl: Duration) -> BoxFuture<'static, Result<bool, StoreError>> {
+    fn first_use(
+        &self,
+        id: ProofId,
+        ttl: Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
         let outcome = self.record(id, ttl, crate::store::now());
         Box::pin(std::future::ready(outcome))
     }

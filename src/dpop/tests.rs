@@ -110,18 +110,34 @@ fn wrong_claims_fail() {
     let cases: [(&str, Value, ProofError); 9] = [
         ("htm", json!("POST"), ProofError::WrongMethod),
         ("htm", json!("get"), ProofError::WrongMethod),
-        ("htu", json!("https://api.example.com/users"), ProofError::WrongUri),
-        ("htu", json!("http://api.example.com/users/me"), ProofError::WrongUri),
+        (
+            "htu",
+            json!("https://api.example.com/users"),
+            ProofError::WrongUri,
+        ),
+        (
+            "htu",
+            json!("http://api.example.com/users/me"),
+            ProofError::WrongUri,
+        ),
         ("iat", json!(NOW - 61), ProofError::Stale),
         ("iat", json!(NOW + 6), ProofError::Stale),
         ("iat", json!("now"), ProofError::InvalidClaim("iat")),
-        ("ath", json!(ath_of("another.token")), ProofError::WrongAccessTokenHash),
+        (
+            "ath",
+            json!(ath_of("another.token")),
+            ProofError::WrongAccessTokenHash,
+        ),
         ("jti", json!(""), ProofError::InvalidClaim("jti")),
     ];
     for (claim, value, expected) in cases {
         let mut claims = claims();
         claims[claim] = value;
-        assert_eq!(refused(&claims), DpopError::InvalidProof(expected), "{claim}");
+        assert_eq!(
+            refused(&claims),
+            DpopError::InvalidProof(expected),
+            "{claim}"
+        );
     }
     for claim in ["jti", "htm", "htu", "iat", "ath"] {
         let mut claims = claims();
@@ -161,10 +177,14 @@ fn wrong_headers_fail() {
         ProofError::KeyAlgorithmMismatch.into()
     );
     // Signed by another key than the one in the header.
-    let other = EncodingKey::from_ec_pem(include_bytes!("../../tests/keys/ec_private_2.pem")).unwrap();
+    let other =
+        EncodingKey::from_ec_pem(include_bytes!("../../tests/keys/ec_private_2.pem")).unwrap();
     let header = json!({"typ": "dpop+jwt", "jwk": jwk});
     let forged = sign(&header, &claims(), Algorithm::ES256, &other);
-    assert_eq!(check(&dpop(), &forged).unwrap_err(), ProofError::BadSignature.into());
+    assert_eq!(
+        check(&dpop(), &forged).unwrap_err(),
+        ProofError::BadSignature.into()
+    );
 }
 
 /// Hand-built proofs: algorithms no signer offers.
@@ -221,7 +241,10 @@ fn header_count_and_size_fail() {
         ProofError::Multiple.into()
     );
     let small = dpop().with_max_proof_len(100);
-    assert_eq!(check(&small, &proof).unwrap_err(), ProofError::TooLong.into());
+    assert_eq!(
+        check(&small, &proof).unwrap_err(),
+        ProofError::TooLong.into()
+    );
 }
 
 #[test]
@@ -229,7 +252,10 @@ fn nonces_required_when_on() {
     let dpop = dpop()
         .with_nonces(&[9; 32], Duration::from_secs(300))
         .unwrap();
-    assert_eq!(check(&dpop, &proof_with(&claims())).unwrap_err(), DpopError::UseNonce);
+    assert_eq!(
+        check(&dpop, &proof_with(&claims())).unwrap_err(),
+        DpopError::UseNonce
+    );
     let refusal = dpop.refusal(DpopError::UseNonce);
     assert_eq!(refusal.code(), "use_dpop_nonce");
     assert!(refusal.dpop().unwrap().nonce().is_some());
@@ -239,7 +265,10 @@ fn nonces_required_when_on() {
     with_nonce["nonce"] = json!(nonce);
     check(&dpop, &proof_with(&with_nonce)).unwrap();
     with_nonce["nonce"] = json!("forged");
-    assert_eq!(check(&dpop, &proof_with(&with_nonce)).unwrap_err(), DpopError::UseNonce);
+    assert_eq!(
+        check(&dpop, &proof_with(&with_nonce)).unwrap_err(),
+        DpopError::UseNonce
+    );
 }
 
 #[tokio::test]
@@ -248,23 +277,42 @@ async fn replayed_proof_fails() {
     let proof = proof_with(&claims());
     check(&dpop, &proof).unwrap().record().await.unwrap();
     let again = check(&dpop, &proof).unwrap().record().await;
-    assert!(matches!(again, Err(Ok(DpopError::InvalidProof(ProofError::Replayed)))));
+    assert!(matches!(
+        again,
+        Err(Ok(DpopError::InvalidProof(ProofError::Replayed)))
+    ));
     // Another jti from the same key is a new proof.
     let mut next = claims();
     next["jti"] = json!("proof-2");
-    check(&dpop, &proof_with(&next)).unwrap().record().await.unwrap();
+    check(&dpop, &proof_with(&next))
+        .unwrap()
+        .record()
+        .await
+        .unwrap();
 }
 
 #[test]
 fn token_binding_read_ok() {
     let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let token = |payload: &Value| format!("{}.{}.sig", encode(&json!({"alg": "HS256"})), encode(payload));
+    let token = |payload: &Value| {
+        format!(
+            "{}.{}.sig",
+            encode(&json!({"alg": "HS256"})),
+            encode(payload)
+        )
+    };
     assert_eq!(
         token_jkt(&token(&json!({"cnf": {"jkt": "abc"}}))).as_deref(),
         Some("abc")
     );
     assert_eq!(token_jkt(&token(&json!({"sub": "x"}))), None);
-    assert_eq!(token_jkt(&token(&json!({"cnf": {"x5t#S256": "abc"}}))), None);
-    assert_eq!(token_jkt(&token(&json!({"cnf": {"jkt": 1}}))).as_deref(), Some(""));
+    assert_eq!(
+        token_jkt(&token(&json!({"cnf": {"x5t#S256": "abc"}}))),
+        None
+    );
+    assert_eq!(
+        token_jkt(&token(&json!({"cnf": {"jkt": 1}}))).as_deref(),
+        Some("")
+    );
     assert_eq!(token_jkt("opaque-token"), None);
 }

@@ -472,7 +472,10 @@ impl<S: UserStore> Inner<S> {
     fn refusal(&self, error: TokenError) -> Response<Full<Bytes>> {
         let mut response = error.into_response();
         if error == TokenError::UseDpopNonce {
-            let nonce = self.dpop.as_ref().and_then(crate::dpop::Dpop::current_nonce);
+            let nonce = self
+                .dpop
+                .as_ref()
+                .and_then(crate::dpop::Dpop::current_nonce);
             if let Some(nonce) = nonce.and_then(|n| http::HeaderValue::try_from(n).ok()) {
                 response
                     .headers_mut()
