@@ -54,6 +54,9 @@
 //!   `/.well-known/oauth-protected-resource` (RFC 9728), which every `401` challenge
 //!   points at (`resource_metadata`); `POST /introspect` (RFC 7662) for `demo-client` /
 //!   `demo-secret`.
+//! - DPoP (RFC 9449): a login with a `DPoP` proof header (`htu` `http://<BIND>/token`)
+//!   gets a DPoP-bound token (`token_type: DPoP`), usable only as
+//!   `Authorization: DPoP <token>` with a fresh proof per request.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -90,8 +93,8 @@ use tower_bearer::token_endpoint::{
     TokenIssuer, User,
 };
 use tower_bearer::{
-    BearerAuthLayer, Claims, HttpFetcher, JwksValidator, JwtValidator, MultiIssuerValidator,
-    RequireScopesLayer, RevocationCheck, TokenValidator,
+    BearerAuthLayer, Claims, Dpop, HttpFetcher, JwksValidator, JwtValidator,
+    MultiIssuerValidator, RequireScopesLayer, RevocationCheck, TokenValidator,
 };
 use utoipa::openapi::HttpMethod;
 use utoipa::{OpenApi, ToSchema};
@@ -282,12 +285,14 @@ fn token(
     refresh: Arc<dyn RefreshTokenStore>,
     clients: Arc<dyn ClientStore>,
     revocations: Arc<dyn RevocationStore>,
+    dpop: Dpop,
 ) -> Result<Route, Error> {
     let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
         .allow_password_grant()
         .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600))
         .with_client_credentials(clients)
         .with_revocations(revocations)
+        .with_dpop(dpop)
         .build()?;
     Ok(
         ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
@@ -353,6 +358,7 @@ fn signing_key(algorithm: Algorithm) -> Result<EncodingKey, Error> {
 
 /// Fixed routes beyond the protected ones.
 struct Extra {
+    dpop: Dpop,
     token: Route,
     revoke: Route,
     introspect: Route,
@@ -377,7 +383,8 @@ fn app<V: TokenValidator<Claims = Claims>>(
 > {
     let bearer = BearerAuthLayer::new(validator)
         .with_realm(REALM)?
-        .with_resource_metadata(&extra.resource_metadata)?;
+        .with_resource_metadata(&extra.resource_metadata)?
+        .with_dpop(extra.dpop.clone());
     let me = RequireScopesLayer::<Claims>::try_new(["me"])?.with_realm(REALM)?;
     let items = RequireScopesLayer::<Claims>::try_new(["me", "items"])?.with_realm(REALM)?;
 
@@ -407,7 +414,7 @@ fn app<V: TokenValidator<Claims = Claims>>(
         revoke,
         introspect,
         well_known,
-        resource_metadata: _,
+        ..
     } = extra;
 
     Ok(service_fn(move |req: Request<Incoming>| {
@@ -578,8 +585,10 @@ async fn main() -> Result<(), Error> {
         "/.well-known/oauth-protected-resource",
         boxed(ProtectedResourceMetadataService::new([resource])),
     ));
+    let dpop = dpop(address).await?;
     let extra = Extra {
-        token: token(issuer, &store, refresh, clients, revocations)?,
+        dpop: dpop.clone(),
+        token: token(issuer, &store, refresh, clients, revocations, dpop)?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
         introspect: ServiceExt::<Request<Incoming>>::map_response(introspect, |r| {
@@ -662,6 +671,18 @@ async fn stores() -> Result<Stores, Error> {
         Arc::new(MemoryRefreshStore::new()),
         Arc::new(MemoryRevocationStore::new()),
     ))
+}
+
+/// DPoP (RFC 9449) for tokens issued and used at `http://<address>`; proofs
+/// remembered in Redis when `REDIS_URL` is set.
+async fn dpop(address: std::net::SocketAddr) -> Result<Dpop, Error> {
+    let dpop = Dpop::new(&format!("http://{address}"))?;
+    #[cfg(feature = "redis")]
+    if let Some(url) = env("REDIS_URL") {
+        let redis = tower_bearer::store::RedisStore::connect(&url).await?;
+        return Ok(dpop.with_replay_store(redis));
+    }
+    Ok(dpop)
 }
 
 type RouteFuture =

@@ -16,6 +16,18 @@ if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
 fi
 export OPENAPI_VALIDATOR_PYTHON="$PWD/$venv/bin/python"
 
+# tests/dpop.rs: DPoP proofs from panva's `dpop` package on Node and from Python's
+# joserfc (the test also installs these itself when missing).
+if ! [ -f tests/dpop/node_modules/dpop/package.json ]; then
+  (cd tests/dpop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+dpop_venv=target/dpop-venv
+if ! "$dpop_venv/bin/python" -c 'import joserfc' 2>/dev/null; then
+  python3 -m venv "$dpop_venv"
+  "$dpop_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r tests/dpop/requirements.txt
+fi
+
 # The Redis store tests start their own redis-server (the distribution's package) on a
 # free loopback port. Install it when we can; elsewhere they skip with a loud message.
 if ! command -v redis-server >/dev/null; then

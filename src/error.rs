@@ -50,6 +50,9 @@ pub enum AuthError {
     /// deny-by-default mode found it unlisted. `403`, `insufficient_scope` with no
     /// `scope` parameter (no scope would do).
     PathNotAllowed,
+    /// A DPoP request (RFC 9449) was refused: `401` with a `WWW-Authenticate: DPoP`
+    /// challenge (see [`dpop`](crate::dpop)).
+    Dpop(crate::dpop::DpopRefusal),
 }
 
 impl AuthError {
@@ -59,7 +62,8 @@ impl AuthError {
         match self {
             Self::MissingToken
             | Self::InvalidToken(_)
-            | Self::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
+            | Self::InsufficientUserAuthentication(_)
+            | Self::Dpop(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -90,6 +94,7 @@ impl AuthError {
             Self::Forbidden => "forbidden",
             Self::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
             Self::Unavailable => "temporarily_unavailable",
+            Self::Dpop(refusal) => refusal.error().code(),
         }
     }
 
@@ -107,6 +112,7 @@ impl AuthError {
             }
             Self::Unavailable => "Token validation is temporarily unavailable",
             Self::PathNotAllowed => "No token grants access to this path",
+            Self::Dpop(refusal) => refusal.error().description(),
         }
     }
 
@@ -128,6 +134,15 @@ impl AuthError {
         }
     }
 
+    /// The DPoP refusal, whose challenge uses the `DPoP` scheme.
+    #[must_use]
+    pub fn dpop(&self) -> Option<&crate::dpop::DpopRefusal> {
+        match self {
+            Self::Dpop(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+
     /// The gRPC status code for the gRPC-shaped answer: `16` (unauthenticated) for
     /// `400`/`401`, `7` (permission denied) for `403`, `14` (unavailable) for `503`.
     #[must_use]
@@ -136,7 +151,8 @@ impl AuthError {
             Self::MissingToken
             | Self::InvalidRequest(_)
             | Self::InvalidToken(_)
-            | Self::InsufficientUserAuthentication(_) => 16,
+            | Self::InsufficientUserAuthentication(_)
+            | Self::Dpop(_) => 16,
             Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => 7,
             Self::Unavailable => 14,
         }

@@ -67,6 +67,7 @@
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
 //! | valid token refused by another [`Policy`] rule (role, tenant, ...) | 403 | `realm="..."` (no `error`; body `error`: `forbidden`) |
 //! | login too weak or too old for the route ([`StepUpLayer`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
+//! | with [`with_dpop`](BearerAuthLayer::with_dpop): bad DPoP proof, bound token as `Bearer` | 401 | `DPoP error="invalid_dpop_proof"` / `"invalid_token"`, `algs="..."` ([`dpop`]) |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
 //! (`content-type: application/grpc*`) get the gRPC shape instead: HTTP 200 with
@@ -105,6 +106,7 @@ pub mod bearer;
 pub mod claims;
 #[cfg(feature = "token-endpoint")]
 pub mod current_user;
+pub mod dpop;
 pub mod error;
 pub mod forward;
 pub mod keys;
@@ -133,6 +135,7 @@ pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use error::{
     AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes, StepUpRequirement,
 };
+pub use dpop::Dpop;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use scopes::{
     check_any_scope, check_scopes, Authorize, AuthorizeLayer, ClaimValues, PathScopes,

@@ -159,13 +159,21 @@ fn render(realm: Option<&str>, resource_metadata: Option<&str>, error: &AuthErro
             params.push(("resource_metadata", url));
         }
     }
+    // RFC 9449 §7.1: DPoP refusals name the DPoP scheme and the accepted algorithms.
+    let scheme = match error.dpop() {
+        Some(refusal) => {
+            params.push(("algs", refusal.algs()));
+            "DPoP"
+        }
+        None => "Bearer",
+    };
     let capacity = 16
         + params
             .iter()
             .map(|(name, param)| name.len() + param.len() + 6)
             .sum::<usize>();
     let mut value = String::with_capacity(capacity);
-    value.push_str("Bearer");
+    value.push_str(scheme);
     for (i, (name, param)) in params.into_iter().enumerate() {
         value.push_str(if i == 0 { " " } else { ", " });
         push_param(&mut value, name, param);

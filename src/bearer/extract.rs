@@ -130,6 +130,11 @@ impl TokenSources {
         self
     }
 
+    /// The longest credentials read, in bytes.
+    pub(crate) fn max_len(&self) -> usize {
+        self.max_len
+    }
+
     /// Finds the request's bearer token.
     ///
     /// `Ok(None)` means the request has no bearer credentials at all.
@@ -449,7 +454,7 @@ fn may_name_access_token(query: &str) -> bool {
 }
 
 /// `true` if the query has a non-empty `access_token` parameter, whatever its value.
-fn has_query_token(query: &str) -> bool {
+pub(crate) fn has_query_token(query: &str) -> bool {
     may_name_access_token(query)
         && form_urlencoded::parse(query.as_bytes())
             .any(|(name, value)| name == ACCESS_TOKEN_PARAM && !value.is_empty())

@@ -80,6 +80,18 @@ impl<V, R> BearerAuthLayer<V, R> {
         self
     }
 
+    /// Accepts DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with a
+    /// valid proof in the `DPoP` header, checked by `dpop`, for a token bound to the
+    /// proof's key ([`TokenValidator::dpop_jkt`]). A DPoP-bound token sent as `Bearer`
+    /// is then refused; unbound tokens are still accepted as `Bearer`. See
+    /// [`dpop`](crate::dpop) for the rules and the answers.
+    ///
+    /// Without it, nothing of DPoP runs: the `Bearer` path costs the same.
+    pub fn with_dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        Arc::make_mut(&mut self.settings).dpop = Some(dpop);
+        self
+    }
+
     /// Replaces the rejection response (see [`OnRejection`]).
     pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> BearerAuthLayer<V, R2> {
         BearerAuthLayer {

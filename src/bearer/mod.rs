@@ -41,6 +41,7 @@ mod csrf;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod extract;
 pub(crate) mod form_token;
+mod dpop;
 mod future;
 mod layer;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
@@ -73,6 +74,8 @@ pub(crate) struct Settings {
     pub(crate) sources: TokenSources,
     pub(crate) challenge: Challenge,
     pub(crate) optional: bool,
+    /// Set by [`BearerAuthLayer::with_dpop`]: the `DPoP` scheme is accepted.
+    pub(crate) dpop: Option<crate::dpop::Dpop>,
 }
 
 pub(crate) type SharedSettings = Arc<Settings>;

@@ -155,7 +155,15 @@ pub fn http_response(error: &AuthError, challenge: HeaderValue) -> Response<Byte
     if error.status() != StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(WWW_AUTHENTICATE, challenge);
     }
+    insert_dpop_nonce(error, headers);
     response
+}
+
+/// The `DPoP-Nonce` header of a `use_dpop_nonce` refusal (RFC 9449 §9).
+fn insert_dpop_nonce(error: &AuthError, headers: &mut HeaderMap) {
+    if let Some(nonce) = error.dpop().and_then(|refusal| refusal.nonce()) {
+        headers.insert(crate::dpop::DPOP_NONCE.clone(), nonce.clone());
+    }
 }
 
 /// The JSON body of a rejection. Static text only: codes and descriptions never contain
@@ -215,6 +223,7 @@ pub fn grpc_response(error: &AuthError, challenge: HeaderValue) -> Response<Byte
     if error.status() != StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(WWW_AUTHENTICATE, challenge);
     }
+    insert_dpop_nonce(error, headers);
     response
 }
 

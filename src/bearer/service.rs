@@ -15,12 +15,12 @@ use crate::validate::{TokenValidator, Validation};
 /// [`BearerAuthLayer`](super::BearerAuthLayer).
 #[derive(Debug)]
 pub struct BearerAuth<S, V, R> {
-    inner: S,
-    validator: V,
-    settings: SharedSettings,
-    on_rejection: R,
+    pub(super) inner: S,
+    pub(super) validator: V,
+    pub(super) settings: SharedSettings,
+    pub(super) on_rejection: R,
     /// Set in optional mode: what an anonymous request carries.
-    anonymous: Option<Anonymous>,
+    pub(super) anonymous: Option<Anonymous>,
 }
 
 impl<S: Clone, V: Clone, R: Clone> Clone for BearerAuth<S, V, R> {
@@ -75,6 +75,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        if let Some(dpop) = &self.settings.dpop {
+            let dpop = dpop.clone();
+            return self.call_dpop(request, dpop);
+        }
         let settings = &*self.settings;
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();

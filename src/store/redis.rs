@@ -11,6 +11,7 @@
 //! | `{prefix}fam:{family}` | hash | `sub`, `client`, `scope`, `exp`, `cur` (hash of the current token), `state` (`active`/`revoked`) | at `exp` |
 //! | `{prefix}jti:{jti}` | string | `1` | at the token's `exp` |
 //! | `{prefix}sid:{family}` | string | `1` (the session was ended) | a day past the family's `exp` |
+//! | `{prefix}dpop:{id}` | string | `1`: a DPoP proof seen (hex SHA-256 of key and `jti`) | when the proof goes stale |
 //! | `{prefix}sub:{subject}` | sorted set | the subject's family ids, scored by login time (µs) | with its longest-lived family |
 //!
 //! # Bounds
@@ -440,6 +441,31 @@ impl RevocationStore for RedisStore {
             conn.exists(self.sid_key(sid))
                 .await
                 .map_err(|e| backend(&e))
+        })
+    }
+}
+
+/// DPoP proofs seen (RFC 9449 §11.1): `SET {prefix}dpop:{id} 1 NX EX ttl`, one atomic
+/// command, so of several nodes seeing one proof exactly one accepts it.
+impl crate::dpop::ReplayStore for RedisStore {
+    fn first_use(
+        &self,
+        id: crate::dpop::ProofId,
+        ttl: Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let mut conn = self.conn.clone();
+        let key = format!("{}dpop:{}", self.prefix, id.to_hex());
+        Box::pin(async move {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| backend(&e))?;
+            Ok(set.is_some())
         })
     }
 }

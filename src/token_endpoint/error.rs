@@ -57,6 +57,11 @@ pub enum TokenError {
         /// Seconds announced in `Retry-After`.
         retry_after: u32,
     },
+    /// The request's DPoP proof is invalid (`400 invalid_dpop_proof`, RFC 9449 §5).
+    InvalidDpopProof(crate::dpop::ProofError),
+    /// The DPoP proof lacks the current server nonce (`400 use_dpop_nonce`, with a
+    /// `DPoP-Nonce` header, RFC 9449 §8).
+    UseDpopNonce,
 }
 
 /// Why a token request is malformed (`400 invalid_request`).
@@ -138,6 +143,8 @@ impl TokenError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::TemporarilyUnavailable | Self::Overloaded { .. } => "temporarily_unavailable",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -162,6 +169,8 @@ impl TokenError {
             }
             Self::TemporarilyUnavailable => "The token endpoint is temporarily unavailable",
             Self::Overloaded { .. } => "Too many logins are waiting, retry later",
+            Self::InvalidDpopProof(reason) => reason.description(),
+            Self::UseDpopNonce => "A DPoP proof with the server nonce is required",
         }
     }
 
@@ -212,6 +221,17 @@ impl fmt::Display for TokenError {
 }
 
 impl std::error::Error for TokenError {}
+
+impl From<crate::dpop::DpopError> for TokenError {
+    /// Token-endpoint answers to a proof refusal (the token errors do not occur there).
+    fn from(error: crate::dpop::DpopError) -> Self {
+        match error {
+            crate::dpop::DpopError::InvalidProof(reason) => Self::InvalidDpopProof(reason),
+            crate::dpop::DpopError::UseNonce => Self::UseDpopNonce,
+            _ => Self::InvalidDpopProof(crate::dpop::ProofError::Malformed),
+        }
+    }
+}
 
 impl From<BadRequest> for TokenError {
     fn from(reason: BadRequest) -> Self {

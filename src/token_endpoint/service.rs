@@ -84,6 +84,7 @@ struct Inner<S> {
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 #[derive(Clone)]
@@ -113,6 +114,7 @@ pub struct TokenEndpointBuilder<S> {
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
+    dpop: Option<crate::dpop::Dpop>,
 }
 
 impl<S> fmt::Debug for TokenEndpointBuilder<S> {
@@ -144,6 +146,7 @@ impl<S: UserStore> TokenEndpoint<S> {
             lenient_grant_type: false,
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            dpop: None,
         }
     }
 
@@ -257,6 +260,16 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
         Ok(self)
     }
 
+    /// Issues DPoP-bound access tokens (RFC 9449 §5) to token requests that carry a
+    /// valid `DPoP` proof (`htm` `POST`, `htu` this endpoint's URL under the
+    /// [`Dpop`](crate::dpop::Dpop)'s public base URL): the token gets `cnf.jkt`, the
+    /// answer `token_type: DPoP`. An invalid proof is `400 invalid_dpop_proof`; a
+    /// request without one gets a bearer token as before. Refresh tokens are not bound.
+    pub fn with_dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Registers a confidential client. Once any client is registered, every request
     /// must authenticate one (RFC 6749 §2.3.1: HTTP Basic, or `client_id` and
     /// `client_secret` in the body); without registered clients, client
@@ -326,6 +339,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
                 lenient_grant_type: self.lenient_grant_type,
                 max_body: self.max_body,
                 body_timeout: self.body_timeout,
+                dpop: self.dpop,
             }),
         })
     }
@@ -355,7 +369,7 @@ where
                 inner
                     .handle(request)
                     .await
-                    .unwrap_or_else(TokenError::into_response)
+                    .unwrap_or_else(|error| inner.refusal(error))
             })),
         }
     }
@@ -434,40 +448,86 @@ impl<S: UserStore> Inner<S> {
             return Err(TokenError::UnsupportedMediaType);
         }
         let encoding = form::encoding(content_type)?;
+        let proof = self.dpop_proof(&parts).await?;
+        let jkt = proof.as_ref().map(crate::dpop::Proof::jkt);
         let bytes = read_body(body, self.max_body, self.body_timeout).await?;
         let form = form::decode(encoding, bytes).await?;
         self.authenticate_client(headers, &form)?;
         match form.grant_type.as_deref() {
             Some("refresh_token") if self.refresh.is_some() => {
                 let client_id = client_identity(headers, &form);
-                self.refresh_grant(form, &client_id).await
+                self.refresh_grant(form, &client_id, jkt).await
             }
             Some("client_credentials") if self.client_store.is_some() => {
-                self.client_credentials_grant(headers, form).await
+                self.client_credentials_grant(headers, form, jkt).await
             }
             Some("password") | None if self.password_grant => {
                 let client_id = client_identity(headers, &form);
-                self.password_grant(form, &client_id).await
+                self.password_grant(form, &client_id, jkt).await
             }
             None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
             _ => Err(TokenError::UnsupportedGrantType),
         }
     }
 
+    /// The request's DPoP proof, checked and recorded; `None` without one (or with DPoP
+    /// off).
+    async fn dpop_proof(
+        &self,
+        parts: &http::request::Parts,
+    ) -> Result<Option<crate::dpop::Proof>, TokenError> {
+        let Some(dpop) = &self.dpop else {
+            return Ok(None);
+        };
+        if !parts.headers.contains_key(&crate::dpop::DPOP) {
+            return Ok(None);
+        }
+        let proof = dpop
+            .check(&parts.headers, &parts.method, parts.uri.path(), None)
+            .map_err(TokenError::from)?;
+        match proof.record().await {
+            Ok(()) => Ok(Some(proof)),
+            Err(Ok(error)) => Err(error.into()),
+            Err(Err(_)) => Err(TokenError::TemporarilyUnavailable),
+        }
+    }
+
+    /// The §5.2 answer, with a fresh `DPoP-Nonce` for `use_dpop_nonce`.
+    fn refusal(&self, error: TokenError) -> Response<Full<Bytes>> {
+        let mut response = error.into_response();
+        if error == TokenError::UseDpopNonce {
+            let nonce = self
+                .dpop
+                .as_ref()
+                .and_then(crate::dpop::Dpop::current_nonce);
+            if let Some(nonce) = nonce.and_then(|n| http::HeaderValue::try_from(n).ok()) {
+                response
+                    .headers_mut()
+                    .insert(crate::dpop::DPOP_NONCE.clone(), nonce);
+            }
+        }
+        response
+    }
+
     fn success(
         &self,
         subject: &str,
         scope: &str,
-        extra: serde_json::Map<String, serde_json::Value>,
+        mut extra: serde_json::Map<String, serde_json::Value>,
         refresh_token: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
+        if let Some(jkt) = jkt {
+            // RFC 9449 §6.1: the token is bound to the proof's key.
+            extra.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+        }
         let issued = self
             .issuer
             .issue(subject, scope, extra)
             .map_err(|_| TokenError::TemporarilyUnavailable)?;
         let body = serde_json::to_vec(&Success {
             access_token: &issued.token,
-            token_type: "bearer",
+            token_type: if jkt.is_some() { "DPoP" } else { "bearer" },
             expires_in: issued.expires_in,
             scope,
             refresh_token,
@@ -484,6 +544,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         form: TokenForm,
         client_id: &str,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         let Some(config) = &self.refresh else {
             return Err(TokenError::UnsupportedGrantType);
@@ -541,6 +602,7 @@ impl<S: UserStore> Inner<S> {
             &scope,
             extra,
             Some(rotated.token.as_str()),
+            jkt,
         )
     }
 
@@ -595,6 +657,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         headers: &HeaderMap,
         form: TokenForm,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         let Some(clients) = &self.client_store else {
             return Err(TokenError::UnsupportedGrantType);
@@ -614,7 +677,7 @@ impl<S: UserStore> Inner<S> {
         // RFC 9068 §2.2: `sub` is the client itself, and `client_id` says so.
         let mut extra = serde_json::Map::new();
         extra.insert("client_id".into(), client.id().into());
-        self.success(client.id(), &scope, extra, None)
+        self.success(client.id(), &scope, extra, None, jkt)
     }
 
     fn authenticate_client(&self, headers: &HeaderMap, form: &TokenForm) -> Result<(), TokenError> {
@@ -667,6 +730,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         form: TokenForm,
         client_id: &str,
+        jkt: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         match form.grant_type.as_deref() {
             Some("password") => {}
@@ -741,7 +805,13 @@ impl<S: UserStore> Inner<S> {
             }
             None => None,
         };
-        self.success(user.username(), &scope, extra, refresh_token.as_deref())
+        self.success(
+            user.username(),
+            &scope,
+            extra,
+            refresh_token.as_deref(),
+            jkt,
+        )
     }
 }
 

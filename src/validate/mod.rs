@@ -80,6 +80,20 @@ pub trait TokenValidator: Clone + Send + Sync + 'static {
     fn accepts_only_b64token(&self, _: sealed::Internal) -> bool {
         false
     }
+
+    /// The DPoP key an accepted token is bound to: its `cnf.jkt` (RFC 9449 §6), the
+    /// RFC 7638 thumbprint of the client's key. Asked only by a layer with
+    /// [`with_dpop`](crate::BearerAuthLayer::with_dpop), for tokens this validator
+    /// accepted.
+    ///
+    /// The default reads `cnf.jkt` from the payload of a JWT `token`
+    /// ([`dpop::token_jkt`](crate::dpop::token_jkt)). A validator of opaque tokens
+    /// overrides it to read the binding from where it got the claims (an
+    /// introspection answer's `cnf`).
+    fn dpop_jkt(&self, token: &str, claims: &Self::Claims) -> Option<String> {
+        let _ = claims;
+        crate::dpop::token_jkt(token)
+    }
 }
 
 pub(crate) mod sealed {
