@@ -93,8 +93,8 @@ use tower_bearer::token_endpoint::{
     TokenIssuer, User,
 };
 use tower_bearer::{
-    BearerAuthLayer, Claims, Dpop, HttpFetcher, JwksValidator, JwtValidator,
-    MultiIssuerValidator, RequireScopesLayer, RevocationCheck, TokenValidator,
+    BearerAuthLayer, Claims, Dpop, HttpFetcher, JwksValidator, JwtValidator, MultiIssuerValidator,
+    RequireScopesLayer, RevocationCheck, TokenValidator,
 };
 use utoipa::openapi::HttpMethod;
 use utoipa::{OpenApi, ToSchema};

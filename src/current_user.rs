@@ -80,12 +80,12 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::{reject, Anonymous, BearerAuthLayer};
 use crate::bearer::body::AuthBody;
 use crate::bearer::challenge::Challenge;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
+use crate::bearer::{reject, Anonymous, BearerAuthLayer};
 use crate::claims::{Claims, SubjectClaims};
 use crate::error::{AuthError, ConfigError, InvalidToken};
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::token_endpoint::{User, UserStore};
 use crate::validate::DEFAULT_NOT_REVOKED_TTL;
 

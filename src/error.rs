@@ -65,7 +65,9 @@ impl AuthError {
             | Self::InsufficientUserAuthentication(_)
             | Self::Dpop(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => {
+                StatusCode::FORBIDDEN
+            }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

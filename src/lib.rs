@@ -110,9 +110,9 @@ pub mod dpop;
 pub mod error;
 pub mod forward;
 pub mod keys;
+pub mod metadata;
 #[cfg(feature = "metrics")]
 mod metrics;
-pub mod metadata;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod scopes;
@@ -128,14 +128,14 @@ pub mod validate;
 pub mod fuzzing;
 
 pub use bearer::{
-    Anonymous, AuthBody, BearerAuth, BearerAuthLayer, CsrfGuard, DefaultRejection,
-    FormTokenLayer, OnRejection, Rejection, TokenSources, WithErrorExtension,
+    Anonymous, AuthBody, BearerAuth, BearerAuthLayer, CsrfGuard, DefaultRejection, FormTokenLayer,
+    OnRejection, Rejection, TokenSources, WithErrorExtension,
 };
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
+pub use dpop::Dpop;
 pub use error::{
     AuthError, ConfigError, InvalidRequest, InvalidToken, RequiredScopes, StepUpRequirement,
 };
-pub use dpop::Dpop;
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use scopes::{
     check_any_scope, check_scopes, Authorize, AuthorizeLayer, ClaimValues, PathScopes,

@@ -7,10 +7,10 @@ use tower_service::Service;
 
 use super::future::Checks;
 use super::{reject, BearerAuth, ResponseFuture, SharedSettings};
+use crate::bearer::extract::{b64token, has_query_token, Syntax};
+use crate::bearer::rejection::OnRejection;
 use crate::dpop::{Dpop, DpopError};
 use crate::error::{AuthError, InvalidRequest, InvalidToken};
-use crate::bearer::rejection::OnRejection;
-use crate::bearer::extract::{b64token, has_query_token, Syntax};
 use crate::validate::{TokenValidator, Validation};
 
 /// `Authorization: DPoP <token68>` (RFC 9449 §7.1): the token, or `None` for another

@@ -38,10 +38,10 @@ pub(crate) mod body;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod challenge;
 mod csrf;
+mod dpop;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod extract;
 pub(crate) mod form_token;
-mod dpop;
 mod future;
 mod layer;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]

@@ -22,10 +22,10 @@ mod step_up;
 pub use narrow::{narrow_scopes, InvalidScope};
 pub use path::{PathScopes, PathScopesLayer};
 pub use policy::{Authorize, AuthorizeLayer, ClaimValues, Policy};
+pub use require::{
+    check_any_scope, check_scopes, RequireScopes, RequireScopesLayer, ResponseFuture,
+};
 pub use step_up::{
     check_step_up, AuthenticationClaims, StepUp, StepUpClaims, StepUpLayer,
     DEFAULT_AUTH_TIME_LEEWAY,
-};
-pub use require::{
-    check_any_scope, check_scopes, RequireScopes, RequireScopesLayer, ResponseFuture,
 };

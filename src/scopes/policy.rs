@@ -70,12 +70,12 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::{reject, Anonymous};
 use crate::bearer::body::AuthBody;
 use crate::bearer::challenge::Challenge;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
+use crate::bearer::{reject, Anonymous};
 use crate::claims::{Audience, Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, RequiredScopes};
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::scopes::require::ResponseFuture;
 
 /// Claims whose values a [`Policy`] can read by name.

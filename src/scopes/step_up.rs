@@ -50,12 +50,12 @@ use serde::{Deserialize, Serialize};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::{reject, Anonymous};
 use crate::bearer::body::AuthBody;
 use crate::bearer::challenge::Challenge;
+use crate::bearer::rejection::{DefaultRejection, OnRejection};
+use crate::bearer::{reject, Anonymous};
 use crate::claims::{Claims, HasJti, ScopeClaims};
 use crate::error::{AuthError, ConfigError, StepUpRequirement};
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::scopes::require::ResponseFuture;
 use crate::validate::jwt::json::optional_numeric_date;
 

@@ -24,14 +24,14 @@ mod revocation_check;
 mod scope_claim;
 mod shape;
 
-#[cfg(feature = "jwks")]
-pub use jwks::{DefaultConnector, HttpFetcher, HttpFetcherBuilder, TlsConfigError};
 #[cfg(feature = "jwks-core")]
 pub use jwks::{
     max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksFuture,
     JwksValidator, JwksValidatorBuilder, DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT,
     DEFAULT_MAX_DOCUMENT_LEN, DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
 };
+#[cfg(feature = "jwks")]
+pub use jwks::{DefaultConnector, HttpFetcher, HttpFetcherBuilder, TlsConfigError};
 pub(crate) use jwt::crypto_provider;
 #[cfg(feature = "jwks-core")]
 pub use multi_issuer::MultiIssuerValidator;

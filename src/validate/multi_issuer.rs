@@ -9,9 +9,9 @@ use memchr::memmem;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::jwt::base64url;
 use super::jwt::json::JsonStr;
 use super::jwt::DEFAULT_MAX_TOKEN_LEN;
-use super::jwt::base64url;
 use super::{JwksFuture, JwksValidator, JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
