@@ -77,12 +77,13 @@
 //!
 //! | side | module | what it holds |
 //! |---|---|---|
-//! | resource server | [`bearer`] | the layer, its service and future, token extraction, form-body tokens, the refusal (challenge + body) |
-//! | resource server | [`scopes`] | authorization on verified claims: fixed scopes, per-path / per-gRPC-method scopes |
-//! | resource server | [`validate`] | [`TokenValidator`]; JWT verification, remote JWK sets, the verified-token cache, the revocation check |
-//! | authorization server | `token_endpoint` | grants, client authentication, password hashing, the issuer, the revocation endpoint (feature `token-endpoint`) |
-//! | both | [`claims`], [`error`], [`keys`], [`store`] | claim types, error enums, JWK / PEM keys and their publication, shared state (memory, Redis) |
-//! | integrations | `axum`, `openapi`, [`forward`] | axum extractors, OpenAPI + Swagger UI, claims forwarded as headers by a gateway |
+//! | resource server | [`bearer`] | the layer, its service and future, token extraction, form-body tokens, cookie CSRF guard, the refusal (challenge + body) |
+//! | resource server | [`scopes`] | authorization on verified claims: fixed and any-of scopes, claim policies, per-path / per-gRPC-method rules, RFC 9470 step-up |
+//! | resource server | [`validate`] | [`TokenValidator`]; JWT verification, remote JWK sets and several issuers, RFC 7662 introspection, the verified-token cache, the revocation check |
+//! | resource server | [`dpop`] | RFC 9449 proofs: checked by the bearer layer, bound into tokens by the token endpoint |
+//! | authorization server | `token_endpoint`, `current_user` | grants, client authentication, password hashing and login bounds, the issuer, revocation and introspection endpoints; the current-user layer (feature `token-endpoint`) |
+//! | both | [`claims`], [`error`], [`keys`], [`metadata`], [`store`] | claim types, error enums, JWK / PEM keys and their publication, RFC 8414 / RFC 9728 documents, shared state (memory, Redis) |
+//! | integrations | `axum`, `openapi`, [`forward`], `testing` | axum extractors, OpenAPI + Swagger UI, claims forwarded as headers by a gateway, test tokens (`test-util`) |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(
