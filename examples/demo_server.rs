@@ -8,10 +8,13 @@
 //! bytes = "1"
 //! getrandom = "0.2"
 //! http = "1"
+//! http-body = "1"
 //! http-body-util = "0.1"
 //! hyper = { version = "1", features = ["server", "http1", "http2"] }
 //! hyper-util = { version = "0.1", features = ["server-auto", "server-graceful", "service", "tokio"] }
 //! jsonwebtoken = { version = "11", features = ["rust_crypto"] }
+//! p256 = { version = "0.13", features = ["pkcs8"] }
+//! rsa = { version = "0.9", features = ["getrandom"] }
 //! serde = { version = "1", features = ["derive"] }
 //! serde_json = "1"
 //! tokio = { version = "1", features = ["full"] }
@@ -547,11 +550,9 @@ async fn main() -> Result<(), Error> {
             .with_optional_clients(clients.clone());
     // RFC 7662 for `demo-client`: this server's access tokens (revoked ones inactive)
     // and refresh tokens.
-    let introspect = IntrospectionEndpoint::new(
-        RevocationCheck::new(own_validator.clone(), revocations.clone()).allow_missing_jti(),
-        clients.clone(),
-    )
-    .with_refresh_tokens(refresh.clone());
+    // The same check as the API's: what this node revoked is inactive at once.
+    let introspect = IntrospectionEndpoint::new(check.clone(), clients.clone())
+        .with_refresh_tokens(refresh.clone());
     // RFC 8414 in every mode; `jwks_uri` only where the keys are public.
     let mut server_metadata = AuthorizationServerMetadata::new(&iss, &format!("{base}/token"))?
         .with_revocation_endpoint(&format!("{base}/revoke"))?

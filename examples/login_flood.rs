@@ -1,12 +1,29 @@
 //! A bounded load tool: a flood of failing logins against `POST /token`, and meanwhile
 //! valid logins and a protected route, with their latency percentiles. Loopback only.
 //!
+//! Dependencies (the `cargo run` lines below build it in this repository with exactly
+//! these features):
+//!
+//! ```toml
+//! [dependencies]
+//! tower-bearer = { version = "0.1", default-features = false, features = ["aws-lc", "token-endpoint"] }
+//! bytes = "1"
+//! http = "1"
+//! http-body = "1"
+//! http-body-util = "0.1"
+//! hyper = { version = "1", features = ["server", "http1"] }
+//! hyper-util = { version = "0.1", features = ["client-legacy", "http1", "tokio"] }
+//! serde_json = "1"
+//! tokio = { version = "1", features = ["full"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! ```
+//!
 //! ```text
 //! # against a running demo server (recommended: the server is its own process)
 //! cargo run --release --example demo_server &
-//! BASE_URL=http://127.0.0.1:8000 cargo run --release --example login_flood
+//! BASE_URL=http://127.0.0.1:8000 cargo run --release --example login_flood --no-default-features --features aws-lc,token-endpoint
 //! # or against a server started inside this process (same routes, same users)
-//! cargo run --release --example login_flood
+//! cargo run --release --example login_flood --no-default-features --features aws-lc,token-endpoint
 //! ```
 //!
 //! Environment: `BASE_URL` (must be `http://127.0.0.1:...` or `http://localhost:...`),

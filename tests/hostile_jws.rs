@@ -372,7 +372,12 @@ fn duplicate_application_claim_is_refused_by_a_struct_claims_type() {
     tally("duplicate application claims", payloads.len());
     for p in &payloads {
         let token = raw_hs256(HEADER, p, SECRET);
-        assert_eq!(reason(v.verify(&token)), InvalidToken::ClaimsShape, "{p}");
+        // The refusal names the member (from the type's own field list), never a value.
+        assert_eq!(
+            reason(v.verify(&token)),
+            InvalidToken::InvalidClaim("role"),
+            "{p}"
+        );
     }
 }
 
@@ -466,7 +471,7 @@ fn deep_nesting_neither_overflows_the_stack_nor_hangs() {
         );
         assert_eq!(
             reason(bounded(limit, || typed.verify(&token))),
-            InvalidToken::ClaimsShape
+            InvalidToken::InvalidClaim("extra")
         );
         cases += 1;
     }
@@ -1496,7 +1501,10 @@ fn out_of_range_numbers_in_unread_members_follow_the_grammar() {
         &format!(r#"{{"exp":{exp},"extra":1e3033}}"#),
         SECRET,
     );
-    assert_eq!(reason(typed.verify(&read)), InvalidToken::ClaimsShape);
+    assert_eq!(
+        reason(typed.verify(&read)),
+        InvalidToken::InvalidClaim("extra")
+    );
     let registered = raw_hs256(HEADER, r#"{"exp":1e3033}"#, SECRET);
     assert_eq!(
         reason(v.verify(&registered)),

@@ -230,8 +230,9 @@ fn one_token_one_signature_when_low_s_is_required() {
     let public = DecodingKey::from_ec_pem(&key_file("ec_public.pem")).unwrap();
     let lenient = JwtValidator::<Claims>::new(Algorithm::ES256, &public).unwrap();
     let strict = lenient.clone().require_low_s_ecdsa();
-    let (mut seen_high, mut seen_low) = (false, false);
-    for _ in 0..64 {
+    // Each token and its flipped twin are one low-S and one high-S signature, whatever
+    // the signer emits (OpenSSL and RustCrypto emit both kinds, aws-lc only low-S).
+    for _ in 0..16 {
         let token = es256(&key, None, &claims(None));
         let other = flip_s(&token);
         assert_ne!(token, other);
@@ -241,19 +242,13 @@ fn one_token_one_signature_when_low_s_is_required() {
         assert!(lenient.verify(&other).is_ok());
         // ...of which exactly one, the low one, is accepted when required.
         let (low, high) = if is_high_s(&token) {
-            seen_high = true;
             (&other, &token)
         } else {
-            seen_low = true;
             (&token, &other)
         };
         assert!(strict.verify(low).is_ok());
         assert_eq!(refusal(strict.verify(high)), InvalidToken::BadSignature);
-        if seen_high && seen_low {
-            break;
-        }
     }
-    assert!(seen_high && seen_low, "jsonwebtoken emits both kinds");
 }
 
 #[test]
