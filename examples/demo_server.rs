@@ -573,10 +573,13 @@ async fn main() -> Result<(), Error> {
             .collect(),
         None => vec![iss.clone()],
     };
+    // DPoP proofs accepted beside bearer tokens (RFC 9449 §5.1 members).
+    let dpop = dpop(address).await?;
     let resource = ProtectedResourceMetadata::new(&base)?
         .with_authorization_servers(trusted)?
         .with_scopes(["me", "items"])?
-        .with_name("tower-bearer demo");
+        .with_name("tower-bearer demo")
+        .with_dpop(dpop.algs().split(' '), false);
     let resource_metadata = resource.metadata_url().to_owned();
     well_known.push((
         "/.well-known/oauth-authorization-server",
@@ -586,7 +589,6 @@ async fn main() -> Result<(), Error> {
         "/.well-known/oauth-protected-resource",
         boxed(ProtectedResourceMetadataService::new([resource])),
     ));
-    let dpop = dpop(address).await?;
     let extra = Extra {
         dpop: dpop.clone(),
         token: token(issuer, &store, refresh, clients, revocations, dpop)?,

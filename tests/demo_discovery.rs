@@ -75,7 +75,16 @@ async fn demo_serves_both_documents_in_hs256_mode_ok() {
         resource["scopes_supported"],
         serde_json::json!(["me", "items"])
     );
-    assert!(resource.get("dpop_signing_alg_values_supported").is_none());
+    // The demo accepts DPoP proofs beside bearer tokens (RFC 9449 §5.1).
+    let algs = resource["dpop_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(algs.iter().any(|a| a == "ES256"), "{resource}");
+    assert!(
+        algs.iter().all(|a| a != "none" && a != "HS256"),
+        "{resource}"
+    );
+    assert_eq!(resource["dpop_bound_access_tokens_required"], false);
 
     // Every 401 points at the document; 403s and 400s do not need to.
     let pointer = format!(r#"resource_metadata="{metadata_url}""#);
