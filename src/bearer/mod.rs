@@ -37,11 +37,11 @@ mod anonymous;
 pub(crate) mod body;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod challenge;
-mod csrf;
+pub mod csrf;
 mod dpop;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod extract;
-pub(crate) mod form_token;
+pub mod form_token;
 mod future;
 mod layer;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]

@@ -14,10 +14,10 @@
 //! `403 insufficient_scope` with the needed `scope` in the challenge.
 
 mod narrow;
-mod path;
-mod policy;
-mod require;
-mod step_up;
+pub mod path;
+pub mod policy;
+pub mod require;
+pub mod step_up;
 
 pub use narrow::{narrow_scopes, InvalidScope};
 pub use path::{PathScopes, PathScopesLayer};

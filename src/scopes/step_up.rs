@@ -5,7 +5,7 @@
 //!
 //! Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer), like
 //! [`RequireScopesLayer`](crate::RequireScopesLayer). It reads the token's `acr` and
-//! `auth_time` through [`AuthenticationClaims`]; the default [`Claims`](crate::Claims)
+//! `auth_time` through [`AuthenticationClaims`]; the default [`Claims`]
 //! carry neither, so use [`StepUpClaims`] (the default claims plus those two), a
 //! `serde_json::Value`, or your own type.
 //!
