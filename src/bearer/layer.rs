@@ -107,6 +107,7 @@ impl<V, R> BearerAuthLayer<V, R> {
     }
 
     /// The rejection handler.
+    #[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
     pub(crate) fn rejection(&self) -> &R {
         &self.on_rejection
     }

@@ -102,6 +102,7 @@ pub use refresh::{
     refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
     RotateError, Rotated, Session,
 };
+#[cfg(feature = "token-endpoint")]
 pub(crate) use revocation::session_revocation_until;
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
 

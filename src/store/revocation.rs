@@ -175,6 +175,7 @@ where
 
 /// Until when an ended session must be remembered (see
 /// [`SESSION_REVOCATION_MARGIN_SECS`]).
+#[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
 pub(crate) fn session_revocation_until(record: &RefreshRecord) -> i64 {
     record
         .session

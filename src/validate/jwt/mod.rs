@@ -518,6 +518,7 @@ impl<T> JwtValidator<T> {
     }
 
     /// The issuers accepted (empty: `iss` is not checked).
+    #[cfg_attr(not(feature = "jwks-core"), allow(dead_code))]
     pub(crate) fn issuers(&self) -> &[Box<str>] {
         &self.inner.issuers
     }
