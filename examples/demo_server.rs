@@ -19,6 +19,11 @@
 //!   (fetched over plain HTTP and refreshed) instead of this server's own key; `/token`
 //!   still issues this server's tokens, which are then not accepted here: get tokens
 //!   from that issuer.
+//! - `REDIS_URL` (one server) or `REDIS_CLUSTER` (`redis://h1:p1,redis://h2:p2,...`,
+//!   cluster seeds): refresh tokens, revocations and login throttling shared by every
+//!   node; on a cluster each rotation and revocation waits for one replica
+//!   (`REDIS_WAIT_REPLICAS`, default 1). `LOGIN_LIMIT=N`: more than N failed logins for
+//!   one username (10 × N for one client address) in 60 s are answered `429`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -42,7 +47,8 @@ use tower_bearer::keys::{
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
-    MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore, RevocationStore,
+    LoginThrottle, LoginThrottleConfig, MemoryLoginThrottle, MemoryRefreshStore,
+    MemoryRevocationStore, RefreshTokenStore, RevocationStore,
 };
 use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
@@ -223,11 +229,15 @@ fn token(
     issuer: TokenIssuer,
     store: &Store,
     refresh: Arc<dyn RefreshTokenStore>,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 ) -> Result<Route, Error> {
-    let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
+    let mut endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
         .allow_password_grant()
-        .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600))
-        .build()?;
+        .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600));
+    if let Some(throttle) = throttle {
+        endpoint = endpoint.with_login_throttle(throttle);
+    }
+    let endpoint = endpoint.build()?;
     Ok(
         ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
@@ -433,12 +443,13 @@ async fn main() -> Result<(), Error> {
         ];
         (issuer, validator, well_known)
     };
-    // REDIS_URL: refresh tokens and revocations shared by every node through Redis.
-    let (refresh, revocations) = stores().await?;
+    // REDIS_URL / REDIS_CLUSTER: refresh tokens, revocations (pushed to every node) and
+    // login throttling (LOGIN_LIMIT) shared by every node through Redis.
+    let (refresh, revocations, throttle) = stores().await?;
     let revoke =
         RevocationEndpoint::new(own_validator.clone(), refresh.clone(), revocations.clone());
     let extra = Extra {
-        token: token(issuer, &store, refresh)?,
+        token: token(issuer, &store, refresh, throttle)?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
         well_known,
@@ -470,8 +481,16 @@ async fn main() -> Result<(), Error> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let connection = server.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                let Ok((stream, peer)) = accepted else { continue };
+                // The peer address in every request's extensions: the token endpoint's
+                // login throttle counts failures per client address from it.
+                let app = ServiceBuilder::new()
+                    .map_request(move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(peer);
+                        req
+                    })
+                    .service(app.clone());
+                let connection = server.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app));
                 let connection = graceful.watch(connection.into_owned());
                 tokio::spawn(async move { let _ = connection.await; });
             }
@@ -484,22 +503,60 @@ async fn main() -> Result<(), Error> {
     Ok(())
 }
 
-type Stores = (Arc<dyn RefreshTokenStore>, Arc<dyn RevocationStore>);
+type Stores = (
+    Arc<dyn RefreshTokenStore>,
+    Arc<dyn RevocationStore>,
+    Option<Arc<dyn LoginThrottle>>,
+);
 
+/// `REDIS_URL` (one server) or `REDIS_CLUSTER` (comma-separated seeds) select the Redis
+/// stores, else memory. `LOGIN_LIMIT=N` throttles logins: N failures per username and
+/// 10 × N per client address in 60 s, counted where the stores are.
 async fn stores() -> Result<Stores, Error> {
+    let limit = match env("LOGIN_LIMIT") {
+        Some(n) => Some(LoginThrottleConfig::per_username(
+            n.parse().map_err(|_| format!("LOGIN_LIMIT={n}: not a number"))?,
+        )),
+        None => None,
+    };
     #[cfg(feature = "redis")]
-    if let Some(url) = env("REDIS_URL") {
-        let redis = Arc::new(tower_bearer::store::RedisStore::connect(&url).await?);
-        eprintln!("refresh tokens and revocations in Redis");
-        return Ok((redis.clone(), redis));
+    {
+        use tower_bearer::store::{RedisConfig, RedisLoginThrottle, RedisStore};
+        let config = match (env("REDIS_URL"), env("REDIS_CLUSTER")) {
+            (Some(_), Some(_)) => return Err("set REDIS_URL or REDIS_CLUSTER, not both".into()),
+            (Some(url), None) => Some(RedisConfig::single(&url)),
+            (None, Some(seeds)) => {
+                // A rotation or revocation is acknowledged only once a replica has it
+                // (REDIS_WAIT_REPLICAS=0 for a cluster without replicas).
+                let acks = env("REDIS_WAIT_REPLICAS").map_or(Ok(1), |n| n.parse())?;
+                Some(
+                    RedisConfig::cluster_from_list(&seeds)
+                        .with_replica_acks(acks, Duration::from_millis(500)),
+                )
+            }
+            (None, None) => None,
+        };
+        if let Some(config) = config {
+            let redis = Arc::new(RedisStore::connect_with(&config).await?);
+            let throttle = limit.map(|limit| {
+                Arc::new(RedisLoginThrottle::new(redis.connection().clone(), limit))
+                    as Arc<dyn LoginThrottle>
+            });
+            eprintln!(
+                "refresh tokens, revocations and login throttling in Redis{}",
+                if config.is_cluster() { " Cluster" } else { "" }
+            );
+            return Ok((redis.clone(), redis, throttle));
+        }
     }
     #[cfg(not(feature = "redis"))]
-    if env("REDIS_URL").is_some() {
-        return Err("REDIS_URL needs the `redis` feature".into());
+    if env("REDIS_URL").is_some() || env("REDIS_CLUSTER").is_some() {
+        return Err("REDIS_URL and REDIS_CLUSTER need the `redis` feature".into());
     }
     Ok((
         Arc::new(MemoryRefreshStore::new()),
         Arc::new(MemoryRevocationStore::new()),
+        limit.map(|limit| Arc::new(MemoryLoginThrottle::new(limit)) as Arc<dyn LoginThrottle>),
     ))
 }
 

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::feed::{RevocationFeed, JTI_KEY_PREFIX};
 use super::refresh::{
     token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
     Session,
@@ -260,10 +261,22 @@ impl RefreshTokenStore for MemoryRefreshStore {
     }
 }
 
-/// An in-memory [`RevocationStore`]. Clones share the same state.
+/// An in-memory [`RevocationStore`]. Clones share the same state. Its revocations reach
+/// a [`RevocationCheck`](crate::validate::RevocationCheck) built on it at once (its
+/// [`feed`](RevocationStore::feed) is always live).
 #[derive(Clone, Default)]
 pub struct MemoryRevocationStore {
     state: Arc<Mutex<RevokedJtis>>,
+    feed: LocalFeed,
+}
+
+#[derive(Clone)]
+struct LocalFeed(RevocationFeed);
+
+impl Default for LocalFeed {
+    fn default() -> Self {
+        Self(RevocationFeed::local())
+    }
 }
 
 #[derive(Default)]
@@ -306,11 +319,17 @@ impl RevocationStore for MemoryRevocationStore {
             if state.writes.is_multiple_of(SWEEP_EVERY) {
                 state.until.retain(|_, until| *until > now);
             }
+            drop(state);
+            self.feed.0.notify(&format!("{JTI_KEY_PREFIX}{jti}"));
             Ok(())
         })
     }
 
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move { Ok(self.lock().until.get(jti).is_some_and(|u| *u > now())) })
+    }
+
+    fn feed(&self) -> Option<RevocationFeed> {
+        Some(self.feed.0.clone())
     }
 }

@@ -82,9 +82,18 @@ use std::pin::Pin;
 
 #[cfg(feature = "token-endpoint")]
 mod client;
+mod feed;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_conn;
+#[cfg(feature = "redis")]
+mod redis_feed;
+#[cfg(all(feature = "redis", feature = "token-endpoint"))]
+mod redis_throttle;
+#[cfg(feature = "token-endpoint")]
+mod throttle;
 mod refresh;
 mod revocation;
 mod scope;
@@ -94,8 +103,21 @@ pub use client::{Client, ClientStore, MemoryClientStore};
 pub use memory::{
     MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES, REMEMBERED_SPENT_TOKENS,
 };
+pub use feed::{RevocationFeed, RevocationListener, JTI_KEY_PREFIX};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};
+#[cfg(feature = "redis")]
+pub use redis_conn::{
+    RedisConfig, RedisConnection, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES,
+};
+#[cfg(all(feature = "redis", feature = "token-endpoint"))]
+pub use redis_throttle::RedisLoginThrottle;
+#[cfg(feature = "token-endpoint")]
+pub use throttle::{
+    client_key, LoginThrottle, LoginThrottleConfig, MemoryLoginThrottle, Throttled,
+    DEFAULT_ADDRESS_LIMIT, DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
+};
 pub use refresh::{
     refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
     RotateError, Rotated, Session,

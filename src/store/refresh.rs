@@ -24,6 +24,14 @@ impl RefreshToken {
         random_b64::<32>().map(Self)
     }
 
+    /// A fresh token that names its family in clear (`<family>.<random>`), so that a
+    /// store can find the family's keys without a lookup (Redis Cluster hash tags).
+    /// The family id is not a secret; the 256 random bits are.
+    #[cfg(feature = "redis")]
+    pub(crate) fn generate_in(family: &FamilyId) -> Result<Self, StoreError> {
+        Ok(Self(format!("{}.{}", family.0, random_b64::<32>()?)))
+    }
+
     /// The token, to send to the client.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::feed::RevocationFeed;
 use super::refresh::RefreshTokenStore;
 use super::{client_id_eq, now, BoxFuture, StoreError};
 use crate::claims::HasJti;
@@ -23,6 +24,14 @@ pub trait RevocationStore: Send + Sync {
 
     /// `true` if `jti` is revoked.
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Where this store pushes the revocations it learns of (its own at once, other
+    /// nodes' through a push channel), if it does: a
+    /// [`RevocationCheck`](crate::validate::RevocationCheck) built on the store listens
+    /// there. `None` (the default): the check polls.
+    fn feed(&self) -> Option<RevocationFeed> {
+        None
+    }
 }
 
 impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
@@ -31,6 +40,9 @@ impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
     }
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).is_revoked(jti)
+    }
+    fn feed(&self) -> Option<RevocationFeed> {
+        (**self).feed()
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
@@ -50,6 +50,13 @@ pub enum TokenError {
     /// The user store or the hashing pool failed (`503 temporarily_unavailable`). Never
     /// caused by what the client sent.
     TemporarilyUnavailable,
+    /// Too many failed logins for this username or from this client address (`429`,
+    /// error `slow_down`, `Retry-After: <retry_after>`); see
+    /// [`TokenEndpointBuilder::with_login_throttle`](super::TokenEndpointBuilder::with_login_throttle).
+    TooManyAttempts {
+        /// Seconds until a login may be tried again (at least 1).
+        retry_after: u32,
+    },
 }
 
 /// Why a token request is malformed (`400 invalid_request`).
@@ -110,6 +117,7 @@ impl TokenError {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -129,6 +137,9 @@ impl TokenError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            // RFC 8628 §3.5's code (in the OAuth Extensions Error registry): "wait,
+            // then try again", as opposed to the 503's server-side outage.
+            Self::TooManyAttempts { .. } => "slow_down",
         }
     }
 
@@ -152,6 +163,7 @@ impl TokenError {
                 "The body must be application/x-www-form-urlencoded or multipart/form-data"
             }
             Self::TemporarilyUnavailable => "The token endpoint is temporarily unavailable",
+            Self::TooManyAttempts { .. } => "Too many failed login attempts; try again later",
         }
     }
 
@@ -175,6 +187,9 @@ impl TokenError {
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"token\", charset=\"UTF-8\""),
                 );
+            }
+            Self::TooManyAttempts { retry_after } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
             }
             _ => {}
         }

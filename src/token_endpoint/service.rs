@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
+use std::net::SocketAddr;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,7 +27,9 @@ use super::issuer::TokenIssuer;
 use super::password::PasswordHasher;
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
-use crate::store::{refresh, ClientStore, RefreshError, RefreshTokenStore, Session};
+use crate::store::{
+    client_key, refresh, ClientStore, LoginThrottle, RefreshError, RefreshTokenStore, Session,
+};
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
@@ -80,6 +83,7 @@ struct Inner<S> {
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 #[derive(Clone)]
@@ -108,6 +112,7 @@ pub struct TokenEndpointBuilder<S> {
     lenient_grant_type: bool,
     max_body: usize,
     body_timeout: Duration,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 impl<S> fmt::Debug for TokenEndpointBuilder<S> {
@@ -138,6 +143,7 @@ impl<S: UserStore> TokenEndpoint<S> {
             lenient_grant_type: false,
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            throttle: None,
         }
     }
 
@@ -196,6 +202,21 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// secrets where you can.
     pub fn with_client_credentials(mut self, clients: Arc<dyn ClientStore>) -> Self {
         self.client_store = Some(clients);
+        self
+    }
+
+    /// Throttles password logins (off by default): failed logins are counted per
+    /// username and per client address in a sliding window; over the limit, a login
+    /// is answered `429` with `Retry-After` and the RFC 6749 §5.2-shaped error
+    /// `slow_down` before the password is checked (right or wrong). Unknown usernames
+    /// count like known ones; a successful login clears the username's count.
+    ///
+    /// The client address is the [`SocketAddr`](std::net::SocketAddr) in the request
+    /// extensions: insert the peer address there in your accept loop (hyper), or the
+    /// real client's address when behind a trusted proxy. Without it only the
+    /// username is counted. If the throttle's store fails, logins answer `503`.
+    pub fn with_login_throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> Self {
+        self.throttle = Some(throttle);
         self
     }
 
@@ -302,6 +323,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
                 lenient_grant_type: self.lenient_grant_type,
                 max_body: self.max_body,
                 body_timeout: self.body_timeout,
+                throttle: self.throttle,
             }),
         })
     }
@@ -401,6 +423,10 @@ impl<S: UserStore> Inner<S> {
     {
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
+        let address = parts
+            .extensions
+            .get::<SocketAddr>()
+            .map(|a| client_key(a.ip()));
         if declared_length(headers).is_some_and(|len| len > self.max_body as u64) {
             return Err(TokenError::PayloadTooLarge);
         }
@@ -423,7 +449,8 @@ impl<S: UserStore> Inner<S> {
             }
             Some("password") | None if self.password_grant => {
                 let client_id = client_identity(headers, &form);
-                self.password_grant(form, &client_id).await
+                self.password_grant(form, &client_id, address.as_deref())
+                    .await
             }
             None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
             _ => Err(TokenError::UnsupportedGrantType),
@@ -555,6 +582,7 @@ impl<S: UserStore> Inner<S> {
         &self,
         form: TokenForm,
         client_id: &str,
+        address: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         match form.grant_type.as_deref() {
             Some("password") => {}
@@ -569,6 +597,19 @@ impl<S: UserStore> Inner<S> {
             None => None,
         };
 
+        if let Some(throttle) = &self.throttle {
+            let throttled = throttle
+                .check(&username, address)
+                .await
+                .map_err(|_| TokenError::TemporarilyUnavailable)?;
+            if let Some(throttled) = throttled {
+                let secs = throttled.retry_after.as_secs()
+                    + u64::from(throttled.retry_after.subsec_nanos() > 0);
+                return Err(TokenError::TooManyAttempts {
+                    retry_after: u32::try_from(secs).unwrap_or(u32::MAX).max(1),
+                });
+            }
+        }
         let user = self
             .store
             .find_user(&username)
@@ -582,8 +623,22 @@ impl<S: UserStore> Inner<S> {
             .ok_or(TokenError::TemporarilyUnavailable)?;
         let user = match user {
             Some(user) if matches && !user.is_disabled() => user,
-            _ => return Err(TokenError::InvalidGrant),
+            _ => {
+                if let Some(throttle) = &self.throttle {
+                    throttle
+                        .failed(&username, address)
+                        .await
+                        .map_err(|_| TokenError::TemporarilyUnavailable)?;
+                }
+                return Err(TokenError::InvalidGrant);
+            }
         };
+        if let Some(throttle) = &self.throttle {
+            throttle
+                .succeeded(&username)
+                .await
+                .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        }
 
         let granted: Vec<&str> = match &requested {
             Some(requested) if !requested.is_empty() => {

@@ -79,6 +79,9 @@ pub fn start_with(env: &[(&str, &str)]) -> Demo {
         "JWKS_URL",
         "OIDC_ISSUER",
         "REDIS_URL",
+        "REDIS_CLUSTER",
+        "REDIS_WAIT_REPLICAS",
+        "LOGIN_LIMIT",
     ] {
         command.env_remove(name);
     }

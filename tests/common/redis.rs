@@ -47,7 +47,7 @@ fn is_root() -> bool {
 }
 
 /// Whether `redis-server` is available, installing it once per test binary if we can.
-fn available() -> bool {
+pub fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         if has_redis_server() {
@@ -71,7 +71,7 @@ fn available() -> bool {
     })
 }
 
-fn skip_loudly() -> Option<RedisServer> {
+pub fn skip_loudly() -> Option<RedisServer> {
     let message = "\n\
         ************************************************************************\n\
         *  SKIPPED: redis-server is not installed and could not be installed.  *\n\
@@ -85,14 +85,14 @@ fn skip_loudly() -> Option<RedisServer> {
     None
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
 }
 
-fn answers_ping(port: u16) -> bool {
+pub fn answers_ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
