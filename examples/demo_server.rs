@@ -521,7 +521,9 @@ async fn stores() -> Result<Stores, Error> {
     };
     #[cfg(feature = "redis")]
     {
-        use tower_bearer::store::{RedisConfig, RedisLoginThrottle, RedisStore};
+        use tower_bearer::store::{
+            RedisConfig, RedisLoginThrottle, RedisStore, DEFAULT_REPLICA_ACK_TIMEOUT,
+        };
         let config = match (env("REDIS_URL"), env("REDIS_CLUSTER")) {
             (Some(_), Some(_)) => return Err("set REDIS_URL or REDIS_CLUSTER, not both".into()),
             (Some(url), None) => Some(RedisConfig::single(&url)),
@@ -531,7 +533,7 @@ async fn stores() -> Result<Stores, Error> {
                 let acks = env("REDIS_WAIT_REPLICAS").map_or(Ok(1), |n| n.parse())?;
                 Some(
                     RedisConfig::cluster_from_list(&seeds)
-                        .with_replica_acks(acks, Duration::from_millis(500)),
+                        .with_replica_acks(acks, DEFAULT_REPLICA_ACK_TIMEOUT),
                 )
             }
             (None, None) => None,

@@ -309,6 +309,35 @@ impl RedisStore {
         format!("{}jti:{{{jti}}}", self.prefix)
     }
 
+    fn wait_commands(&self, pipe: &mut redis::Pipeline) {
+        pipe.cmd("WAIT")
+            .arg(self.shared.replica_acks)
+            .arg(self.shared.replica_ack_timeout_ms)
+            .cmd("ROLE");
+    }
+
+    /// Whether a write is as safe as the configuration asks: acknowledged by the
+    /// configured number of replicas, or by every connected replica when fewer are
+    /// connected (a primary with no replica left after a failover keeps working: no
+    /// stale copy of its data can be promoted while none is connected).
+    fn check_acks(&self, acks: usize, role: &redis::Value) -> Result<(), StoreError> {
+        let wanted = usize::try_from(self.shared.replica_acks).unwrap_or(usize::MAX);
+        let connected = match role {
+            redis::Value::Array(items) => match items.get(2) {
+                Some(redis::Value::Array(replicas)) => replicas.len(),
+                _ => 0,
+            },
+            _ => return Err(bad_reply()),
+        };
+        if acks >= wanted.min(connected) {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!(
+                "{acks} of {connected} connected replicas acknowledged the write"
+            )))
+        }
+    }
+
     /// Runs `script` on `keys` and `args`; for writes that must survive a failover,
     /// then waits for the configured replica acknowledgements.
     async fn run<T: FromRedisValue>(
@@ -333,26 +362,19 @@ impl RedisStore {
                 .await
                 .map_err(|e| backend(&e));
         }
-        // One pipeline, so `WAIT` goes to the node that ran the script.
+        // One pipeline, so `WAIT` (and `ROLE`) go to the node that ran the script.
         let mut pipe = redis::pipe();
         pipe.cmd("EVAL")
             .arg(source)
             .arg(keys.len())
             .arg(keys)
-            .arg(args)
-            .cmd("WAIT")
-            .arg(self.shared.replica_acks)
-            .arg(self.shared.replica_ack_timeout_ms);
-        let (value, acks): (T, u32) = pipe.query_async(&mut conn).await.map_err(|e| backend(&e))?;
-        if acks < self.shared.replica_acks {
-            return Err(StoreError::Backend(format!(
-                "{acks} of {} replicas acknowledged the write",
-                self.shared.replica_acks
-            )));
-        }
+            .arg(args);
+        self.wait_commands(&mut pipe);
+        let (value, acks, role): (T, usize, redis::Value) =
+            pipe.query_async(&mut conn).await.map_err(|e| backend(&e))?;
+        self.check_acks(acks, &role)?;
         Ok(value)
     }
-
 }
 
 impl RefreshTokenStore for RedisStore {
@@ -517,16 +539,10 @@ impl RevocationStore for RedisStore {
             )
             .ignore();
             if self.shared.replica_acks > 0 {
-                pipe.cmd("WAIT")
-                    .arg(self.shared.replica_acks)
-                    .arg(self.shared.replica_ack_timeout_ms);
-                let (acks,): (u32,) = pipe.query_async(&mut conn).await.map_err(|e| backend(&e))?;
-                if acks < self.shared.replica_acks {
-                    return Err(StoreError::Backend(format!(
-                        "{acks} of {} replicas acknowledged the revocation",
-                        self.shared.replica_acks
-                    )));
-                }
+                self.wait_commands(&mut pipe);
+                let (acks, role): (usize, redis::Value) =
+                    pipe.query_async(&mut conn).await.map_err(|e| backend(&e))?;
+                self.check_acks(acks, &role)?;
             } else {
                 pipe.query_async::<()>(&mut conn)
                     .await

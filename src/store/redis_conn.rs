@@ -22,8 +22,8 @@ pub const DEFAULT_RETRIES: u32 = 3;
 /// Default longest wait between retries: 250 ms.
 pub const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_millis(250);
 /// Default time a rotation or revocation waits for its replica acknowledgements (when
-/// [`RedisConfig::with_replica_acks`] asks for any): 500 ms.
-pub const DEFAULT_REPLICA_ACK_TIMEOUT: Duration = Duration::from_millis(500);
+/// [`RedisConfig::with_replica_acks`] asks for any): 200 ms.
+pub const DEFAULT_REPLICA_ACK_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Where the stores connect and how patiently.
 ///
@@ -133,8 +133,10 @@ impl RedisConfig {
     }
 
     /// After each refresh-token rotation and revocation, waits (Redis `WAIT`) until
-    /// `replicas` replicas have the write, at most `timeout`; if fewer confirm, the
-    /// operation answers [`StoreError`] instead of handing out a successor token. Off
+    /// `replicas` replicas have the write, at most `timeout`; if fewer of the
+    /// connected replicas confirm, the operation answers [`StoreError`] instead of
+    /// handing out a successor token. A primary with no connected replica (after a
+    /// failover, until a new replica joins) is not waited for beyond `timeout`. Off
     /// (`0`) by default; set it to `1` on a cluster or primary with replicas so a
     /// rotation the client saw survives the primary's failure (see SECURITY.md).
     #[must_use]
