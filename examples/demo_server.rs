@@ -515,7 +515,8 @@ type Stores = (
 async fn stores() -> Result<Stores, Error> {
     let limit = match env("LOGIN_LIMIT") {
         Some(n) => Some(LoginThrottleConfig::per_username(
-            n.parse().map_err(|_| format!("LOGIN_LIMIT={n}: not a number"))?,
+            n.parse()
+                .map_err(|_| format!("LOGIN_LIMIT={n}: not a number"))?,
         )),
         None => None,
     };

@@ -83,7 +83,11 @@ async fn redis_throttle_shared_by_two_nodes() {
         return;
     };
     let url = redis.url();
-    let env = [("REDIS_URL", url.as_str()), ("JWT_SECRET", JWT), ("LOGIN_LIMIT", "2")];
+    let env = [
+        ("REDIS_URL", url.as_str()),
+        ("JWT_SECRET", JWT),
+        ("LOGIN_LIMIT", "2"),
+    ];
     let (a, b) = (start_with(&env), start_with(&env));
     assert_oauth_error(&login(&a, &wrong("johndoe")).await, 400, "invalid_grant");
     assert_oauth_error(&login(&b, &wrong("johndoe")).await, 400, "invalid_grant");

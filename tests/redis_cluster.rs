@@ -4,9 +4,9 @@
 //! replica promoted. Skipped when `redis-server` is missing, unless `REQUIRE_REDIS=1`.
 #![cfg(all(feature = "redis", feature = "token-endpoint"))]
 
-mod common;
 #[path = "common/cluster.rs"]
 mod cluster;
+mod common;
 #[path = "common/demo.rs"]
 mod demo;
 
@@ -44,7 +44,11 @@ async fn cluster_stores_rotate_revoke_reuse_and_throttle() {
     // Many families, so their keys spread over the slots of all three primaries.
     for _ in 0..30 {
         let first = a.issue(&session()).await.unwrap();
-        let found = b.lookup(first.as_str()).await.unwrap().expect("a live family");
+        let found = b
+            .lookup(first.as_str())
+            .await
+            .unwrap()
+            .expect("a live family");
         assert_eq!(found.session.subject, "alice");
         let second = refresh(&b, first.as_str(), "web", None).await.unwrap();
         assert_eq!(second.record.family, found.family);
@@ -122,7 +126,10 @@ struct Heard(Mutex<Vec<(String, Instant)>>);
 
 impl RevocationListener for Heard {
     fn revoked(&self, key: &str) {
-        self.0.lock().unwrap().push((key.to_owned(), Instant::now()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((key.to_owned(), Instant::now()));
     }
     fn push_lost(&self) {}
 }
@@ -226,14 +233,21 @@ async fn cluster_demo_revocation_pushed_and_login_throttled_across_nodes() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    eprintln!("revoked on A, refused by B after {:?}", revoked_at.elapsed());
+    eprintln!(
+        "revoked on A, refused by B after {:?}",
+        revoked_at.elapsed()
+    );
 
     // Throttling shared by both nodes: three failures (alternating nodes), then 429.
     for (i, user) in ["johndoe", "nobody-here"].iter().enumerate() {
         let wrong = format!("grant_type=password&username={user}&password=wrong");
         for attempt in 0..3 {
             let node = if (attempt + i) % 2 == 0 { &a } else { &b };
-            assert_oauth_error(&post_form(&node.url("/token"), &wrong).await, 400, "invalid_grant");
+            assert_oauth_error(
+                &post_form(&node.url("/token"), &wrong).await,
+                400,
+                "invalid_grant",
+            );
         }
         let node = if i == 0 { &a } else { &b };
         assert_throttled(&post_form(&node.url("/token"), &wrong).await);
@@ -269,7 +283,10 @@ async fn cluster_demo_survives_master_failover() {
     let mut sessions = Vec::new();
     for i in 0..24 {
         let node = if i % 2 == 0 { &a } else { &b };
-        let first = field(&post_form(&node.url("/token"), LOGIN).await, "refresh_token");
+        let first = field(
+            &post_form(&node.url("/token"), LOGIN).await,
+            "refresh_token",
+        );
         let second = field(&refresh_at(node, &first).await, "refresh_token");
         sessions.push((first, second));
     }
@@ -342,7 +359,11 @@ async fn cluster_demo_survives_master_failover() {
     for worker in workers {
         worker.await.unwrap();
     }
-    assert_eq!(server_errors.load(Ordering::Relaxed), 0, "5xx other than 503");
+    assert_eq!(
+        server_errors.load(Ordering::Relaxed),
+        0,
+        "5xx other than 503"
+    );
 
     // After the failover, for sessions rotated before it on any primary: a spent token
     // stays spent (never mints again), and the newest token still refreshes (WAIT 1: a
@@ -357,7 +378,10 @@ async fn cluster_demo_survives_master_failover() {
     let mut fresh = Vec::new();
     for i in 0..12 {
         let node = if i % 2 == 0 { &a } else { &b };
-        let first = field(&post_form(&node.url("/token"), LOGIN).await, "refresh_token");
+        let first = field(
+            &post_form(&node.url("/token"), LOGIN).await,
+            "refresh_token",
+        );
         fresh.push(field(&refresh_at(node, &first).await, "refresh_token"));
     }
     for token in &fresh {

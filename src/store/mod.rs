@@ -92,18 +92,18 @@ mod redis_conn;
 mod redis_feed;
 #[cfg(all(feature = "redis", feature = "token-endpoint"))]
 mod redis_throttle;
-#[cfg(feature = "token-endpoint")]
-mod throttle;
 mod refresh;
 mod revocation;
 mod scope;
+#[cfg(feature = "token-endpoint")]
+mod throttle;
 
 #[cfg(feature = "token-endpoint")]
 pub use client::{Client, ClientStore, MemoryClientStore};
+pub use feed::{RevocationFeed, RevocationListener, JTI_KEY_PREFIX};
 pub use memory::{
     MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES, REMEMBERED_SPENT_TOKENS,
 };
-pub use feed::{RevocationFeed, RevocationListener, JTI_KEY_PREFIX};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};
 #[cfg(feature = "redis")]
@@ -113,17 +113,17 @@ pub use redis_conn::{
 };
 #[cfg(all(feature = "redis", feature = "token-endpoint"))]
 pub use redis_throttle::RedisLoginThrottle;
-#[cfg(feature = "token-endpoint")]
-pub use throttle::{
-    client_key, LoginThrottle, LoginThrottleConfig, MemoryLoginThrottle, Throttled,
-    DEFAULT_ADDRESS_LIMIT, DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
-};
 pub use refresh::{
     refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
     RotateError, Rotated, Session,
 };
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
 pub use scope::{narrow_scopes, InvalidScope};
+#[cfg(feature = "token-endpoint")]
+pub use throttle::{
+    client_key, LoginThrottle, LoginThrottleConfig, MemoryLoginThrottle, Throttled,
+    DEFAULT_ADDRESS_LIMIT, DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
+};
 
 /// The future every store method returns: boxed and `Send`, so the store traits can be
 /// used as trait objects.

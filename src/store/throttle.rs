@@ -346,7 +346,10 @@ mod tests {
             .await
             .unwrap()
             .is_some());
-        assert_eq!(throttle.check("carol", Some("5.6.7.8")).await.unwrap(), None);
+        assert_eq!(
+            throttle.check("carol", Some("5.6.7.8")).await.unwrap(),
+            None
+        );
         // The window slides: at t = 60 the first failure is gone.
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(throttle.check("bob", None).await.unwrap(), None);

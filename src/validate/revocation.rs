@@ -90,7 +90,10 @@ impl<V: fmt::Debug, S> fmt::Debug for RevocationCheck<V, S> {
             .field("store", &std::any::type_name::<S>())
             .field("not_revoked_ttl", &self.cache.not_revoked_ttl)
             .field("pushed_not_revoked_ttl", &self.cache.pushed_ttl)
-            .field("push_live", &self.feed.as_ref().map(RevocationFeed::is_live))
+            .field(
+                "push_live",
+                &self.feed.as_ref().map(RevocationFeed::is_live),
+            )
             .field("revoked_ttl", &self.cache.revoked_ttl)
             .field("capacity", &self.cache.capacity)
             .finish_non_exhaustive()
