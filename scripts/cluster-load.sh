@@ -12,6 +12,7 @@
 #
 #   scripts/cluster-load.sh
 #   DURATION=30 THREADS=4 LOGIN_LIMIT=1000 scripts/cluster-load.sh
+#   DEMO_BIN=target/debug/examples/demo_server scripts/cluster-load.sh
 #
 # Needs redis-server, redis-cli and wrk (Debian: apt-get install -y redis-server wrk).
 set -euo pipefail
@@ -24,8 +25,13 @@ for tool in redis-server redis-cli wrk; do
   command -v "$tool" >/dev/null || { echo "$tool not found (apt-get install -y redis-server wrk)" >&2; exit 1; }
 done
 
-cargo build --release --example demo_server >&2
-bin=target/release/examples/demo_server
+# DEMO_BIN: an already built demo server (skips the release build).
+if [ -n "${DEMO_BIN:-}" ]; then
+  bin=$DEMO_BIN
+else
+  cargo build --release --example demo_server >&2
+  bin=target/release/examples/demo_server
+fi
 
 work=$(mktemp -d)
 pids=()
