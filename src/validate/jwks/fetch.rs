@@ -269,7 +269,10 @@ fn tls_provider() -> rustls::crypto::CryptoProvider {
     {
         rustls::crypto::aws_lc_rs::default_provider()
     }
+    // Newer rustls deprecates ring's provider for lacking post-quantum key exchange;
+    // it stays the pure-Rust build's only choice (aws-lc is the default feature).
     #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc")))]
+    #[allow(deprecated)]
     {
         rustls::crypto::ring::default_provider()
     }
