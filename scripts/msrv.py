@@ -23,8 +23,8 @@ meta = json.loads(
 )
 ours = next(p for p in meta["packages"] if p["name"] == "tower-bearer")
 msrv = version(ours["rust_version"])
-# Only what the library and its tests actually build with: normal and dev dependencies
-# reachable from us in the resolved graph.
+# What a user of the library builds: normal and build dependencies reachable from us in
+# the resolved graph (dev-dependencies only run our own tests and benches).
 nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
 packages = {p["id"]: p for p in meta["packages"]}
 seen, stack = set(), [ours["id"]]
@@ -35,7 +35,7 @@ while stack:
     seen.add(node)
     for dep in nodes[node]["deps"]:
         kinds = {k["kind"] for k in dep["dep_kinds"]}
-        if node != ours["id"] and kinds == {"dev"}:
+        if kinds == {"dev"}:
             continue
         stack.append(dep["pkg"])
 too_new = sorted(
