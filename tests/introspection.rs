@@ -57,8 +57,8 @@ fn start_provider() -> Provider {
         }
     });
     let issuer = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("oidc-provider did not start within 30 s");
+        .recv_timeout(Duration::from_secs(180))
+        .expect("oidc-provider did not start within 180 s");
     Provider { child, issuer }
 }
 

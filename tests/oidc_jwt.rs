@@ -104,6 +104,17 @@ fn install_provider() -> PathBuf {
     .clone()
 }
 
+/// One test of this file at a time: each starts one or two Node.js providers (RSA key
+/// generation, TLS), and on a loaded 2-core machine several at once starved each other
+/// past the start deadline.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
+/// How long a provider may take to print its first line (Node.js start, keys, listen).
+const START_DEADLINE: Duration = Duration::from_secs(180);
+
 /// A running `oidc-provider`; stopped when dropped (its stdin closes).
 struct Provider {
     child: Child,
@@ -144,17 +155,21 @@ impl Provider {
             lines,
             issuer: String::new(),
         };
-        let first = provider.answer();
+        let first = provider.answer_within(START_DEADLINE);
         provider.issuer = first["issuer"].as_str().unwrap().to_owned();
         assert!(provider.issuer.starts_with("https://localhost:"));
         provider
     }
 
     fn answer(&self) -> Value {
+        self.answer_within(Duration::from_secs(60))
+    }
+
+    fn answer_within(&self, deadline: Duration) -> Value {
         let line = self
             .lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the provider answers within 60 s");
+            .recv_timeout(deadline)
+            .unwrap_or_else(|error| panic!("the provider answers within {deadline:?}: {error}"));
         serde_json::from_str(&line).unwrap()
     }
 
@@ -244,6 +259,7 @@ fn reason<C: std::fmt::Debug>(result: Result<C, AuthError>) -> InvalidToken {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rs256_ps256_es256_access_tokens_from_a_real_provider() {
+    let _serial = one_at_a_time().await;
     let pki = Pki::new();
     let mut provider = Provider::start(&pki);
     let jwks = source(&pki, &provider.issuer, &[RS256, PS256, ES256]).await;
@@ -269,6 +285,7 @@ async fn rs256_ps256_es256_access_tokens_from_a_real_provider() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_test_ca_the_provider_is_not_trusted() {
+    let _serial = one_at_a_time().await;
     let pki = Pki::new();
     let provider = Provider::start(&pki);
     let url = format!("{}/jwks", provider.issuer).parse().unwrap();
@@ -295,6 +312,7 @@ async fn without_the_test_ca_the_provider_is_not_trusted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_providers_each_token_checked_with_its_own_issuers_keys() {
+    let _serial = one_at_a_time().await;
     let pki = Pki::new();
     let mut a = Provider::start(&pki);
     let mut b = Provider::start(&pki);
@@ -394,6 +412,7 @@ async fn two_providers_each_token_checked_with_its_own_issuers_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_at_the_provider_while_we_run() {
+    let _serial = one_at_a_time().await;
     let pki = Pki::new();
     let mut provider = Provider::start(&pki);
     let jwks = source(&pki, &provider.issuer, &[RS256, ES256]).await;
@@ -429,6 +448,7 @@ async fn rotation_at_the_provider_while_we_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn high_s_signatures_of_a_real_provider_refused_when_low_s_is_required() {
+    let _serial = one_at_a_time().await;
     let pki = Pki::new();
     let mut provider = Provider::start(&pki);
     let strict = JwksValidator::<Claims>::builder()
@@ -479,6 +499,7 @@ const P256_HALF_N: [u8; 32] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_server_with_two_https_issuers() {
+    let _serial = one_at_a_time().await;
     let pki = Pki::new();
     let mut a = Provider::start(&pki);
     let mut b = Provider::start(&pki);
