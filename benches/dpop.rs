@@ -145,7 +145,8 @@ impl Prover {
 }
 
 fn main() {
-    #[cfg(feature = "aws-lc")]
+    // Both backends on (--all-features): jsonwebtoken's own encode needs one chosen.
+    #[cfg(all(feature = "aws-lc", feature = "rust-crypto"))]
     let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 
     let validator = JwtValidator::<Claims>::hs256(SECRET).unwrap();
