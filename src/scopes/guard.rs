@@ -338,14 +338,19 @@ pin_project! {
     }
 }
 
+/// A [`ResponseFuture`] that never waits: the inner service's future or a ready
+/// rejection (the form-token layer's, once it has read the body).
+pub(crate) type Decided<F, T, E> =
+    ResponseFuture<F, Pending<Result<Result<T, (AuthError, HeaderMap)>, E>>, DefaultRejection>;
+
 impl<F, W, R> ResponseFuture<F, W, R> {
-    fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
         }
     }
 
-    fn rejected(response: Response<Bytes>) -> Self {
+    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
         Self {
             kind: Kind::Rejected {
                 response: Some(response),
