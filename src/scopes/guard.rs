@@ -1,5 +1,5 @@
 //! [`GuardLayer`]: the one middleware for every authorization check that runs behind
-//! a [`BearerAuthLayer`](crate::BearerAuthLayer).
+//! a [`BearerAuthLayer`].
 //!
 //! A guard reads what the bearer layer put into the request (the claims), runs a
 //! [`Check`] and either calls the inner service or answers itself with the bearer
