@@ -27,7 +27,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_bearer::axum::Auth;
-use tower_bearer::{BearerAuthLayer, Claims, ConfigError, JwtValidator, RequireScopesLayer};
+use tower_bearer::{BearerAuthLayer, Claims, ConfigError, GuardLayer, JwtValidator, RequireScopes};
 
 async fn me(Auth(claims): Auth<Claims>) -> Json<Claims> {
     Json(claims)
@@ -58,7 +58,8 @@ pub fn app(secret: &[u8]) -> Result<Router, ConfigError> {
         .route(
             "/items",
             get(items).route_layer(
-                RequireScopesLayer::<Claims>::try_new(["items"])?.with_realm("axum-demo")?,
+                GuardLayer::new(RequireScopes::<Claims>::try_new(["items"])?)
+                    .with_realm("axum-demo")?,
             ),
         )
         .with_state(items_state)

@@ -77,7 +77,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
-use tower_bearer::current_user::{CurrentUser, CurrentUserLayer};
+use tower_bearer::current_user::{CurrentUser, UserLookup};
 use tower_bearer::keys::{
     public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
     OpenIdConfigurationService,
@@ -96,8 +96,8 @@ use tower_bearer::token_endpoint::{
     TokenIssuer, User,
 };
 use tower_bearer::{
-    BearerAuthLayer, Claims, Dpop, HttpFetcher, JwksValidator, JwtValidator, MultiIssuerValidator,
-    RequireScopesLayer, RevocationCheck, TokenValidator,
+    BearerAuthLayer, Claims, Dpop, GuardLayer, HttpFetcher, JwksValidator, JwtValidator,
+    MultiIssuerValidator, RequireScopes, RevocationCheck, TokenValidator,
 };
 use utoipa::openapi::HttpMethod;
 use utoipa::{OpenApi, ToSchema};
@@ -195,8 +195,8 @@ where
 /// any), then `handler`.
 fn protected<V, F>(
     bearer: &BearerAuthLayer<V>,
-    user: Option<&CurrentUserLayer<Store, Claims>>,
-    scopes: Option<&RequireScopesLayer<Claims>>,
+    user: Option<&GuardLayer<UserLookup<Store, Claims>>>,
+    scopes: Option<&GuardLayer<RequireScopes<Claims>>>,
     handler: F,
 ) -> Route
 where
@@ -388,8 +388,9 @@ fn app<V: TokenValidator<Claims = Claims>>(
         .with_realm(REALM)?
         .with_resource_metadata(&extra.resource_metadata)?
         .with_dpop(extra.dpop.clone());
-    let me = RequireScopesLayer::<Claims>::try_new(["me"])?.with_realm(REALM)?;
-    let items = RequireScopesLayer::<Claims>::try_new(["me", "items"])?.with_realm(REALM)?;
+    let me = GuardLayer::new(RequireScopes::<Claims>::try_new(["me"])?).with_realm(REALM)?;
+    let items =
+        GuardLayer::new(RequireScopes::<Claims>::try_new(["me", "items"])?).with_realm(REALM)?;
 
     // The document: operations from the annotations, security from the layers above.
     let security = OpenApiSecurity::password("/token")?
@@ -397,18 +398,23 @@ fn app<V: TokenValidator<Claims = Claims>>(
         .with_scope("items", "Read the current user's items")?;
     let mut document = ApiDoc::openapi();
     security.secure_authenticated(&mut document, "/status", HttpMethod::Get)?;
-    security.secure(&mut document, "/users/me", HttpMethod::Get, me.required())?;
+    security.secure(
+        &mut document,
+        "/users/me",
+        HttpMethod::Get,
+        me.check().required(),
+    )?;
     security.secure(
         &mut document,
         "/users/me/items",
         HttpMethod::Get,
-        items.required(),
+        items.check().required(),
     )?;
     let docs = DocsService::new(document, &security);
 
     // The user routes resolve the token's subject (FastAPI's get_current_active_user):
     // an unknown or disabled user, or a client's token, is 401 invalid_token.
-    let user = CurrentUserLayer::<Store, Claims>::new(Arc::clone(store)).like(&bearer);
+    let user = GuardLayer::new(UserLookup::<Store, Claims>::new(Arc::clone(store))).like(&bearer);
     let status = protected(&bearer, None, None, status);
     let me = protected(&bearer, Some(&user), Some(&me), users_me);
     let items = protected(&bearer, Some(&user), Some(&items), users_me_items);

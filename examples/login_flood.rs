@@ -46,7 +46,7 @@ use tower::{Layer as _, ServiceExt as _};
 use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, TokenEndpoint, TokenIssuer, User,
 };
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, RequireScopes};
 
 const SECRET: &[u8] = b"login-flood-secret-0123456789abcdef";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -303,7 +303,7 @@ fn start_in_process_server() -> Result<String, Box<dyn std::error::Error>> {
         Ok::<_, Infallible>(Response::new(body))
     });
     let protected = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET)?)
-        .layer(RequireScopesLayer::<Claims>::try_new(["me"])?.layer(me));
+        .layer(GuardLayer::new(RequireScopes::<Claims>::try_new(["me"])?).layer(me));
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;

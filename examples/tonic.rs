@@ -39,7 +39,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
 use tower::{service_fn, Service, ServiceBuilder};
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, PathScopesLayer};
+use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, PathScopes};
 
 /// `message HelloRequest { string name = 1; }`
 #[derive(Clone, PartialEq, prost::Message)]
@@ -110,9 +110,10 @@ pub async fn run(
         )
         // Scopes per gRPC method.
         .layer(
-            PathScopesLayer::<Claims>::new()
-                .with_path("/demo.Greeter/Admin", ["admin"])?
-                .with_realm("grpc-demo")?,
+            GuardLayer::new(
+                PathScopes::<Claims>::new().with_path("/demo.Greeter/Admin", ["admin"])?,
+            )
+            .with_realm("grpc-demo")?,
         )
         .into_inner();
     tonic::transport::Server::builder()

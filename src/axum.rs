@@ -5,8 +5,8 @@
 //! - `Option<Auth<T>>`: the claims if the request had a token; `None` for an anonymous
 //!   request passed on by an [`optional`](crate::BearerAuthLayer::optional) layer. An
 //!   invalid token never gets this far: the layer refuses it.
-//! - Scopes per route: [`RequireScopesLayer`](crate::RequireScopesLayer) with
-//!   `route_layer`, or [`check_scopes`](crate::check_scopes) in the handler.
+//! - Scopes per route: a [`GuardLayer`](crate::GuardLayer) with
+//!   [`RequireScopes`](crate::RequireScopes) and `route_layer`, or [`check_scopes`](crate::check_scopes) in the handler.
 //!
 //! Rejections answer exactly as the layer does: same status, `WWW-Authenticate`
 //! challenge (with the layer's realm and [`OnRejection`](crate::OnRejection) when the
@@ -17,7 +17,7 @@
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
 //! use tower_bearer::axum::Auth;
-//! use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+//! use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, RequireScopes};
 //!
 //! async fn me(Auth(claims): Auth<Claims>) -> String {
 //!     claims.sub.unwrap_or_default()
@@ -32,7 +32,7 @@
 //! let validator = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?;
 //! let app = Router::new()
 //!     .route("/me", get(me))
-//!     .route("/items", get(me).route_layer(RequireScopesLayer::<Claims>::new(["items"])))
+//!     .route("/items", get(me).route_layer(GuardLayer::new(RequireScopes::<Claims>::new(["items"]))))
 //!     .route("/", get(home))
 //!     .layer(BearerAuthLayer::new(validator).with_realm("api")?.optional());
 //!

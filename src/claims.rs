@@ -16,9 +16,9 @@
 //!   for a claim other than `scope` such as Azure's `scp`, also as an array.
 //!
 //! Implement [`ScopeClaims`] to use the type with
-//! [`RequireScopesLayer`](crate::RequireScopesLayer),
+//! [`RequireScopes`](crate::RequireScopes),
 //! [`BearerAuthLayer::require_scopes`](crate::BearerAuthLayer::require_scopes) and
-//! [`PathScopesLayer`](crate::PathScopesLayer): it says whether the token grants a
+//! [`PathScopes`](crate::PathScopes): it says whether the token grants a
 //! scope, wherever your issuer puts scopes.
 //!
 //! A token whose claims do not fit `T` is `401 invalid_token`, and the
@@ -249,7 +249,7 @@ pub trait HasJti {
 }
 
 /// Claims that name who a token speaks for, for
-/// [`CurrentUserLayer`](crate::current_user::CurrentUserLayer).
+/// [`UserLookup`](crate::current_user::UserLookup).
 pub trait SubjectClaims {
     /// The subject (`sub`), if any.
     fn subject(&self) -> Option<&str>;

@@ -1,12 +1,12 @@
-//! [`CurrentUserLayer`]: FastAPI's `get_current_active_user` as a Tower layer (feature
-//! `token-endpoint`, where [`UserStore`] lives).
+//! [`UserLookup`]: FastAPI's `get_current_active_user` as a check for a
+//! [`GuardLayer`](crate::GuardLayer) (feature `token-endpoint`, where [`UserStore`] lives).
 //!
-//! Put it inside a [`BearerAuthLayer`]: it reads the claims the
+//! Put the guard inside a [`BearerAuthLayer`](crate::BearerAuthLayer): it reads the claims the
 //! bearer layer inserted, looks the token's subject up in the same [`UserStore`] the
 //! token endpoint uses, and puts a [`CurrentUser`] into the request extensions. It
 //! refuses, with the bearer layer's own answer (`401`, `WWW-Authenticate: Bearer
 //! error="invalid_token"` and the JSON body; same realm and rejection handler when
-//! built with [`like`](CurrentUserLayer::like)):
+//! built with [`like`](crate::GuardLayer::like)):
 //!
 //! - a subject the store does not know, or a disabled user;
 //! - a token without `sub`;
@@ -27,9 +27,9 @@
 //! use http::{header, Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_bearer::current_user::{CurrentUser, CurrentUserLayer};
+//! use tower_bearer::current_user::{CurrentUser, UserLookup};
 //! use tower_bearer::token_endpoint::{hash_password, InMemoryUserStore, TokenIssuer, User};
-//! use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
+//! use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator};
 //! use std::sync::Arc;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -43,7 +43,7 @@
 //! let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET)?).with_realm("api")?;
 //! let app = ServiceBuilder::new()
 //!     .layer(bearer.clone())
-//!     .layer(CurrentUserLayer::<_, Claims>::new(users).like(&bearer))
+//!     .layer(GuardLayer::new(UserLookup::<_, Claims>::new(users)).like(&bearer))
 //!     .service(service_fn(|req: Request<Full<Bytes>>| async move {
 //!         let user = req.extensions().get::<CurrentUser>().expect("set by the layer");
 //!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
@@ -71,21 +71,14 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Request, Response};
-use pin_project_lite::pin_project;
-use tower_layer::Layer;
+use http::{HeaderMap, Request};
 use tower_service::Service;
 
-use crate::bearer::body::AuthBody;
-use crate::bearer::challenge::Challenge;
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
-use crate::bearer::{reject, Anonymous, BearerAuthLayer};
 use crate::claims::{Claims, SubjectClaims};
 use crate::error::{AuthError, ConfigError, InvalidToken};
+use crate::scopes::guard::{claims, RunCheck};
 use crate::token_endpoint::{User, UserStore};
 use crate::validate::DEFAULT_NOT_REVOKED_TTL;
 
@@ -164,90 +157,33 @@ impl<P> CurrentUser<P> {
     }
 }
 
-/// Applies [`CurrentUserService`]. `U` is the user store, `C` the claims type the bearer
-/// layer inserts.
-#[must_use]
-pub struct CurrentUserLayer<U: UserStore, C = Claims, R = DefaultRejection> {
-    shared: Arc<Shared<U>>,
-    challenge: Arc<Challenge>,
-    on_rejection: R,
+/// The check behind `GuardLayer::new(UserLookup::new(store))`: resolves the token's
+/// subject to a [`CurrentUser`] through `U`, the user store; `C` is the claims type the
+/// bearer layer inserts. See the [module docs](self).
+pub struct UserLookup<U: UserStore, C = Claims> {
+    store: U,
+    cache: UserCache<U::Profile>,
     claims: PhantomData<fn() -> C>,
 }
 
-struct Shared<U: UserStore> {
-    store: U,
-    cache: UserCache<U::Profile>,
-}
-
-impl<U: UserStore, C, R: Clone> Clone for CurrentUserLayer<U, C, R> {
-    fn clone(&self) -> Self {
-        Self {
-            shared: Arc::clone(&self.shared),
-            challenge: Arc::clone(&self.challenge),
-            on_rejection: self.on_rejection.clone(),
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<U: UserStore, C, R> fmt::Debug for CurrentUserLayer<U, C, R> {
+impl<U: UserStore, C> fmt::Debug for UserLookup<U, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CurrentUserLayer")
+        f.debug_struct("UserLookup")
             .field("store", &std::any::type_name::<U>())
-            .field("cache_ttl", &self.shared.cache.ttl)
-            .field("cache_capacity", &self.shared.cache.capacity)
-            .field("challenge", &self.challenge)
+            .field("cache_ttl", &self.cache.ttl)
+            .field("cache_capacity", &self.cache.capacity)
             .finish_non_exhaustive()
     }
 }
 
-impl<U: UserStore, C> CurrentUserLayer<U, C> {
+impl<U: UserStore, C> UserLookup<U, C> {
     /// Resolves token subjects through `store`, with the default cache
-    /// ([`DEFAULT_USER_CACHE_TTL`], [`DEFAULT_USER_CACHE_CAPACITY`]) and the default
-    /// rejection without a realm; see [`like`](Self::like).
+    /// ([`DEFAULT_USER_CACHE_TTL`], [`DEFAULT_USER_CACHE_CAPACITY`]).
+    #[must_use]
     pub fn new(store: U) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                store,
-                cache: UserCache::new(DEFAULT_USER_CACHE_TTL, DEFAULT_USER_CACHE_CAPACITY),
-            }),
-            challenge: Arc::new(Challenge::default()),
-            on_rejection: DefaultRejection,
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<U: UserStore, C, R> CurrentUserLayer<U, C, R> {
-    /// Refuses as `bearer` does: its realm and its rejection handler.
-    pub fn like<V, R2: OnRejection>(
-        self,
-        bearer: &BearerAuthLayer<V, R2>,
-    ) -> CurrentUserLayer<U, C, R2> {
-        CurrentUserLayer {
-            shared: self.shared,
-            challenge: Arc::new(bearer.challenge().clone()),
-            on_rejection: bearer.rejection().clone(),
-            claims: PhantomData,
-        }
-    }
-
-    /// Sets the challenge's `realm` (use the bearer layer's, or [`like`](Self::like)).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidRealm`].
-    pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        self.challenge = Arc::new(Challenge::with_realm(realm)?);
-        Ok(self)
-    }
-
-    /// Replaces the rejection response.
-    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> CurrentUserLayer<U, C, R2> {
-        CurrentUserLayer {
-            shared: self.shared,
-            challenge: self.challenge,
-            on_rejection,
+            store,
+            cache: UserCache::new(DEFAULT_USER_CACHE_TTL, DEFAULT_USER_CACHE_CAPACITY),
             claims: PhantomData,
         }
     }
@@ -259,12 +195,12 @@ impl<U: UserStore, C, R> CurrentUserLayer<U, C, R> {
     ///
     /// [`ConfigError::InvalidValue`] above [`MAX_USER_CACHE_TTL`]: a disabled user must
     /// be refused within the revocation bound.
-    pub fn with_cache_ttl(self, ttl: Duration) -> Result<Self, ConfigError> {
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
         if ttl > MAX_USER_CACHE_TTL {
             return Err(ConfigError::InvalidValue("user cache ttl"));
         }
-        let capacity = self.shared.cache.capacity;
-        self.with_cache(ttl, capacity)
+        self.cache = UserCache::new(ttl, self.cache.capacity);
+        Ok(self)
     }
 
     /// The most subjects kept (default [`DEFAULT_USER_CACHE_CAPACITY`]); past it,
@@ -273,247 +209,82 @@ impl<U: UserStore, C, R> CurrentUserLayer<U, C, R> {
     /// # Errors
     ///
     /// Never today; kept fallible beside [`with_cache_ttl`](Self::with_cache_ttl).
-    pub fn with_cache_capacity(self, capacity: usize) -> Result<Self, ConfigError> {
-        let ttl = self.shared.cache.ttl;
-        self.with_cache(ttl, capacity)
-    }
-
-    fn with_cache(self, ttl: Duration, capacity: usize) -> Result<Self, ConfigError> {
-        let Ok(shared) = Arc::try_unwrap(self.shared) else {
-            // Shared with services already built: configure before layering.
-            return Err(ConfigError::InvalidValue(
-                "user cache (layer already in use)",
-            ));
-        };
-        Ok(Self {
-            shared: Arc::new(Shared {
-                store: shared.store,
-                cache: UserCache::new(ttl, capacity),
-            }),
-            challenge: self.challenge,
-            on_rejection: self.on_rejection,
-            claims: PhantomData,
-        })
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Result<Self, ConfigError> {
+        self.cache = UserCache::new(self.cache.ttl, capacity);
+        Ok(self)
     }
 
     /// The user store.
     pub fn store(&self) -> &U {
-        &self.shared.store
+        &self.store
     }
-}
-
-impl<S, U: UserStore, C, R: Clone> Layer<S> for CurrentUserLayer<U, C, R> {
-    type Service = CurrentUserService<S, U, C, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        CurrentUserService {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// Middleware resolving the token's subject to a [`CurrentUser`]; see
-/// [`CurrentUserLayer`].
-pub struct CurrentUserService<S, U: UserStore, C = Claims, R = DefaultRejection> {
-    inner: S,
-    layer: CurrentUserLayer<U, C, R>,
-}
-
-impl<S: Clone, U: UserStore, C, R: Clone> Clone for CurrentUserService<S, U, C, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, U: UserStore, C, R> fmt::Debug for CurrentUserService<S, U, C, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CurrentUserService")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-/// What the claims and the cache decided before any store call.
-enum Decision<P> {
-    User(CurrentUser<P>),
-    Refuse(AuthError),
-    Lookup(String),
 }
 
 fn refuse(text: &'static str) -> AuthError {
     AuthError::InvalidToken(InvalidToken::Other(Cow::Borrowed(text)))
 }
 
-impl<S, U, C, R, B, ResBody> Service<Request<B>> for CurrentUserService<S, U, C, R>
+type LookupFuture<T, E> =
+    Pin<Box<dyn Future<Output = Result<Result<T, (AuthError, HeaderMap)>, E>> + Send>>;
+
+/// A cache hit or a refusal at once; a cache miss waits for the store (one boxed
+/// future: the lookup, then the inner service).
+impl<S, B, U, C> RunCheck<S, B> for UserLookup<U, C>
 where
-    S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Response: Send + 'static,
     S::Error: Send + 'static,
     U: UserStore,
     U::Profile: Send + Sync + 'static,
     C: SubjectClaims + Send + Sync + 'static,
-    R: OnRejection,
     B: Send + 'static,
-    ResBody: Send + 'static,
 {
-    type Response = Response<AuthBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+    type Wait = String;
+    type Future = LookupFuture<S::Response, S::Error>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let decision = match request.extensions().get::<C>() {
-            Some(claims) if claims.is_client_token() => Decision::Refuse(refuse(CLIENT_TOKEN)),
-            Some(claims) => match claims.subject() {
-                None => Decision::Refuse(InvalidToken::MissingClaim("sub").into()),
-                Some(subject) => match self.layer.shared.cache.get(subject) {
-                    Some(Some(user)) => Decision::User(user),
-                    Some(None) => Decision::Refuse(refuse(UNKNOWN_USER)),
-                    None => Decision::Lookup(subject.to_owned()),
-                },
-            },
-            None => match request.extensions().get::<Anonymous>() {
-                Some(anonymous) => {
-                    let response = anonymous.reject(AuthError::MissingToken, request.headers());
-                    return ResponseFuture::rejected(response);
-                }
-                None => Decision::Refuse(AuthError::MissingToken),
-            },
+    fn decide(&self, request: &mut Request<B>) -> Result<Option<String>, AuthError> {
+        let claims = claims::<C, B>(request)?;
+        if claims.is_client_token() {
+            return Err(refuse(CLIENT_TOKEN));
+        }
+        let subject = claims.subject().ok_or(InvalidToken::MissingClaim("sub"))?;
+        let user = match self.cache.get(subject) {
+            Some(Some(user)) => user,
+            Some(None) => return Err(refuse(UNKNOWN_USER)),
+            None => return Ok(Some(subject.to_owned())),
         };
-        match decision {
-            Decision::User(user) => {
-                request.extensions_mut().insert(user);
-                ResponseFuture::inner(self.inner.call(request))
+        request.extensions_mut().insert(user);
+        Ok(None)
+    }
+
+    fn wait(this: &Arc<Self>, subject: String, inner: &mut S, request: Request<B>) -> Self::Future {
+        // Drive the service that was polled ready; leave a clone in its place.
+        let clone = inner.clone();
+        let mut inner = std::mem::replace(inner, clone);
+        let this = Arc::clone(this);
+        Box::pin(async move {
+            let mut request = request;
+            let user = match this.store.find_user(&subject).await {
+                Ok(user) => user
+                    .filter(|user| !user.is_disabled())
+                    .map(CurrentUser::from_user),
+                Err(_) => return Ok(Err((AuthError::Unavailable, take_headers(request)))),
+            };
+            this.cache.insert(&subject, user.clone());
+            match user {
+                Some(user) => {
+                    request.extensions_mut().insert(user);
+                    inner.call(request).await.map(Ok)
+                }
+                None => Ok(Err((refuse(UNKNOWN_USER), take_headers(request)))),
             }
-            Decision::Refuse(error) => ResponseFuture::rejected(reject(
-                &self.layer.on_rejection,
-                error,
-                request.headers(),
-                &self.layer.challenge,
-            )),
-            Decision::Lookup(subject) => {
-                // Drive the service that was polled ready; leave a clone in its place.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let layer = self.layer.clone();
-                ResponseFuture::lookup(Box::pin(async move {
-                    let found = layer.shared.store.find_user(&subject).await;
-                    let user = match found {
-                        Ok(user) => {
-                            let user = user
-                                .filter(|user| !user.is_disabled())
-                                .map(CurrentUser::from_user);
-                            layer.shared.cache.insert(&subject, user.clone());
-                            user
-                        }
-                        Err(_) => {
-                            let response = reject(
-                                &layer.on_rejection,
-                                AuthError::Unavailable,
-                                request.headers(),
-                                &layer.challenge,
-                            );
-                            return Ok(response.map(AuthBody::rejection));
-                        }
-                    };
-                    match user {
-                        Some(user) => {
-                            request.extensions_mut().insert(user);
-                            let response = inner.call(request).await?;
-                            Ok(response.map(AuthBody::inner))
-                        }
-                        None => {
-                            let response = reject(
-                                &layer.on_rejection,
-                                refuse(UNKNOWN_USER),
-                                request.headers(),
-                                &layer.challenge,
-                            );
-                            Ok(response.map(AuthBody::rejection))
-                        }
-                    }
-                }))
-            }
-        }
+        })
     }
 }
 
-type LookupFuture<ResBody, E> =
-    Pin<Box<dyn Future<Output = Result<Response<AuthBody<ResBody>>, E>> + Send>>;
-
-pin_project! {
-    /// Response future of [`CurrentUserService`]: the inner service's, a ready
-    /// rejection, or a store lookup followed by the inner service.
-    pub struct ResponseFuture<F, ResBody, E> {
-        #[pin]
-        kind: Kind<F, ResBody, E>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, ResBody, E> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<Bytes>> },
-        Lookup { future: LookupFuture<ResBody, E> },
-    }
-}
-
-impl<F, ResBody, E> ResponseFuture<F, ResBody, E> {
-    fn inner(future: F) -> Self {
-        Self {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    fn rejected(response: Response<Bytes>) -> Self {
-        Self {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-
-    fn lookup(future: LookupFuture<ResBody, E>) -> Self {
-        Self {
-            kind: Kind::Lookup { future },
-        }
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F, ResBody, E>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = Result<Response<AuthBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(AuthBody::inner)))
-            }
-            KindProj::Rejected { response } => {
-                let response = response.take().expect("polled after completion");
-                Poll::Ready(Ok(response.map(AuthBody::rejection)))
-            }
-            KindProj::Lookup { future } => future.as_mut().poll(cx),
-        }
-    }
-}
-
-impl<F, ResBody, E> fmt::Debug for ResponseFuture<F, ResBody, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
+fn take_headers<B>(request: Request<B>) -> HeaderMap {
+    request.into_parts().0.headers
 }
 
 /// A cached lookup: until when, and the active user (or `None`: unknown or disabled).
@@ -567,7 +338,7 @@ mod extract {
     use crate::axum::AuthRejection;
     use crate::error::AuthError;
 
-    /// The user [`CurrentUserLayer`](super::CurrentUserLayer) resolved; without one (no
+    /// The user a [`UserLookup`](super::UserLookup) guard resolved; without one (no
     /// layer in front) the request is refused as the bearer layer would (`401`).
     impl<S, P> FromRequestParts<S> for CurrentUser<P>
     where

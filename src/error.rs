@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::StatusCode;
 
 /// Why a request was refused by [`BearerAuth`](crate::BearerAuth) or
-/// [`RequireScopes`](crate::RequireScopes).
+/// a [`Guard`](crate::Guard).
 ///
 /// Each variant maps to exactly one HTTP answer (see [`AuthError::status`]). A rejection
 /// handler sees it ([`Rejection::error`](crate::Rejection::error));
@@ -46,7 +46,7 @@ pub enum AuthError {
     /// The validator could not reach what it needs (a key server, a database). `503`.
     /// Never caused by the token itself.
     Unavailable,
-    /// No token may access this path: a [`PathScopesLayer`](crate::PathScopesLayer) in
+    /// No token may access this path: a [`PathScopes`](crate::PathScopes) check in
     /// deny-by-default mode found it unlisted. `403`, `insufficient_scope` with no
     /// `scope` parameter (no scope would do).
     PathNotAllowed,
@@ -193,7 +193,7 @@ pub enum InvalidRequest {
     DuplicateTokenParameter,
     /// The path is not in canonical form (`//`, a trailing `/`, a dot segment, or a
     /// percent-encoded unreserved character, `/` or `\`); see
-    /// [`PathScopesLayer`](crate::PathScopesLayer).
+    /// [`PathScopes`](crate::PathScopes).
     NonCanonicalPath,
     /// A token from a cookie came with an unsafe method from another site; see
     /// [`TokenSources::with_csrf_guard`](crate::TokenSources::with_csrf_guard).
@@ -399,7 +399,7 @@ impl RequiredScopes {
 
 /// What a route demands of the user's authentication (RFC 9470): an authentication
 /// context class among `acr_values`, and/or an authentication no older than `max_age`.
-/// Built by [`StepUpLayer`](crate::StepUpLayer); every `acr` value is checked to be a
+/// Built by [`StepUp`](crate::StepUp); every `acr` value is checked to be a
 /// scope-token-like string when built, so the challenge never needs escaping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepUpRequirement {

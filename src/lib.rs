@@ -13,7 +13,7 @@
 //! use http_body_util::{BodyExt, Full};
 //! use jsonwebtoken::{encode, EncodingKey, Header};
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+//! use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, RequireScopes};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,7 +31,7 @@
 //! });
 //! let app = ServiceBuilder::new()
 //!     .layer(BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET)?))
-//!     .layer(RequireScopesLayer::<Claims>::new(["greet"]))
+//!     .layer(GuardLayer::new(RequireScopes::<Claims>::new(["greet"])))
 //!     .service(hello);
 //!
 //! // A token as a token endpoint would issue it.
@@ -66,7 +66,7 @@
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
 //! | valid token refused by another [`Policy`] rule (role, tenant, ...) | 403 | `realm="..."` (no `error`; body `error`: `forbidden`) |
-//! | login too weak or too old for the route ([`StepUpLayer`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
+//! | login too weak or too old for the route ([`StepUp`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
 //! | with [`with_dpop`](BearerAuthLayer::with_dpop): bad DPoP proof, bound token as `Bearer` | 401 | `DPoP error="invalid_dpop_proof"` / `"invalid_token"`, `algs="..."` ([`dpop`]) |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
@@ -78,7 +78,7 @@
 //! | side | module | what it holds |
 //! |---|---|---|
 //! | resource server | [`bearer`] | the layer, its service and future, token extraction, form-body tokens, cookie CSRF guard, the refusal (challenge + body) |
-//! | resource server | [`scopes`] | authorization on verified claims: fixed and any-of scopes, claim policies, per-path / per-gRPC-method rules, RFC 9470 step-up |
+//! | resource server | [`scopes`] | authorization on verified claims: one guard middleware ([`GuardLayer`]) and its checks: fixed and any-of scopes, claim policies, per-path / per-gRPC-method rules, RFC 9470 step-up |
 //! | resource server | [`validate`] | [`TokenValidator`]; JWT verification, remote JWK sets and several issuers, RFC 7662 introspection, the verified-token cache, the revocation check |
 //! | resource server | [`dpop`] | RFC 9449 proofs: checked by the bearer layer, bound into tokens by the token endpoint |
 //! | authorization server | `token_endpoint`, `current_user` | grants, client authentication, password hashing and login bounds, the issuer, revocation and introspection endpoints; the current-user layer (feature `token-endpoint`) |
@@ -139,10 +139,10 @@ pub use error::{
 };
 pub use forward::{ClaimsToHeaders, ClaimsToHeadersLayer};
 pub use scopes::{
-    check_any_scope, check_scopes, Authorize, AuthorizeLayer, ClaimValues, PathScopes,
-    PathScopesLayer, Policy, RequireScopes, RequireScopesLayer,
+    check_any_scope, check_scopes, Check, ClaimValues, Guard, GuardLayer, PathScopes, Policy,
+    RequireScopes,
 };
-pub use scopes::{check_step_up, AuthenticationClaims, StepUp, StepUpClaims, StepUpLayer};
+pub use scopes::{check_step_up, AuthenticationClaims, StepUp, StepUpClaims};
 #[cfg(feature = "cache")]
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]

@@ -10,8 +10,8 @@ use http_body_util::Full;
 use serde_json::{json, Value};
 use tower::{Layer, ServiceBuilder};
 use tower_bearer::{
-    AuthorizeLayer, BearerAuthLayer, ClaimValues, Claims, JwtValidator, PathScopesLayer, Policy,
-    RequireScopesLayer,
+    BearerAuthLayer, ClaimValues, Claims, GuardLayer, JwtValidator, PathScopes, Policy,
+    RequireScopes,
 };
 
 fn bearer<C>(validator: JwtValidator<C>) -> BearerAuthLayer<JwtValidator<C>>
@@ -58,7 +58,7 @@ async fn scp_claim_string_or_array_grants_scopes_and_scope_is_ignored() {
     let service = ServiceBuilder::new()
         .layer(bearer(validator))
         .layer(
-            RequireScopesLayer::<Claims>::new(["orders.read"])
+            GuardLayer::new(RequireScopes::<Claims>::new(["orders.read"]))
                 .with_realm(REALM)
                 .unwrap(),
         )
@@ -112,8 +112,7 @@ async fn any_of_scopes_pass_with_one_and_announce_all() {
     let service = ServiceBuilder::new()
         .layer(bearer(JwtValidator::<Claims>::hs256(SECRET).unwrap()))
         .layer(
-            RequireScopesLayer::<Claims>::any_of(["admin", "orders:write"])
-                .unwrap()
+            GuardLayer::new(RequireScopes::<Claims>::any_of(["admin", "orders:write"]).unwrap())
                 .with_realm(REALM)
                 .unwrap(),
         )
@@ -145,7 +144,7 @@ async fn claim_rules_on_json_claims_per_route() {
     let echo = EchoClaims::<Value>::new();
     let service = ServiceBuilder::new()
         .layer(bearer(JwtValidator::<Value>::hs256(SECRET).unwrap()))
-        .layer(AuthorizeLayer::new(policy).with_realm(REALM).unwrap())
+        .layer(GuardLayer::new(policy).with_realm(REALM).unwrap())
         .service(echo.clone());
     let server = serve(service).await;
     let url = server.url("/orders");
@@ -228,14 +227,16 @@ async fn path_policies_per_grpc_method_with_own_claims() {
         .unwrap()
         .claim_contains("groups", "ops")
         .unwrap();
-    let layer = PathScopesLayer::<MyClaims>::new()
-        .with_path_policy("/shop.Orders/Delete", admin)
-        .unwrap()
-        .with_path("/shop.Orders/Create", ["orders.write"])
-        .unwrap()
-        .with_realm(REALM)
-        .unwrap();
-    assert!(PathScopesLayer::<MyClaims>::new()
+    let layer = GuardLayer::new(
+        PathScopes::<MyClaims>::new()
+            .with_path_policy("/shop.Orders/Delete", admin)
+            .unwrap()
+            .with_path("/shop.Orders/Create", ["orders.write"])
+            .unwrap(),
+    )
+    .with_realm(REALM)
+    .unwrap();
+    assert!(PathScopes::<MyClaims>::new()
         .with_path_policy("no-slash", Policy::new())
         .is_err());
     let echo = EchoClaims::<MyClaims>::new();

@@ -13,8 +13,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::{
-    validate_fn, AuthError, BearerAuthLayer, Claims, ConfigError, DefaultRejection, InvalidToken,
-    JwtValidator, Rejection, RequireScopesLayer, WithErrorExtension,
+    validate_fn, AuthError, BearerAuthLayer, Claims, ConfigError, DefaultRejection, GuardLayer,
+    InvalidToken, JwtValidator, Rejection, RequireScopes, WithErrorExtension,
 };
 
 fn validator() -> JwtValidator<Claims> {
@@ -590,9 +590,9 @@ fn weak_or_mismatched_keys_are_configuration_errors() {
             .unwrap_err(),
         ConfigError::KeyAlgorithmMismatch
     );
-    assert!(RequireScopesLayer::<Claims>::try_new(["bad scope"]).is_err());
-    assert!(RequireScopesLayer::<Claims>::try_new(["quo\"te"]).is_err());
-    assert!(RequireScopesLayer::<Claims>::try_new(Vec::<String>::new()).is_err());
+    assert!(RequireScopes::<Claims>::try_new(["bad scope"]).is_err());
+    assert!(RequireScopes::<Claims>::try_new(["quo\"te"]).is_err());
+    assert!(RequireScopes::<Claims>::try_new(Vec::<String>::new()).is_err());
 }
 
 #[tokio::test]
@@ -652,13 +652,13 @@ async fn error_extension_only_when_asked_for() {
     let plain = ServiceBuilder::new()
         .map_response(report_error)
         .layer(BearerAuthLayer::new(validator()))
-        .layer(RequireScopesLayer::<Claims>::new(["admin"]))
+        .layer(GuardLayer::new(RequireScopes::<Claims>::new(["admin"])))
         .service(EchoClaims::<Claims>::new());
     let asked = ServiceBuilder::new()
         .map_response(report_error)
         .layer(BearerAuthLayer::new(validator()).on_rejection(WithErrorExtension::new()))
         .layer(
-            RequireScopesLayer::<Claims>::new(["admin"])
+            GuardLayer::new(RequireScopes::<Claims>::new(["admin"]))
                 .on_rejection(WithErrorExtension(DefaultRejection)),
         )
         .service(EchoClaims::<Claims>::new());

@@ -19,9 +19,9 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 use tower::{service_fn, ServiceBuilder};
-use tower_bearer::current_user::{CurrentUser, CurrentUserLayer, MAX_USER_CACHE_TTL};
+use tower_bearer::current_user::{CurrentUser, UserLookup, MAX_USER_CACHE_TTL};
 use tower_bearer::token_endpoint::{User, UserStore, UserStoreError};
-use tower_bearer::{BearerAuthLayer, Claims, ConfigError, JwtValidator, Rejection};
+use tower_bearer::{BearerAuthLayer, Claims, ConfigError, GuardLayer, JwtValidator, Rejection};
 
 /// A user store the test can change while the server runs, counting lookups.
 #[derive(Clone, Default)]
@@ -82,7 +82,7 @@ async fn server(users: Users) -> TestServer {
     let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap())
         .with_realm(REALM)
         .unwrap();
-    let current = CurrentUserLayer::<_, Claims>::new(users).like(&bearer);
+    let current = GuardLayer::new(UserLookup::<_, Claims>::new(users)).like(&bearer);
     let service = ServiceBuilder::new()
         .layer(bearer)
         .layer(current)
@@ -196,7 +196,7 @@ async fn current_user_refuses_with_the_bearer_layers_rejection_handler() {
             response
         },
     );
-    let current = CurrentUserLayer::<_, Claims>::new(users()).like(&bearer);
+    let current = GuardLayer::new(UserLookup::<_, Claims>::new(users())).like(&bearer);
     let service = ServiceBuilder::new()
         .layer(bearer)
         .layer(current)
@@ -211,9 +211,9 @@ async fn current_user_refuses_with_the_bearer_layers_rejection_handler() {
 
 #[test]
 fn current_user_cache_ttl_is_bounded_by_the_revocation_bound() {
-    let layer = CurrentUserLayer::<_, Claims>::new(users());
+    let layer = UserLookup::<_, Claims>::new(users());
     assert!(layer.with_cache_ttl(MAX_USER_CACHE_TTL).is_ok());
-    let layer = CurrentUserLayer::<_, Claims>::new(users());
+    let layer = UserLookup::<_, Claims>::new(users());
     assert_eq!(
         layer
             .with_cache_ttl(MAX_USER_CACHE_TTL + Duration::from_millis(1))
@@ -235,7 +235,7 @@ async fn current_user_axum_extractor() {
     let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap())
         .with_realm(REALM)
         .unwrap();
-    let current = CurrentUserLayer::<_, Claims>::new(users()).like(&bearer);
+    let current = GuardLayer::new(UserLookup::<_, Claims>::new(users())).like(&bearer);
     let app = Router::new()
         .route("/me", route_get(me).route_layer(current))
         // The extractor without the layer in front: refused as the bearer layer would.

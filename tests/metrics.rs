@@ -17,7 +17,9 @@ use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::keys::public_jwk;
 use tower_bearer::validate::{FetchError, FetchedDocument, JwksValidatorBuilder};
-use tower_bearer::{BearerAuthLayer, CachedValidator, Claims, JwksFetcher, RequireScopesLayer};
+use tower_bearer::{
+    BearerAuthLayer, CachedValidator, Claims, GuardLayer, JwksFetcher, RequireScopes,
+};
 
 #[derive(Clone, Default)]
 struct InMemory {
@@ -75,7 +77,7 @@ async fn counters_and_histogram_move() {
             jwks.clone(),
             100,
         )))
-        .layer(RequireScopesLayer::<Claims>::new(["read"]))
+        .layer(GuardLayer::new(RequireScopes::<Claims>::new(["read"])))
         .service(EchoClaims::<Claims>::new());
     let server = serve(service).await;
 

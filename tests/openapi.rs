@@ -14,7 +14,7 @@ use http::{header, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 use tower_bearer::openapi::{DocsService, OpenApiSecurity, SecureError};
-use tower_bearer::{Claims, ConfigError, RequireScopesLayer};
+use tower_bearer::{Claims, ConfigError, GuardLayer, RequireScopes};
 use utoipa::openapi::path::{OperationBuilder, PathItem};
 use utoipa::openapi::{HttpMethod, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Response};
 
@@ -122,14 +122,24 @@ fn secure_requirements_come_from_the_layer() {
         .unwrap()
         .with_scope("write", "Write")
         .unwrap();
-    let layer = RequireScopesLayer::<Claims>::new(["read", "write"]);
+    let layer = GuardLayer::new(RequireScopes::<Claims>::new(["read", "write"]));
     let mut openapi = small_document();
     security
-        .secure(&mut openapi, "/things", HttpMethod::Get, layer.required())
+        .secure(
+            &mut openapi,
+            "/things",
+            HttpMethod::Get,
+            layer.check().required(),
+        )
         .unwrap();
     // Twice is the same as once.
     security
-        .secure(&mut openapi, "/things", HttpMethod::Get, layer.required())
+        .secure(
+            &mut openapi,
+            "/things",
+            HttpMethod::Get,
+            layer.check().required(),
+        )
         .unwrap();
     let value = serde_json::to_value(&openapi).unwrap();
     let operation = &value["paths"]["/things"]["get"];
@@ -155,9 +165,14 @@ fn secure_unknown_operation_or_undeclared_scope_fails() {
         .with_scope("read", "Read")
         .unwrap();
     let mut openapi = small_document();
-    let read = RequireScopesLayer::<Claims>::new(["read"]);
+    let read = GuardLayer::new(RequireScopes::<Claims>::new(["read"]));
     assert_eq!(
-        security.secure(&mut openapi, "/things", HttpMethod::Post, read.required()),
+        security.secure(
+            &mut openapi,
+            "/things",
+            HttpMethod::Post,
+            read.check().required()
+        ),
         Err(SecureError::UnknownOperation {
             path: "/things".into(),
             method: "POST"
@@ -170,9 +185,14 @@ fn secure_unknown_operation_or_undeclared_scope_fails() {
             method: "GET"
         })
     );
-    let admin = RequireScopesLayer::<Claims>::new(["read", "admin"]);
+    let admin = GuardLayer::new(RequireScopes::<Claims>::new(["read", "admin"]));
     assert_eq!(
-        security.secure(&mut openapi, "/things", HttpMethod::Get, admin.required()),
+        security.secure(
+            &mut openapi,
+            "/things",
+            HttpMethod::Get,
+            admin.check().required()
+        ),
         Err(SecureError::UndeclaredScope("admin".into()))
     );
     // Nothing was changed by the failures.

@@ -11,8 +11,8 @@ use http_body_util::Full;
 use serde_json::json;
 use tower::{service_fn, Layer, ServiceBuilder};
 use tower_bearer::{
-    validate_fn, Anonymous, AuthError, BearerAuthLayer, Claims, InvalidToken, JwtValidator,
-    RequireScopesLayer, TokenSources,
+    validate_fn, Anonymous, AuthError, BearerAuthLayer, Claims, GuardLayer, InvalidToken,
+    JwtValidator, RequireScopes, TokenSources,
 };
 
 fn layer() -> BearerAuthLayer<JwtValidator<Claims>> {
@@ -160,7 +160,7 @@ async fn scopes_behind_optional_layer_anonymous_unauthorized() {
     let service = ServiceBuilder::new()
         .layer(layer())
         .layer(
-            RequireScopesLayer::<Claims>::new(["read"])
+            GuardLayer::new(RequireScopes::<Claims>::new(["read"]))
                 .with_realm(REALM)
                 .unwrap(),
         )
@@ -230,7 +230,7 @@ async fn scopes_layer_refuses_anonymous_with_bearer_layer_answer() {
     let echo = EchoClaims::<Claims>::new();
     let service = ServiceBuilder::new()
         .layer(layer())
-        .layer(RequireScopesLayer::<Claims>::new(["read"]))
+        .layer(GuardLayer::new(RequireScopes::<Claims>::new(["read"])))
         .service(echo.clone());
     let server = serve(service).await;
     let answer = get(&server.url("/"), &[]).await;

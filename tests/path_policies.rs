@@ -1,30 +1,30 @@
-//! `PathScopesLayer` over TCP: non-canonical spellings of a path (`/x/`, `//x`, `/%78`)
+//! `PathScopes` (a `GuardLayer`) over TCP: non-canonical spellings of a path (`/x/`, `//x`, `/%78`)
 //! are refused instead of slipping past the policy, and the deny-by-default mode.
 mod common;
 
 use common::*;
 use serde_json::json;
 use tower::{Layer as _, ServiceBuilder};
-use tower_bearer::{BearerAuthLayer, Claims, ConfigError, JwtValidator, PathScopesLayer};
+use tower_bearer::{BearerAuthLayer, Claims, ConfigError, GuardLayer, JwtValidator, PathScopes};
 
 fn token(scope: &str) -> String {
     hs256(&json!({ "sub": "alice", "exp": now() + 600, "scope": scope }))
 }
 
-async fn server(policy: PathScopesLayer<Claims>) -> (TestServer, EchoClaims<Claims>) {
+async fn server(policy: PathScopes<Claims>) -> (TestServer, EchoClaims<Claims>) {
     let echo = EchoClaims::<Claims>::new();
     let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(SECRET).unwrap())
         .with_realm(REALM)
         .unwrap();
     let service = ServiceBuilder::new()
         .layer(bearer)
-        .layer(policy.with_realm(REALM).unwrap())
+        .layer(GuardLayer::new(policy).with_realm(REALM).unwrap())
         .service(echo.clone());
     (serve(service).await, echo)
 }
 
-fn policy() -> PathScopesLayer<Claims> {
-    PathScopesLayer::<Claims>::new()
+fn policy() -> PathScopes<Claims> {
+    PathScopes::<Claims>::new()
         .with_path("/x", ["admin"])
         .unwrap()
         .with_path("/caf%C3%A9", ["admin"])
@@ -125,11 +125,11 @@ async fn deny_by_default_behind_an_optional_bearer_layer_asks_for_a_token() {
         .with_realm(REALM)
         .unwrap()
         .optional();
-    let policy = PathScopesLayer::<Claims>::new()
+    let policy = PathScopes::<Claims>::new()
         .with_open_path("/status")
         .unwrap()
         .deny_unlisted();
-    let server = serve(bearer.layer(policy.layer(echo.clone()))).await;
+    let server = serve(bearer.layer(GuardLayer::new(policy).layer(echo.clone()))).await;
     get(&server.url("/y"), &[])
         .await
         .assert_bearer_rejection(401, None);
@@ -148,18 +148,16 @@ async fn deny_by_default_behind_an_optional_bearer_layer_asks_for_a_token() {
 #[test]
 fn listed_paths_must_be_canonical() {
     for bad in ["x", "/x/", "//x", "/%78", "/./x", "/x/..", "/a%zz", "/a\\b"] {
-        let error = PathScopesLayer::<Claims>::new()
+        let error = PathScopes::<Claims>::new()
             .with_path(bad, ["admin"])
             .unwrap_err();
         assert_eq!(error, ConfigError::InvalidValue("path"), "{bad}");
         assert!(
-            PathScopesLayer::<Claims>::new()
-                .with_open_path(bad)
-                .is_err(),
+            PathScopes::<Claims>::new().with_open_path(bad).is_err(),
             "{bad}"
         );
     }
-    assert!(PathScopesLayer::<Claims>::new()
+    assert!(PathScopes::<Claims>::new()
         .with_path("/x", ["a"])
         .unwrap()
         .with_open_path("/x")

@@ -1,4 +1,4 @@
-//! Scopes over real TCP: `RequireScopesLayer` behind `BearerAuthLayer` (RFC 6750 §3.1
+//! Scopes over real TCP: `RequireScopes` (a `GuardLayer`) behind `BearerAuthLayer` (RFC 6750 §3.1
 //! `insufficient_scope`), and how the `scope` claim is read.
 
 mod common;
@@ -7,7 +7,7 @@ use common::*;
 use http::StatusCode;
 use serde_json::json;
 use tower::ServiceBuilder;
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RequireScopesLayer};
+use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, RequireScopes};
 
 fn validator() -> JwtValidator<Claims> {
     JwtValidator::hs256(SECRET).unwrap()
@@ -31,7 +31,7 @@ async fn insufficient_scope_is_403_with_needed_scopes() {
     let service = ServiceBuilder::new()
         .layer(BearerAuthLayer::new(validator()).with_realm(REALM).unwrap())
         .layer(
-            RequireScopesLayer::<Claims>::new(["me", "admin"])
+            GuardLayer::new(RequireScopes::<Claims>::new(["me", "admin"]))
                 .with_realm(REALM)
                 .unwrap(),
         )

@@ -21,14 +21,14 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
-use tower_bearer::current_user::CurrentUserLayer;
+use tower_bearer::current_user::UserLookup;
 use tower_bearer::store::{
     MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore, RevocationStore,
 };
 use tower_bearer::token_endpoint::{
     hash_password, RevocationEndpoint, TokenEndpoint, TokenIssuer, User, UserStore, UserStoreError,
 };
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RevocationCheck};
+use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, RevocationCheck};
 
 type Body = BoxBody<bytes::Bytes, Infallible>;
 type Route = BoxCloneService<Request<Incoming>, Response<Body>, Infallible>;
@@ -118,7 +118,7 @@ async fn node(
         .unwrap();
     let revoke = RevocationEndpoint::new(jwt, refresh, local);
     let bearer = BearerAuthLayer::new(check).with_realm(REALM).unwrap();
-    let user = CurrentUserLayer::<_, Claims>::new(users.clone()).like(&bearer);
+    let user = GuardLayer::new(UserLookup::<_, Claims>::new(users.clone())).like(&bearer);
     let me: Route = service_fn(|req: Request<Incoming>| async move {
         let claims = req.extensions().get::<Claims>().cloned().unwrap();
         let body = serde_json::to_vec(&claims).unwrap();

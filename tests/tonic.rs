@@ -183,8 +183,8 @@ async fn plain_http_request_gets_http_shape() {
 
 #[test]
 fn path_scopes_bad_config_refused() {
-    use tower_bearer::{Claims, ConfigError, PathScopesLayer};
-    let layer = PathScopesLayer::<Claims>::new();
+    use tower_bearer::{Claims, ConfigError, PathScopes};
+    let layer = PathScopes::<Claims>::new();
     assert_eq!(
         layer.clone().with_path("no-slash", ["a"]).unwrap_err(),
         ConfigError::InvalidValue("path")

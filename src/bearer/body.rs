@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response body of [`BearerAuth`](crate::BearerAuth) and
-    /// [`RequireScopes`](crate::RequireScopes): either the inner service's body,
+    /// [`Guard`](crate::Guard): either the inner service's body,
     /// untouched, or the bytes of a rejection.
     ///
     /// Wrapping the inner body (instead of asking for `ResBody: Default`) lets a

@@ -51,6 +51,7 @@ use tower_service::Service;
 
 use crate::bearer::body::AuthBody;
 use crate::bearer::extract::ACCESS_TOKEN_PARAM;
+use crate::scopes::guard::Decided;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -134,9 +135,9 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if !may_carry_form_token(&request) {
-            let future = self.inner.call(request.map(Either::Left));
+            let future = Decided::inner(self.inner.call(request.map(Either::Left)));
             return ResponseFuture {
-                kind: Kind::Inner { future },
+                kind: Kind::Decided { future },
             };
         }
         // Take the service that was polled ready; leave a fresh clone behind.
@@ -198,7 +199,8 @@ fn refusal(status: StatusCode, description: &'static str) -> Response<Bytes> {
 }
 
 pin_project! {
-    /// Response future of [`FormToken`].
+    /// Response future of [`FormToken`]: the body being read, then the inner service's
+    /// future or a ready rejection.
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<FormBody<B>>>,
@@ -218,13 +220,12 @@ pin_project! {
         B: Body,
         B::Error: Into<BoxError>,
     {
-        Inner { #[pin] future: S::Future },
+        Decided { #[pin] future: Decided<S::Future, S::Response, S::Error> },
         Reading {
             #[pin]
             collect: Collect<Limited<B>>,
             waiting: Option<(S, Parts)>,
         },
-        Rejected { response: Option<Response<Bytes>> },
     }
 }
 
@@ -240,18 +241,11 @@ where
         let mut this = self.project();
         loop {
             match this.kind.as_mut().project() {
-                KindProj::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(AuthBody::inner)));
-                }
-                KindProj::Rejected { response } => {
-                    let response = response.take().expect("polled after completion");
-                    return Poll::Ready(Ok(response.map(AuthBody::rejection)));
-                }
+                KindProj::Decided { future } => return future.poll(cx),
                 KindProj::Reading { collect, waiting } => {
                     let read = ready!(collect.poll(cx));
                     let (mut service, mut parts) = waiting.take().expect("polled after completion");
-                    let next = match read {
+                    let future = match read {
                         Ok(collected) => {
                             let bytes = collected.to_bytes();
                             if let Some(token) = form_token(&bytes) {
@@ -259,12 +253,10 @@ where
                             }
                             let request =
                                 Request::from_parts(parts, Either::Right(Full::new(bytes)));
-                            Kind::Inner {
-                                future: service.call(request),
-                            }
+                            Decided::inner(service.call(request))
                         }
-                        Err(error) => Kind::Rejected {
-                            response: Some(if error.downcast_ref::<LengthLimitError>().is_some() {
+                        Err(error) => Decided::rejected(
+                            if error.downcast_ref::<LengthLimitError>().is_some() {
                                 refusal(
                                     StatusCode::PAYLOAD_TOO_LARGE,
                                     "The request body is too large",
@@ -274,10 +266,10 @@ where
                                     StatusCode::BAD_REQUEST,
                                     "The request body could not be read",
                                 )
-                            }),
-                        },
+                            },
+                        ),
                     };
-                    this.kind.set(next);
+                    this.kind.set(Kind::Decided { future });
                 }
             }
         }

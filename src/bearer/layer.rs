@@ -7,7 +7,7 @@ use crate::bearer::challenge::Challenge;
 use crate::bearer::extract::TokenSources;
 use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::error::ConfigError;
-use crate::scopes::RequireScopesLayer;
+use crate::scopes::{GuardLayer, RequireScopes};
 use crate::validate::TokenValidator;
 
 /// Applies [`BearerAuth`] to a service. See the [module docs](crate::bearer).
@@ -62,7 +62,7 @@ impl<V, R> BearerAuthLayer<V, R> {
     }
 
     /// The challenge this layer answers with (realm, `resource_metadata`), for the
-    /// inner layers ([`StepUpLayer::with_challenge`](crate::StepUpLayer::with_challenge)).
+    /// inner layers ([`GuardLayer::like`] copies it).
     pub fn challenge(&self) -> &Challenge {
         &self.settings.challenge
     }
@@ -107,15 +107,15 @@ impl<V, R> BearerAuthLayer<V, R> {
     }
 
     /// The rejection handler.
-    #[cfg_attr(not(feature = "token-endpoint"), allow(dead_code))]
     pub(crate) fn rejection(&self) -> &R {
         &self.on_rejection
     }
 }
 
 impl<V: TokenValidator, R: OnRejection> BearerAuthLayer<V, R> {
-    /// A [`RequireScopesLayer`] for this layer's claims that answers as this layer does:
-    /// the same `realm` in its `403` challenge and the same rejection handler, set once.
+    /// A [`GuardLayer`] requiring every scope in `scopes` ([`RequireScopes`]) from this
+    /// layer's claims, that answers as this layer does: the same `realm` in its `403`
+    /// challenge and the same rejection handler, set once ([`GuardLayer::like`]).
     ///
     /// ```
     /// use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
@@ -123,22 +123,20 @@ impl<V: TokenValidator, R: OnRejection> BearerAuthLayer<V, R> {
     /// let bearer = BearerAuthLayer::new(JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?)
     ///     .with_realm("my-api")?;
     /// let write = bearer.require_scopes(["items:write"]); // realm "my-api" too
-    /// assert_eq!(write.required().as_str(), "items:write");
+    /// assert_eq!(write.check().required().as_str(), "items:write");
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Panics
     ///
-    /// As [`RequireScopesLayer::new`]: if a scope is not an RFC 6749 scope-token or none
-    /// is given.
-    pub fn require_scopes<I, S>(&self, scopes: I) -> RequireScopesLayer<V::Claims, R>
+    /// As [`RequireScopes::new`]: if a scope is not an RFC 6749 scope-token or none is
+    /// given.
+    pub fn require_scopes<I, S>(&self, scopes: I) -> GuardLayer<RequireScopes<V::Claims>, R>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        RequireScopesLayer::<V::Claims>::new(scopes)
-            .with_challenge(self.settings.challenge.clone())
-            .on_rejection(self.on_rejection.clone())
+        GuardLayer::new(RequireScopes::<V::Claims>::new(scopes)).like(self)
     }
 }
 

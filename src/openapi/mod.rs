@@ -8,7 +8,7 @@
 //! use http_body_util::BodyExt;
 //! use tower::ServiceExt;
 //! use tower_bearer::openapi::{DocsService, OpenApiSecurity, SecureError};
-//! use tower_bearer::{Claims, RequireScopesLayer};
+//! use tower_bearer::{Claims, RequireScopes};
 //! use utoipa::openapi::path::{OperationBuilder, PathItem};
 //! use utoipa::openapi::{HttpMethod, InfoBuilder, OpenApiBuilder, PathsBuilder, Response};
 //!
@@ -24,11 +24,11 @@
 //! // The scheme, declared once; the route's requirement comes from its layer.
 //! let security = OpenApiSecurity::password("/token")?
 //!     .with_scope("me", "Read your own profile")?;
-//! let me_layer = RequireScopesLayer::<Claims>::new(["me"]);
-//! security.secure(&mut openapi, "/users/me", HttpMethod::Get, me_layer.required())?;
+//! let me_check = RequireScopes::<Claims>::new(["me"]); // or a `GuardLayer`'s `check()`
+//! security.secure(&mut openapi, "/users/me", HttpMethod::Get, me_check.required())?;
 //!
 //! // A scope the scheme does not declare cannot be requested from Swagger UI.
-//! let admin = RequireScopesLayer::<Claims>::new(["admin"]);
+//! let admin = RequireScopes::<Claims>::new(["admin"]);
 //! assert_eq!(
 //!     security.secure(&mut openapi, "/users/me", HttpMethod::Get, admin.required()),
 //!     Err(SecureError::UndeclaredScope("admin".into())),

@@ -15,7 +15,7 @@ use crate::error::{is_scope_token, ConfigError, RequiredScopes};
 ///
 /// Declare the token URL and the scopes (with the descriptions Swagger UI shows in its
 /// Authorize dialog) once; then [`secure`](Self::secure) each protected operation with
-/// the [`RequiredScopes`] of its [`RequireScopesLayer`](crate::RequireScopesLayer), so
+/// the [`RequiredScopes`] of its [`RequireScopes`](crate::RequireScopes) check, so
 /// the document says what the middleware enforces.
 #[derive(Clone, PartialEq, Eq)]
 #[must_use]
@@ -194,7 +194,7 @@ impl OpenApiSecurity {
     }
 
     /// Marks the operation `method path` as needing a token with the `required` scopes
-    /// (pass [`RequireScopesLayer::required`](crate::RequireScopesLayer::required)), and
+    /// (pass [`RequireScopes::required`](crate::RequireScopes::required)), and
     /// documents its `401` and `403` answers unless the operation already does.
     ///
     /// # Errors

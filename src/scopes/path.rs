@@ -1,12 +1,12 @@
-//! [`PathScopesLayer`]: scopes per request path, for routers you cannot wrap route by
+//! [`PathScopes`]: scopes per request path, for routers you cannot wrap route by
 //! route, such as a generated tonic service (`/package.Service/Method`).
 //!
 //! Requests to a listed path need every listed scope (`403 insufficient_scope`, or
 //! gRPC status 7 for gRPC calls); other paths pass untouched, or, with
-//! [`deny_unlisted`](PathScopesLayer::deny_unlisted), are refused (`403`). Put it
-//! inside a [`BearerAuthLayer`](crate::BearerAuthLayer). A listed path can also need a whole
-//! [`Policy`] (any-of scopes, roles, tenants;
-//! [`with_path_policy`](PathScopesLayer::with_path_policy)).
+//! [`deny_unlisted`](PathScopes::deny_unlisted), are refused (`403`). Run it with a
+//! [`GuardLayer`](crate::GuardLayer) inside a [`BearerAuthLayer`](crate::BearerAuthLayer).
+//! A listed path can also need a whole [`Policy`] (any-of scopes, roles, tenants;
+//! [`with_path_policy`](PathScopes::with_path_policy)).
 //!
 //! # Matching
 //!
@@ -23,7 +23,7 @@
 //!   or of `\`, no malformed escape, and no raw `\`.
 //!
 //! Other escapes (`%20`, `%C3%A9`) are kept and compared as written (listed paths
-//! must be canonical too, which [`with_path`](PathScopesLayer::with_path) checks). A
+//! must be canonical too, which [`with_path`](PathScopes::with_path) checks). A
 //! canonical path then means the same to every router, and is compared exactly. If
 //! your router accepts a trailing `/` as the same route, put tower-http's
 //! `NormalizePathLayer` in front of this layer.
@@ -31,12 +31,12 @@
 //! ```
 //! use http::{Request, Response, StatusCode};
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_bearer::{Claims, PathScopesLayer};
+//! use tower_bearer::{Claims, GuardLayer, PathScopes};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let service = ServiceBuilder::new()
-//!     .layer(PathScopesLayer::<Claims>::new().with_path("/demo.Greeter/Admin", ["admin"])?)
+//!     .layer(GuardLayer::new(PathScopes::<Claims>::new().with_path("/demo.Greeter/Admin", ["admin"])?))
 //!     .service(service_fn(|_req: Request<()>| async {
 //!         Ok::<_, std::convert::Infallible>(Response::new(()))
 //!     }));
@@ -54,48 +54,14 @@
 //! ```
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::{Request, Response};
-use tower_layer::Layer;
-use tower_service::Service;
+use http::Request;
 
-use crate::bearer::body::AuthBody;
-use crate::bearer::challenge::Challenge;
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
-use crate::bearer::{reject, Anonymous};
 use crate::claims::{Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, InvalidRequest, RequiredScopes};
+use crate::scopes::guard::{claims, Check};
 use crate::scopes::policy::Policy;
-use crate::scopes::require::{check_scopes, ResponseFuture};
-
-struct Settings<C> {
-    paths: Vec<(Box<str>, Requirement<C>)>,
-    deny_unlisted: bool,
-    challenge: Challenge,
-}
-
-impl<C> Clone for Settings<C> {
-    fn clone(&self) -> Self {
-        Self {
-            paths: self.paths.clone(),
-            deny_unlisted: self.deny_unlisted,
-            challenge: self.challenge.clone(),
-        }
-    }
-}
-
-impl<C> Default for Settings<C> {
-    fn default() -> Self {
-        Self {
-            paths: Vec::new(),
-            deny_unlisted: false,
-            challenge: Challenge::default(),
-        }
-    }
-}
+use crate::scopes::require::check_scopes;
 
 /// What a listed path needs.
 enum Requirement<C> {
@@ -125,60 +91,53 @@ impl<C> fmt::Debug for Requirement<C> {
     }
 }
 
-/// Applies [`PathScopes`]. `C` is the claims type the bearer layer inserts.
-#[must_use]
-pub struct PathScopesLayer<C = Claims, R = DefaultRejection> {
-    settings: Arc<Settings<C>>,
-    on_rejection: R,
-    claims: PhantomData<fn() -> C>,
+/// A [`Check`]: the scopes (or [`Policy`]) each listed path needs, from the claims of
+/// type `C` the bearer layer inserts. Run it with a [`GuardLayer`](crate::GuardLayer).
+pub struct PathScopes<C = Claims> {
+    paths: Vec<(Box<str>, Requirement<C>)>,
+    deny_unlisted: bool,
 }
 
-impl<C, R: Clone> Clone for PathScopesLayer<C, R> {
+impl<C> Clone for PathScopes<C> {
     fn clone(&self) -> Self {
         Self {
-            settings: Arc::clone(&self.settings),
-            on_rejection: self.on_rejection.clone(),
-            claims: PhantomData,
+            paths: self.paths.clone(),
+            deny_unlisted: self.deny_unlisted,
         }
     }
 }
 
-impl<C, R: fmt::Debug> fmt::Debug for PathScopesLayer<C, R> {
+impl<C> fmt::Debug for PathScopes<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let paths: Vec<_> = self
-            .settings
             .paths
             .iter()
             .map(|(p, requirement)| (&**p, requirement))
             .collect();
-        f.debug_struct("PathScopesLayer")
+        f.debug_struct("PathScopes")
             .field("paths", &paths)
-            .field("deny_unlisted", &self.settings.deny_unlisted)
-            .field("challenge", &self.settings.challenge)
-            .field("on_rejection", &self.on_rejection)
+            .field("deny_unlisted", &self.deny_unlisted)
             .field("claims", &std::any::type_name::<C>())
             .finish()
     }
 }
 
-impl<C> Default for PathScopesLayer<C> {
+impl<C> Default for PathScopes<C> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<C> PathScopesLayer<C> {
+impl<C> PathScopes<C> {
     /// No path needs scopes yet; add them with [`with_path`](Self::with_path).
+    #[must_use]
     pub fn new() -> Self {
         Self {
-            settings: Arc::default(),
-            on_rejection: DefaultRejection,
-            claims: PhantomData,
+            paths: Vec::new(),
+            deny_unlisted: false,
         }
     }
-}
 
-impl<C, R> PathScopesLayer<C, R> {
     /// Requests to `path` (exactly, see [Matching](self#matching)) need every scope in
     /// `scopes`.
     ///
@@ -218,11 +177,10 @@ impl<C, R> PathScopesLayer<C, R> {
     }
 
     fn push(mut self, path: &str, requirement: Requirement<C>) -> Result<Self, ConfigError> {
-        let settings = Arc::make_mut(&mut self.settings);
-        if !is_canonical(path) || settings.paths.iter().any(|(p, _)| **p == *path) {
+        if !is_canonical(path) || self.paths.iter().any(|(p, _)| **p == *path) {
             return Err(ConfigError::InvalidValue("path"));
         }
-        settings.paths.push((path.into(), requirement));
+        self.paths.push((path.into(), requirement));
         Ok(self)
     }
 
@@ -230,118 +188,29 @@ impl<C, R> PathScopesLayer<C, R> {
     /// insufficient_scope` (no `scope` parameter: no token would do; gRPC status 7),
     /// or `401` without a token behind an optional bearer layer. List the paths any
     /// valid token may reach with [`with_open_path`](Self::with_open_path).
+    #[must_use]
     pub fn deny_unlisted(mut self) -> Self {
-        Arc::make_mut(&mut self.settings).deny_unlisted = true;
+        self.deny_unlisted = true;
         self
     }
-
-    /// Sets the challenge's `realm` (use the same as the bearer layer's).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidRealm`].
-    pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        Arc::make_mut(&mut self.settings).challenge = Challenge::with_realm(realm)?;
-        Ok(self)
-    }
-
-    /// Replaces the rejection response.
-    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> PathScopesLayer<C, R2> {
-        PathScopesLayer {
-            settings: self.settings,
-            on_rejection,
-            claims: PhantomData,
-        }
-    }
 }
 
-impl<S, C, R: Clone> Layer<S> for PathScopesLayer<C, R> {
-    type Service = PathScopes<S, C, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        PathScopes {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// Middleware answering `403 insufficient_scope` when a listed path's scopes are not
-/// granted. Built by [`PathScopesLayer`].
-pub struct PathScopes<S, C = Claims, R = DefaultRejection> {
-    inner: S,
-    layer: PathScopesLayer<C, R>,
-}
-
-impl<S: Clone, C, R: Clone> Clone for PathScopes<S, C, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for PathScopes<S, C, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PathScopes")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-impl<S, C, R> PathScopes<S, C, R> {
-    inner_service_accessors!();
-}
-
-impl<S, C, R, B, ResBody> Service<Request<B>> for PathScopes<S, C, R>
-where
-    S: Service<Request<B>, Response = Response<ResBody>>,
-    C: ScopeClaims + Send + Sync + 'static,
-    R: OnRejection,
-{
-    type Response = Response<AuthBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let settings = &*self.layer.settings;
+impl<C: ScopeClaims + Send + Sync + 'static> Check for PathScopes<C> {
+    fn check_request<B>(&self, request: &Request<B>) -> Result<(), AuthError> {
         let path = request.uri().path();
-        let listed = settings.paths.iter().find(|(p, _)| **p == *path);
-        let outcome = match listed {
-            _ if !is_canonical(path) => Err(InvalidRequest::NonCanonicalPath.into()),
-            None if !settings.deny_unlisted => Ok(()),
-            found => match request.extensions().get::<C>() {
-                Some(claims) => match found {
-                    Some((_, Requirement::Scopes(scopes))) => check_scopes(claims, scopes),
-                    Some((_, Requirement::Policy(policy))) => policy.check(claims),
-                    Some((_, Requirement::Open)) => Ok(()),
-                    None => Err(AuthError::PathNotAllowed),
-                },
-                // An anonymous request from an optional bearer layer: refuse it with that
-                // layer's own answer (its realm and rejection handler).
-                None => match request.extensions().get::<Anonymous>() {
-                    Some(anonymous) => {
-                        let response = anonymous.reject(AuthError::MissingToken, request.headers());
-                        return ResponseFuture::rejected(response);
-                    }
-                    None => Err(AuthError::MissingToken),
-                },
-            },
-        };
-        match outcome {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(error) => ResponseFuture::rejected(reject(
-                &self.layer.on_rejection,
-                error,
-                request.headers(),
-                &settings.challenge,
-            )),
+        if !is_canonical(path) {
+            return Err(InvalidRequest::NonCanonicalPath.into());
+        }
+        let listed = self.paths.iter().find(|(p, _)| **p == *path);
+        if listed.is_none() && !self.deny_unlisted {
+            return Ok(());
+        }
+        let claims = claims::<C, B>(request)?;
+        match listed {
+            Some((_, Requirement::Scopes(scopes))) => check_scopes(claims, scopes),
+            Some((_, Requirement::Policy(policy))) => policy.check(claims),
+            Some((_, Requirement::Open)) => Ok(()),
+            None => Err(AuthError::PathNotAllowed),
         }
     }
 }

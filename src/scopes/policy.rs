@@ -1,6 +1,7 @@
-//! [`Policy`]: authorization rules on a verified token's claims, and [`AuthorizeLayer`]
-//! to apply one per route ([`PathScopesLayer::with_path_policy`](crate::PathScopesLayer::with_path_policy)
-//! applies one per path or gRPC method).
+//! [`Policy`]: authorization rules on a verified token's claims, a [`Check`] to run
+//! per route with a [`GuardLayer`](crate::GuardLayer)
+//! ([`PathScopes::with_path_policy`](crate::PathScopes::with_path_policy) applies one
+//! per path or gRPC method).
 //!
 //! A policy is a list of rules, all of which must hold:
 //! - [`all_scopes`](Policy::all_scopes): every listed scope is granted;
@@ -33,7 +34,7 @@
 //! ```
 //! use http::{Request, Response, StatusCode};
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_bearer::{AuthorizeLayer, Policy};
+//! use tower_bearer::{GuardLayer, Policy};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +44,7 @@
 //!     .claim_equals("tid", "tenant-a")?
 //!     .claim_contains("roles", "clerk")?;
 //! let service = ServiceBuilder::new()
-//!     .layer(AuthorizeLayer::new(policy))
+//!     .layer(GuardLayer::new(policy))
 //!     .service(service_fn(|_req: Request<()>| async {
 //!         Ok::<_, std::convert::Infallible>(Response::new(()))
 //!     }));
@@ -62,21 +63,13 @@
 //! ```
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::{Request, Response};
-use tower_layer::Layer;
-use tower_service::Service;
+use http::Request;
 
-use crate::bearer::body::AuthBody;
-use crate::bearer::challenge::Challenge;
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
-use crate::bearer::{reject, Anonymous};
 use crate::claims::{Audience, Claims, ScopeClaims};
 use crate::error::{AuthError, ConfigError, RequiredScopes};
-use crate::scopes::require::ResponseFuture;
+use crate::scopes::guard::{claims, Check};
 
 /// Claims whose values a [`Policy`] can read by name.
 ///
@@ -399,183 +392,9 @@ impl<C> Policy<C> {
     }
 }
 
-/// Checks the claims of `request` (inserted by the bearer layer) against `policy`; the
-/// refusal response, if any.
-pub(crate) fn authorize<B, C, R>(
-    request: &Request<B>,
-    policy: &Policy<C>,
-    on_rejection: &R,
-    challenge: &Challenge,
-) -> Result<(), Response<bytes::Bytes>>
-where
-    C: Send + Sync + 'static,
-    R: OnRejection,
-{
-    let error = match request.extensions().get::<C>() {
-        Some(claims) => match policy.check(claims) {
-            Ok(()) => return Ok(()),
-            Err(error) => error,
-        },
-        // An anonymous request from an optional bearer layer: refuse it with that
-        // layer's own answer (its realm and rejection handler).
-        None => match request.extensions().get::<Anonymous>() {
-            Some(anonymous) => {
-                return Err(anonymous.reject(AuthError::MissingToken, request.headers()))
-            }
-            None => AuthError::MissingToken,
-        },
-    };
-    Err(reject(on_rejection, error, request.headers(), challenge))
-}
-
-/// Applies [`Authorize`]: a [`Policy`] on every request. `C` is the claims type the
-/// bearer layer inserts.
-#[must_use]
-pub struct AuthorizeLayer<C = Claims, R = DefaultRejection> {
-    policy: Arc<Policy<C>>,
-    challenge: Arc<Challenge>,
-    on_rejection: R,
-    claims: PhantomData<fn() -> C>,
-}
-
-impl<C, R: Clone> Clone for AuthorizeLayer<C, R> {
-    fn clone(&self) -> Self {
-        Self {
-            policy: Arc::clone(&self.policy),
-            challenge: Arc::clone(&self.challenge),
-            on_rejection: self.on_rejection.clone(),
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<C, R: fmt::Debug> fmt::Debug for AuthorizeLayer<C, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizeLayer")
-            .field("policy", &self.policy)
-            .field("challenge", &self.challenge)
-            .field("on_rejection", &self.on_rejection)
-            .finish()
-    }
-}
-
-impl<C> AuthorizeLayer<C> {
-    /// Requires `policy` on every request.
-    pub fn new(policy: Policy<C>) -> Self {
-        Self {
-            policy: Arc::new(policy),
-            challenge: Arc::new(Challenge::default()),
-            on_rejection: DefaultRejection,
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<C, R> AuthorizeLayer<C, R> {
-    /// Sets the challenge's `realm` (use the same as the bearer layer's).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidRealm`].
-    pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        self.challenge = Arc::new(Challenge::with_realm(realm)?);
-        Ok(self)
-    }
-
-    /// Replaces the rejection response.
-    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> AuthorizeLayer<C, R2> {
-        AuthorizeLayer {
-            policy: self.policy,
-            challenge: self.challenge,
-            on_rejection,
-            claims: PhantomData,
-        }
-    }
-
-    /// The policy.
-    pub fn policy(&self) -> &Policy<C> {
-        &self.policy
-    }
-}
-
-impl<S, C, R: Clone> Layer<S> for AuthorizeLayer<C, R> {
-    type Service = Authorize<S, C, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Authorize {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// Middleware answering `403` when the claims do not satisfy a [`Policy`]. Built by
-/// [`AuthorizeLayer`].
-pub struct Authorize<S, C = Claims, R = DefaultRejection> {
-    inner: S,
-    layer: AuthorizeLayer<C, R>,
-}
-
-impl<S: Clone, C, R: Clone> Clone for Authorize<S, C, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for Authorize<S, C, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authorize")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-impl<S, C, R> Authorize<S, C, R> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the middleware, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S, C, R, B, ResBody> Service<Request<B>> for Authorize<S, C, R>
-where
-    S: Service<Request<B>, Response = Response<ResBody>>,
-    C: Send + Sync + 'static,
-    R: OnRejection,
-{
-    type Response = Response<AuthBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let layer = &self.layer;
-        match authorize(
-            &request,
-            &layer.policy,
-            &layer.on_rejection,
-            &layer.challenge,
-        ) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(response) => ResponseFuture::rejected(response),
-        }
+impl<C: Send + Sync + 'static> Check for Policy<C> {
+    fn check_request<B>(&self, request: &Request<B>) -> Result<(), AuthError> {
+        self.check(claims::<C, B>(request)?)
     }
 }
 

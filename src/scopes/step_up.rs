@@ -1,10 +1,11 @@
-//! [`StepUpLayer`]: RFC 9470 step-up authentication. A route that needs a stronger or
+//! [`StepUp`]: RFC 9470 step-up authentication. A route that needs a stronger or
 //! more recent login answers `401`, `error="insufficient_user_authentication"` with
 //! `acr_values` and/or `max_age` in the challenge, and the client sends the user back
 //! to the authorization server with those parameters.
 //!
-//! Put it inside a [`BearerAuthLayer`](crate::BearerAuthLayer), like
-//! [`RequireScopesLayer`](crate::RequireScopesLayer). It reads the token's `acr` and
+//! Run it with a [`GuardLayer`](crate::GuardLayer) inside a
+//! [`BearerAuthLayer`](crate::BearerAuthLayer), like
+//! [`RequireScopes`](crate::RequireScopes). It reads the token's `acr` and
 //! `auth_time` through [`AuthenticationClaims`]; the default [`Claims`]
 //! carry neither, so use [`StepUpClaims`] (the default claims plus those two), a
 //! `serde_json::Value`, or your own type.
@@ -15,12 +16,12 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_bearer::StepUpLayer;
+//! use tower_bearer::{GuardLayer, StepUp};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let service = ServiceBuilder::new()
-//!     .layer(StepUpLayer::<serde_json::Value>::acr(["phr", "phrh"])?.with_max_age(Duration::from_secs(300)))
+//!     .layer(GuardLayer::new(StepUp::<serde_json::Value>::acr(["phr", "phrh"])?.with_max_age(Duration::from_secs(300))))
 //!     .service(service_fn(|_req: Request<Full<Bytes>>| async {
 //!         Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
 //!     }));
@@ -41,22 +42,14 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::Request;
 use serde::{Deserialize, Serialize};
-use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::bearer::body::AuthBody;
-use crate::bearer::challenge::Challenge;
-use crate::bearer::rejection::{DefaultRejection, OnRejection};
-use crate::bearer::{reject, Anonymous};
 use crate::claims::{Claims, HasJti, ScopeClaims};
 use crate::error::{AuthError, ConfigError, StepUpRequirement};
-use crate::scopes::require::ResponseFuture;
+use crate::scopes::guard::{claims, Check};
 use crate::validate::jwt::json::optional_numeric_date;
 
 /// Claims that tell how and when the user authenticated (OpenID Connect Core §2:
@@ -126,7 +119,7 @@ impl HasJti for StepUpClaims {
 /// Checks `claims` against `requirement` at the current time, allowing `leeway`
 /// seconds of clock skew on an `auth_time` in the future.
 ///
-/// The per-handler form of [`StepUpLayer`].
+/// The per-handler form of [`StepUp`].
 ///
 /// # Errors
 ///
@@ -152,41 +145,36 @@ pub fn check_step_up<C: AuthenticationClaims + ?Sized>(
 /// Default tolerance for an `auth_time` slightly in the future (clock skew).
 pub const DEFAULT_AUTH_TIME_LEEWAY: Duration = Duration::from_secs(60);
 
-/// Applies [`StepUp`]. `C` is the claims type the bearer layer inserts.
-#[must_use]
-pub struct StepUpLayer<C = StepUpClaims, R = DefaultRejection> {
+/// A [`Check`]: the token's authentication (`acr`, `auth_time`, read from the claims
+/// of type `C` the bearer layer inserts) meets the route's rule; else `401
+/// insufficient_user_authentication`. Run it with a [`GuardLayer`](crate::GuardLayer).
+pub struct StepUp<C = StepUpClaims> {
     requirement: StepUpRequirement,
     leeway: Duration,
-    challenge: Arc<Challenge>,
-    on_rejection: R,
     claims: PhantomData<fn() -> C>,
 }
 
-impl<C, R: Clone> Clone for StepUpLayer<C, R> {
+impl<C> Clone for StepUp<C> {
     fn clone(&self) -> Self {
         Self {
             requirement: self.requirement.clone(),
             leeway: self.leeway,
-            challenge: Arc::clone(&self.challenge),
-            on_rejection: self.on_rejection.clone(),
             claims: PhantomData,
         }
     }
 }
 
-impl<C, R: fmt::Debug> fmt::Debug for StepUpLayer<C, R> {
+impl<C> fmt::Debug for StepUp<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StepUpLayer")
+        f.debug_struct("StepUp")
             .field("requirement", &self.requirement)
             .field("leeway", &self.leeway)
-            .field("challenge", &self.challenge)
-            .field("on_rejection", &self.on_rejection)
             .field("claims", &std::any::type_name::<C>())
             .finish()
     }
 }
 
-impl<C> StepUpLayer<C> {
+impl<C> StepUp<C> {
     /// Requires an `acr` among `acr_values` (in order of preference, as announced).
     ///
     /// # Errors
@@ -205,6 +193,7 @@ impl<C> StepUpLayer<C> {
     }
 
     /// Requires an `auth_time` no older than `max_age` (whole seconds).
+    #[must_use]
     pub fn max_age(max_age: Duration) -> Self {
         Self::from_requirement(StepUpRequirement {
             acr_values: None,
@@ -216,15 +205,12 @@ impl<C> StepUpLayer<C> {
         Self {
             requirement,
             leeway: DEFAULT_AUTH_TIME_LEEWAY,
-            challenge: Arc::new(Challenge::default()),
-            on_rejection: DefaultRejection,
             claims: PhantomData,
         }
     }
-}
 
-impl<C, R> StepUpLayer<C, R> {
     /// Adds (or replaces) the maximum age of the authentication (whole seconds).
+    #[must_use]
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.requirement.max_age = Some(Duration::from_secs(max_age.as_secs()));
         self
@@ -232,26 +218,10 @@ impl<C, R> StepUpLayer<C, R> {
 
     /// Tolerance for an `auth_time` in the future (default
     /// [`DEFAULT_AUTH_TIME_LEEWAY`]).
+    #[must_use]
     pub fn with_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
-    }
-
-    /// Sets the challenge (realm, `resource_metadata`): use the bearer layer's.
-    pub fn with_challenge(mut self, challenge: Challenge) -> Self {
-        self.challenge = Arc::new(challenge);
-        self
-    }
-
-    /// Replaces the rejection response.
-    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> StepUpLayer<C, R2> {
-        StepUpLayer {
-            requirement: self.requirement,
-            leeway: self.leeway,
-            challenge: self.challenge,
-            on_rejection,
-            claims: PhantomData,
-        }
     }
 
     /// The requirement.
@@ -260,75 +230,8 @@ impl<C, R> StepUpLayer<C, R> {
     }
 }
 
-impl<S, C, R: Clone> Layer<S> for StepUpLayer<C, R> {
-    type Service = StepUp<S, C, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        StepUp {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// Middleware answering `401 insufficient_user_authentication` when the token's
-/// authentication does not meet the route's rule. Built by [`StepUpLayer`].
-pub struct StepUp<S, C = StepUpClaims, R = DefaultRejection> {
-    inner: S,
-    layer: StepUpLayer<C, R>,
-}
-
-impl<S: Clone, C, R: Clone> Clone for StepUp<S, C, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, C, R: fmt::Debug> fmt::Debug for StepUp<S, C, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StepUp")
-            .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
-    }
-}
-
-impl<S, C, R, B, ResBody> Service<Request<B>> for StepUp<S, C, R>
-where
-    S: Service<Request<B>, Response = Response<ResBody>>,
-    C: AuthenticationClaims + Send + Sync + 'static,
-    R: OnRejection,
-{
-    type Response = Response<AuthBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let outcome = match request.extensions().get::<C>() {
-            Some(claims) => check_step_up(claims, &self.layer.requirement, self.layer.leeway),
-            None => match request.extensions().get::<Anonymous>() {
-                Some(anonymous) => {
-                    let response = anonymous.reject(AuthError::MissingToken, request.headers());
-                    return ResponseFuture::rejected(response);
-                }
-                None => Err(AuthError::MissingToken),
-            },
-        };
-        match outcome {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(error) => ResponseFuture::rejected(reject(
-                &self.layer.on_rejection,
-                error,
-                request.headers(),
-                &self.layer.challenge,
-            )),
-        }
+impl<C: AuthenticationClaims + Send + Sync + 'static> Check for StepUp<C> {
+    fn check_request<B>(&self, request: &Request<B>) -> Result<(), AuthError> {
+        check_step_up(claims::<C, B>(request)?, &self.requirement, self.leeway)
     }
 }
