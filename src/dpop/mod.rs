@@ -65,17 +65,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
-use serde::de::{self, IgnoredAny};
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use crate::error::{AuthError, ConfigError, InvalidToken};
-use crate::store::{BoxFuture, StoreError};
+use crate::error::{AuthError, ConfigError};
 
 use algorithms::{algorithm_name, join_algs, DEFAULT_ALGORITHMS};
 pub use error::{DpopError, DpopRefusal, ProofError};

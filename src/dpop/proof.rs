@@ -248,7 +248,8 @@ fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Er
 pub struct Proof {
     jkt: String,
     id: ProofId,
-    ttl: Duration,
+    /// How long the replay store keeps it.
+    pub(super) ttl: Duration,
     replay: Arc<dyn ReplayStore>,
 }
 

@@ -1,22 +1,17 @@
 //! [`IntrospectionValidator`]: opaque access tokens checked at the authorization
 //! server's RFC 7662 introspection endpoint, with a bounded local cache.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{header, HeaderValue, Method, Request, StatusCode, Uri};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 
 use super::{TokenValidator, Validation};
 use crate::claims::Claims;
@@ -292,6 +287,10 @@ where
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use http::Response;
+
     use super::builder::basic_authorization;
     use super::*;
 
