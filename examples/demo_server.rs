@@ -513,7 +513,10 @@ async fn main() -> Result<(), Error> {
             .with_token_endpoint_auth_methods(["none"])
             .with_scopes(["me", "items"]);
         let well_known = vec![
-            ("/.well-known/jwks.json", boxed(WellKnownService::jwks(&jwks)?)),
+            (
+                "/.well-known/jwks.json",
+                boxed(WellKnownService::jwks(&jwks)?),
+            ),
             (
                 "/.well-known/openid-configuration",
                 boxed(WellKnownService::openid_configuration(&configuration)),

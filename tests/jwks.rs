@@ -25,8 +25,7 @@ use tower_bearer::keys::{
 };
 use tower_bearer::metadata::WellKnownService;
 use tower_bearer::validate::{
-    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher,
-    JwksValidatorBuilder,
+    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksValidatorBuilder,
 };
 use tower_bearer::{BearerAuthLayer, Claims, HttpFetcher, JwksValidator};
 
@@ -385,7 +384,10 @@ async fn jwks_idp_down_cached_keys_still_used() {
     idp.down(); // The identity provider goes down, its connections with it.
     let down_by = Instant::now() + Duration::from_secs(5);
     while tokio::net::TcpStream::connect(addr).await.is_ok() {
-        assert!(Instant::now() < down_by, "the identity provider is still up");
+        assert!(
+            Instant::now() < down_by,
+            "the identity provider is still up"
+        );
         tokio::task::yield_now().await;
     }
     let error = validator.refresh().await.unwrap_err();
@@ -648,7 +650,8 @@ async fn jwks_discovery_configures_issuer_and_jwks_uri() {
     let idp = serve(issuer.clone()).await;
     let base = idp.url("");
     let configuration = OpenIdConfiguration::for_issuer(&base, &[Algorithm::EdDSA]).unwrap();
-    *issuer.configuration.lock().unwrap() = Some(WellKnownService::openid_configuration(&configuration));
+    *issuer.configuration.lock().unwrap() =
+        Some(WellKnownService::openid_configuration(&configuration));
 
     let validator = builder().discover(HttpFetcher::new(), &base).await.unwrap();
     assert_eq!(

@@ -65,11 +65,11 @@ pub(crate) mod low_s;
 mod publish;
 mod rotation;
 
+pub use crate::metadata::{OpenIdConfiguration, DEFAULT_MAX_AGE};
 pub use jwk::{JwkOptions, KeySetError, SkipReason, SkippedKey, DEFAULT_MAX_KEYS};
 pub use key::{KeySet, ValidationKey};
-pub use crate::metadata::{OpenIdConfiguration, DEFAULT_MAX_AGE};
-pub use publish::{public_jwk, public_jwk_from_private};
 pub(crate) use publish::serialize_set;
+pub use publish::{public_jwk, public_jwk_from_private};
 #[cfg(any(feature = "token-endpoint", feature = "test-util"))]
 pub(crate) use rotation::SignerKey;
 pub use rotation::{SigningKeys, DEFAULT_OVERLAP};

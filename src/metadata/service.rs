@@ -286,8 +286,8 @@ fn not_found() -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::DecodingKey;
     use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::DecodingKey;
 
     #[test]
     fn jwks_service_oct_key_fails() {

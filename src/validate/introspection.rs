@@ -39,7 +39,6 @@ pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default bound on the length of a token sent for introspection.
 pub const DEFAULT_MAX_OPAQUE_TOKEN_LEN: usize = 4096;
 
-
 /// The future of a validation that had to ask the introspection endpoint (boxed: only
 /// cache misses get one).
 pub type IntrospectionFuture<C> = Pin<Box<dyn Future<Output = Result<C, AuthError>> + Send>>;
@@ -68,7 +67,6 @@ type Outcome<C> = Result<C, AuthError>;
 pub struct IntrospectionValidator<C = Claims, H = DefaultClient> {
     inner: Arc<Inner<C, H>>,
 }
-
 
 impl<C, H> Clone for IntrospectionValidator<C, H> {
     fn clone(&self) -> Self {
@@ -103,7 +101,6 @@ struct Inner<C, H> {
     cache: Cache<C>,
     in_flight: InFlight<C>,
 }
-
 
 impl<C, H> IntrospectionValidator<C, H> {
     /// The number of cached answers (expired ones included until evicted).

@@ -49,7 +49,10 @@ impl<C, H> fmt::Debug for IntrospectionValidatorBuilder<C, H> {
 }
 
 /// RFC 6749 §2.3.1: id and secret form-encoded, joined by `:`, base64.
-pub(super) fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue, ConfigError> {
+pub(super) fn basic_authorization(
+    client_id: &str,
+    secret: &str,
+) -> Result<HeaderValue, ConfigError> {
     if client_id.is_empty() {
         return Err(ConfigError::InvalidValue("client_id"));
     }

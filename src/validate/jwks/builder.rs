@@ -19,7 +19,6 @@ use crate::error::ConfigError;
 use crate::keys::JwkOptions;
 use crate::validate::JwtValidator;
 
-
 /// Default refresh interval when the JWK set answer has no `Cache-Control: max-age`.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// Default lower bound of the refresh interval (also the retry delay after a failure).

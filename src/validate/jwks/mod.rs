@@ -127,7 +127,6 @@ fn header_kid(token: &str) -> Option<(Algorithm, String)> {
     Some((algorithm, header.kid?))
 }
 
-
 impl<T> JwksValidator<T> {
     /// The issuers its tokens may name.
     pub(crate) fn issuers(&self) -> &[Box<str>] {

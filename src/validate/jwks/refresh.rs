@@ -166,8 +166,11 @@ impl<T> Shared<T> {
     }
 }
 
-pub(super) async fn background<T>(weak: Weak<Shared<T>>, mut stop: oneshot::Receiver<()>, mut delay: Duration)
-where
+pub(super) async fn background<T>(
+    weak: Weak<Shared<T>>,
+    mut stop: oneshot::Receiver<()>,
+    mut delay: Duration,
+) where
     T: Send + Sync + 'static,
 {
     loop {
