@@ -32,12 +32,12 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 /// Sends the introspection request: the HTTP client behind an
-/// [`IntrospectionValidator`].
+/// [`IntrospectionValidator`](super::IntrospectionValidator).
 ///
 /// The validator builds the whole request (method, URL, `Authorization`, form body);
 /// the client sends it as is, follows no redirect, and reads at most `max_len` bytes
 /// of the response body. Implement it over the client your application already has
-/// (TLS, proxies); with the `jwks` feature, [`HttpIntrospectionClient`](super::HttpIntrospectionClient)
+/// (TLS, proxies); with the `jwks` feature, [`HttpIntrospectionClient`](crate::validate::HttpIntrospectionClient)
 /// is a plain-HTTP default over hyper-util.
 pub trait IntrospectionClient: Send + Sync + 'static {
     /// Sends `request`, returning the response with its body read.
