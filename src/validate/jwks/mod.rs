@@ -23,7 +23,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{JwtValidator, TokenValidator, Validation};
+use super::{TokenValidator, Validation};
 
 mod builder;
 mod discovery;
@@ -48,9 +48,10 @@ use refresh::{Loaded, Shared};
 
 /// Validates JWTs against a remote JWK set.
 ///
-/// - **Happy path**: the current keys are an immutable [`JwtValidator`] behind an
-///   atomic pointer (`arc-swap`): loading it takes no lock and validation answers
-///   synchronously ([`Validation::Ready`]), exactly like a static [`JwtValidator`].
+/// - **Happy path**: the current keys are an immutable
+///   [`JwtValidator`](super::JwtValidator) behind an atomic pointer (`arc-swap`):
+///   loading it takes no lock and validation answers synchronously
+///   ([`Validation::Ready`]), exactly like a static [`JwtValidator`](super::JwtValidator).
 /// - **Background refresh**: every `Cache-Control: max-age` of the last answer,
 ///   clamped to [`with_refresh_bounds`](JwksValidatorBuilder::with_refresh_bounds)
 ///   (default: 5 minutes when the answer has none, within 1 minute .. 1 hour); after a
@@ -341,7 +342,7 @@ where
     }
 
     /// The settings the keys are used with.
-    pub(crate) fn template(&self) -> &JwtValidator<T> {
+    pub(crate) fn template(&self) -> &super::JwtValidator<T> {
         &self.shared.template
     }
 
