@@ -78,13 +78,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
 use tower_bearer::current_user::{CurrentUser, UserLookup};
-use tower_bearer::keys::{
-    public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
-    OpenIdConfigurationService,
-};
+use tower_bearer::keys::{public_jwk_from_private, JwkOptions, KeySet, OpenIdConfiguration};
 use tower_bearer::metadata::{
-    AuthorizationServerMetadata, MetadataService, ProtectedResourceMetadata,
-    ProtectedResourceMetadataService,
+    AuthorizationServerMetadata, ProtectedResourceMetadata, WellKnownService,
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
@@ -523,10 +519,13 @@ async fn main() -> Result<(), Error> {
             .with_token_endpoint_auth_methods(["none"])
             .with_scopes(["me", "items"]);
         let well_known = vec![
-            ("/.well-known/jwks.json", boxed(JwksService::new(&jwks)?)),
+            (
+                "/.well-known/jwks.json",
+                boxed(WellKnownService::jwks(&jwks)?),
+            ),
             (
                 "/.well-known/openid-configuration",
-                boxed(OpenIdConfigurationService::new(&configuration)),
+                boxed(WellKnownService::openid_configuration(&configuration)),
             ),
         ];
         (issuer, validator, well_known)
@@ -589,11 +588,11 @@ async fn main() -> Result<(), Error> {
     let resource_metadata = resource.metadata_url().to_owned();
     well_known.push((
         "/.well-known/oauth-authorization-server",
-        boxed(MetadataService::new(&server_metadata)),
+        boxed(WellKnownService::authorization_server(&server_metadata)),
     ));
     well_known.push((
         "/.well-known/oauth-protected-resource",
-        boxed(ProtectedResourceMetadataService::new([resource])),
+        boxed(WellKnownService::protected_resources([resource])),
     ));
     let extra = Extra {
         dpop: dpop.clone(),

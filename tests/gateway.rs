@@ -287,13 +287,14 @@ async fn claims_to_headers_keeps_authorization_unless_asked() {
 #[tokio::test]
 async fn jwks_mode_accepts_issuer_tokens_refuses_forged() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    use tower_bearer::keys::{JwksService, SigningKeys};
+    use tower_bearer::keys::SigningKeys;
+    use tower_bearer::metadata::WellKnownService;
     use tower_bearer::{HttpFetcher, JwksValidator};
 
     install_crypto_provider();
     let ec = |name: &str| EncodingKey::from_ec_pem(&key_file(name)).unwrap();
     let keys = SigningKeys::new("issuer-1", Algorithm::ES256, &ec("ec_private.pem")).unwrap();
-    let issuer = serve(JwksService::from_signing_keys(&keys)).await;
+    let issuer = serve(WellKnownService::jwks_from_signing_keys(&keys)).await;
     let validator = JwksValidator::<Claims>::new(
         HttpFetcher::new(),
         issuer.url("/.well-known/jwks.json").parse().unwrap(),

@@ -6,7 +6,6 @@
 mod common;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,22 +13,20 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::*;
 use http::{Request, Response, StatusCode, Uri};
-use http_body_util::Full;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
+use http_body_util::{BodyExt, Full};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tower::{Service, ServiceBuilder};
 use tower_bearer::keys::{
-    public_jwk, JwkOptions, JwksService, KeySet, KeySetError, OpenIdConfiguration,
-    OpenIdConfigurationService, SkipReason,
+    public_jwk, JwkOptions, KeySet, KeySetError, OpenIdConfiguration, SkipReason,
 };
-use tower_bearer::validate::{FetchError, JwksError, JwksValidatorBuilder};
+use tower_bearer::metadata::WellKnownService;
+use tower_bearer::validate::{
+    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksValidatorBuilder,
+};
 use tower_bearer::{BearerAuthLayer, Claims, HttpFetcher, JwksValidator};
 
 // ---------------------------------------------------------------- keys and tokens
@@ -106,10 +103,10 @@ fn set(keys: &[(TestKey, &str)]) -> JwkSet {
 /// What the issuer serves, and how often its JWK set was asked for.
 #[derive(Clone)]
 struct Issuer {
-    jwks: JwksService,
+    jwks: WellKnownService,
     /// Served instead of the JWK set when set (garbage, oversize, errors).
     raw: Arc<Mutex<Option<(StatusCode, Bytes)>>>,
-    configuration: Arc<Mutex<Option<OpenIdConfigurationService>>>,
+    configuration: Arc<Mutex<Option<WellKnownService>>>,
     jwks_requests: Arc<AtomicUsize>,
     other_requests: Arc<AtomicUsize>,
 }
@@ -117,7 +114,7 @@ struct Issuer {
 impl Issuer {
     fn new(keys: &JwkSet) -> Self {
         Self {
-            jwks: JwksService::new(keys).unwrap(),
+            jwks: WellKnownService::jwks(keys).unwrap(),
             raw: Arc::default(),
             configuration: Arc::default(),
             jwks_requests: Arc::default(),
@@ -184,49 +181,8 @@ fn not_found() -> Response<Full<Bytes>> {
     response
 }
 
-/// A server that, unlike `common::serve`, also closes its open (keep-alive)
-/// connections when dropped: the identity provider is really down then.
-struct IssuerServer {
-    addr: SocketAddr,
-    _shutdown: oneshot::Sender<()>,
-}
-
-impl IssuerServer {
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn jwks_uri(&self) -> Uri {
-        self.url("/.well-known/jwks.json").parse().unwrap()
-    }
-}
-
-async fn serve_issuer(issuer: Issuer) -> IssuerServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, mut rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let mut connections = JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = &mut rx => break,
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    let service = TowerToHyperService::new(issuer.clone());
-                    connections.spawn(async move {
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            }
-        }
-        // Dropping the set aborts every connection.
-    });
-    IssuerServer {
-        addr,
-        _shutdown: tx,
-    }
+fn jwks_uri(server: &TestServer) -> Uri {
+    server.url("/.well-known/jwks.json").parse().unwrap()
 }
 
 // ---------------------------------------------------------------- the gateway
@@ -267,9 +223,9 @@ async fn eventually(limit: Duration, mut ready: impl FnMut() -> bool) {
 #[tokio::test]
 async fn jwks_each_algorithm_accepted() {
     let issuer = Issuer::new(&set(&[(RSA, "r1"), (EC, "e1"), (EC384, "e2"), (ED, "d1")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, inner) = gateway(&validator).await;
@@ -292,10 +248,10 @@ async fn jwks_each_algorithm_accepted() {
 #[tokio::test]
 async fn jwks_rotation_new_kid_picked_up_in_one_fetch_old_kept() {
     let issuer = Issuer::new(&set(&[(EC, "2026-01")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
         .with_cooldown(Duration::from_millis(200))
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -330,9 +286,9 @@ async fn jwks_rotation_new_kid_picked_up_in_one_fetch_old_kept() {
 async fn jwks_rotation_same_algorithm_new_kid_ok() {
     // Same algorithm on both sides: selection is by kid, not by algorithm.
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -346,12 +302,12 @@ async fn jwks_background_refresh_honours_max_age() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
     let jwks = issuer.jwks.clone().with_max_age(Duration::from_secs(0));
     let issuer = Issuer { jwks, ..issuer };
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
         .with_refresh_interval(Duration::from_secs(3600))
         .with_refresh_bounds(Duration::from_millis(200), Duration::from_secs(3600))
         .unwrap()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     // max-age=0 is clamped to the 200 ms lower bound: the new key arrives without any
@@ -364,39 +320,76 @@ async fn jwks_background_refresh_honours_max_age() {
     assert!(fetches <= bound, "{fetches} fetches, bound {bound}");
 }
 
-#[tokio::test]
+/// Fetches from the issuer in process: no socket, so tokio's paused clock alone drives
+/// the refresh timer (auto-advancing a paused clock while real I/O is pending would fire
+/// the fetch timeout early).
+struct InProcess(Issuer);
+
+impl JwksFetcher for InProcess {
+    async fn fetch(&self, url: &Uri, _max_len: usize) -> Result<FetchedDocument, FetchError> {
+        let request = Request::get(url.clone()).body(()).unwrap();
+        let response = self.0.clone().call(request).await.unwrap();
+        if response.status() != StatusCode::OK {
+            return Err(FetchError::Status(response.status()));
+        }
+        let max_age = max_age_from_headers(response.headers());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Ok(FetchedDocument::new(body).with_max_age(max_age))
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn jwks_background_refresh_stops_when_validator_dropped() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
     let validator = builder()
         .with_refresh_interval(Duration::from_millis(100))
         .with_refresh_bounds(Duration::from_millis(100), Duration::from_secs(1))
         .unwrap()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(
+            InProcess(issuer.clone()),
+            "http://idp.test/.well-known/jwks.json".parse().unwrap(),
+        )
         .await
         .unwrap();
-    eventually(Duration::from_secs(5), || issuer.fetches() >= 2).await;
+    // The answer's max-age (300 s) is clamped to the 1 s upper bound: within 5 s of
+    // tokio time, the background refresh has run.
+    for _ in 0..500 {
+        if issuer.fetches() >= 2 {
+            break;
+        }
+        tokio::time::advance(Duration::from_millis(10)).await;
+    }
+    assert!(issuer.fetches() >= 2, "the background refresh runs");
     drop(validator);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::advance(Duration::from_millis(50)).await;
     let after_drop = issuer.fetches();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Ten refresh intervals of tokio time.
+    tokio::time::advance(Duration::from_secs(10)).await;
     assert_eq!(issuer.fetches(), after_drop, "no refresh after the drop");
 }
 
 #[tokio::test]
 async fn jwks_idp_down_cached_keys_still_used() {
     let issuer = Issuer::new(&set(&[(RSA, "r1")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
     let token = RSA.token("r1");
     assert_eq!(status(&gateway, &token).await, StatusCode::OK);
 
-    drop(idp); // The identity provider goes down, its connections with it.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let addr = idp.addr;
+    idp.down(); // The identity provider goes down, its connections with it.
+    let down_by = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < down_by,
+            "the identity provider is still up"
+        );
+        tokio::task::yield_now().await;
+    }
     let error = validator.refresh().await.unwrap_err();
     assert!(
         matches!(error, JwksError::Fetch(FetchError::Transport(_))),
@@ -418,11 +411,11 @@ async fn jwks_idp_down_cached_keys_still_used() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwks_unknown_kid_flood_bounded_fetches() {
     let issuer = Issuer::new(&set(&[(EC, "real")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let cooldown = Duration::from_millis(500);
     let validator = builder()
         .with_cooldown(cooldown)
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, inner) = gateway(&validator).await;
@@ -456,10 +449,10 @@ async fn jwks_unknown_kid_flood_bounded_fetches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwks_concurrent_new_kid_single_flight() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
         .with_cooldown(Duration::from_secs(60))
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -486,11 +479,11 @@ async fn jwks_concurrent_new_kid_single_flight() {
 #[tokio::test]
 async fn jwks_oversize_document_refused_old_keys_kept() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
         .with_max_document_len(4096)
         .unwrap()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -515,9 +508,9 @@ async fn jwks_oversize_document_refused_old_keys_kept() {
 #[tokio::test]
 async fn jwks_garbage_or_unusable_document_refused_old_keys_kept() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -567,10 +560,10 @@ async fn jwks_garbage_or_unusable_document_refused_old_keys_kept() {
 #[tokio::test]
 async fn jwks_key_count_bound_refused_old_keys_kept() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let validator = builder()
         .with_jwk_options(JwkOptions::new().with_max_keys(2).unwrap())
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -587,12 +580,12 @@ async fn jwks_key_count_bound_refused_old_keys_kept() {
 #[tokio::test]
 async fn jwks_jku_and_x5u_never_fetched() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     // An attacker's key server: it publishes the attacker's key and counts requests.
     let attacker = Issuer::new(&set(&[(ED, "evil")]));
-    let evil = serve_issuer(attacker.clone()).await;
+    let evil = serve(attacker.clone()).await;
     let validator = builder()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -623,9 +616,9 @@ async fn jwks_jku_and_x5u_never_fetched() {
 async fn jwks_start_empty_answers_503_until_keys_arrive() {
     let issuer = Issuer::new(&set(&[(EC, "a")]));
     issuer.serve_raw(StatusCode::SERVICE_UNAVAILABLE, "down");
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let failed = builder()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap_err();
     assert_eq!(
@@ -635,7 +628,7 @@ async fn jwks_start_empty_answers_503_until_keys_arrive() {
 
     let validator = builder()
         .start_empty()
-        .build(HttpFetcher::new(), idp.jwks_uri())
+        .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap();
     let (gateway, _) = gateway(&validator).await;
@@ -644,17 +637,21 @@ async fn jwks_start_empty_answers_503_until_keys_arrive() {
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
 
     issuer.publish(&set(&[(EC, "a")]));
-    tokio::time::sleep(Duration::from_millis(350)).await; // the 300 ms cool-down
+    // The 300 ms cool-down passes on tokio's clock (the one it reads), not waited for.
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_millis(350)).await;
+    tokio::time::resume();
     assert_eq!(status(&gateway, &token).await, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn jwks_discovery_configures_issuer_and_jwks_uri() {
     let issuer = Issuer::new(&set(&[(ED, "d1")]));
-    let idp = serve_issuer(issuer.clone()).await;
+    let idp = serve(issuer.clone()).await;
     let base = idp.url("");
     let configuration = OpenIdConfiguration::for_issuer(&base, &[Algorithm::EdDSA]).unwrap();
-    *issuer.configuration.lock().unwrap() = Some(OpenIdConfigurationService::new(&configuration));
+    *issuer.configuration.lock().unwrap() =
+        Some(WellKnownService::openid_configuration(&configuration));
 
     let validator = builder().discover(HttpFetcher::new(), &base).await.unwrap();
     assert_eq!(
@@ -692,7 +689,7 @@ async fn jwks_discovery_configures_issuer_and_jwks_uri() {
 async fn well_known_services_over_tcp() {
     let keys = set(&[(RSA, "r1"), (EC, "e1"), (ED, "d1")]);
     let jwks = serve(
-        JwksService::new(&keys)
+        WellKnownService::jwks(&keys)
             .unwrap()
             .with_max_age(Duration::from_secs(120)),
     )
@@ -727,7 +724,7 @@ async fn well_known_services_over_tcp() {
     )
     .unwrap()
     .with_scopes(["me", "items"]);
-    let oidc = serve(OpenIdConfigurationService::new(&configuration)).await;
+    let oidc = serve(WellKnownService::openid_configuration(&configuration)).await;
     let answer = get(&oidc.url("/.well-known/openid-configuration"), &[]).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.headers["content-type"], "application/json");
@@ -923,7 +920,6 @@ fn jwk_rules_short_rsa_modulus_skipped() {
 
 #[tokio::test]
 async fn http_fetcher_silent_server_times_out() {
-    use tower_bearer::JwksFetcher;
     // Accepts connections (the kernel backlog does) but never answers.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url: Uri = format!("http://{}/jwks", listener.local_addr().unwrap())

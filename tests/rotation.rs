@@ -16,7 +16,8 @@ use http::{Request, StatusCode};
 use http_body_util::Either;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_bearer::keys::{JwksService, SigningKeys};
+use tower_bearer::keys::SigningKeys;
+use tower_bearer::metadata::WellKnownService;
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, TokenEndpoint, TokenIssuer, User,
 };
@@ -36,7 +37,7 @@ async fn issuer(keys: &SigningKeys, fetches: Arc<AtomicUsize>) -> TestServer {
         .allow_password_grant()
         .build()
         .unwrap();
-    let jwks = JwksService::from_signing_keys(keys).with_max_age(Duration::from_secs(0));
+    let jwks = WellKnownService::jwks_from_signing_keys(keys).with_max_age(Duration::from_secs(0));
     serve(tower::service_fn(
         move |request: Request<hyper::body::Incoming>| {
             let (mut endpoint, mut jwks, fetches) =
@@ -172,8 +173,8 @@ async fn signing_keys_refuse_what_cannot_be_published() {
         .rotate("", Algorithm::ES256, &ec_key("ec_private_2.pem"))
         .is_err());
     assert_eq!(keys.active_kid(), "2026-11");
-    // A JwksService that follows the keys cannot be overwritten behind their back.
-    let jwks = JwksService::from_signing_keys(&keys);
+    // A JWK-set service that follows the keys cannot be overwritten behind their back.
+    let jwks = WellKnownService::jwks_from_signing_keys(&keys);
     assert_eq!(
         jwks.set_keys(&keys.jwk_set()),
         Err(ConfigError::InvalidValue("keys"))

@@ -93,6 +93,9 @@ async fn soak_hostile_and_valid_requests() {
     let mut handles = Vec::new();
     for t in 0..tasks {
         let (client, url, cases) = (client.clone(), url.clone(), cases.clone());
+        // The first task says when it has warmed up (a quarter of its requests).
+        let (warm_tx, warm_rx) = tokio::sync::oneshot::channel::<()>();
+        let mut warm_tx = (t == 0).then_some(warm_tx);
         handles.push(tokio::spawn(async move {
             for i in 0..per_task {
                 let (value, status) = &cases[(i + t) % cases.len()];
@@ -103,11 +106,17 @@ async fn soak_hostile_and_valid_requests() {
                 let response = client.request(request).await.expect("request");
                 assert_eq!(response.status().as_u16(), *status, "{value:.60}");
                 response.into_body().collect().await.unwrap();
+                if i + 1 >= (per_task / 4).max(1) {
+                    if let Some(warm) = warm_tx.take() {
+                        let _ = warm.send(());
+                    }
+                }
             }
         }));
         if t == 0 {
-            // Let the first task warm up before the baseline is taken.
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            // The baseline is taken once the first task has warmed up.
+            let warmed = tokio::time::timeout(std::time::Duration::from_secs(120), warm_rx).await;
+            assert!(matches!(warmed, Ok(Ok(()))), "no warm-up within 120 s");
             rss_after_warmup = rss_kib();
         }
     }

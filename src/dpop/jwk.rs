@@ -43,49 +43,9 @@ pub(crate) fn proof_key(
     };
     let kty = member("kty")?;
     let (key, canonical) = match (kty, algorithm.family()) {
-        ("EC", AlgorithmFamily::Ec) => {
-            let (crv, size) = match algorithm {
-                Algorithm::ES256 => ("P-256", 32),
-                Algorithm::ES384 => ("P-384", 48),
-                _ => return Err(ProofError::KeyAlgorithmMismatch),
-            };
-            if member("crv")? != crv {
-                return Err(ProofError::KeyAlgorithmMismatch);
-            }
-            let (x, y) = (member("x")?, member("y")?);
-            decoded_len(x, size)?;
-            decoded_len(y, size)?;
-            let key = DecodingKey::from_ec_components(x, y).map_err(|_| ProofError::InvalidKey)?;
-            (
-                key,
-                format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#),
-            )
-        }
-        ("OKP", AlgorithmFamily::Ed) => {
-            if member("crv")? != "Ed25519" {
-                return Err(ProofError::KeyAlgorithmMismatch);
-            }
-            let x = member("x")?;
-            decoded_len(x, 32)?;
-            let key = DecodingKey::from_ed_components(x).map_err(|_| ProofError::InvalidKey)?;
-            (key, format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#))
-        }
-        ("RSA", AlgorithmFamily::Rsa) => {
-            let (n, e) = (member("n")?, member("e")?);
-            let modulus = strict_decode(n)?;
-            let bits = significant_bits(&modulus);
-            // A leading zero octet is not the minimal encoding (RFC 7518 §6.3.1.1), and
-            // would give the same key two thumbprints.
-            if modulus.first() == Some(&0) || !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
-                return Err(ProofError::InvalidKey);
-            }
-            let exponent = strict_decode(e)?;
-            if exponent.is_empty() || exponent.len() > 8 || exponent[0] == 0 {
-                return Err(ProofError::InvalidKey);
-            }
-            let key = DecodingKey::from_rsa_components(n, e).map_err(|_| ProofError::InvalidKey)?;
-            (key, format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#))
-        }
+        ("EC", AlgorithmFamily::Ec) => ec_key(&member, algorithm)?,
+        ("OKP", AlgorithmFamily::Ed) => okp_key(&member)?,
+        ("RSA", AlgorithmFamily::Rsa) => rsa_key(&member)?,
         ("EC" | "OKP" | "RSA", _) => return Err(ProofError::KeyAlgorithmMismatch),
         _ => return Err(ProofError::InvalidKey),
     };
@@ -96,6 +56,65 @@ pub(crate) fn proof_key(
         key,
         thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())),
     })
+}
+
+/// A key and the canonical JSON of its RFC 7638 thumbprint.
+type KeyAndCanonical = (DecodingKey, String);
+
+/// An EC key on the curve of `algorithm`.
+fn ec_key<'a>(
+    member: &impl Fn(&str) -> Result<&'a str, ProofError>,
+    algorithm: Algorithm,
+) -> Result<KeyAndCanonical, ProofError> {
+    let (crv, size) = match algorithm {
+        Algorithm::ES256 => ("P-256", 32),
+        Algorithm::ES384 => ("P-384", 48),
+        _ => return Err(ProofError::KeyAlgorithmMismatch),
+    };
+    if member("crv")? != crv {
+        return Err(ProofError::KeyAlgorithmMismatch);
+    }
+    let (x, y) = (member("x")?, member("y")?);
+    decoded_len(x, size)?;
+    decoded_len(y, size)?;
+    let key = DecodingKey::from_ec_components(x, y).map_err(|_| ProofError::InvalidKey)?;
+    Ok((
+        key,
+        format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#),
+    ))
+}
+
+/// An Ed25519 key.
+fn okp_key<'a>(
+    member: &impl Fn(&str) -> Result<&'a str, ProofError>,
+) -> Result<KeyAndCanonical, ProofError> {
+    if member("crv")? != "Ed25519" {
+        return Err(ProofError::KeyAlgorithmMismatch);
+    }
+    let x = member("x")?;
+    decoded_len(x, 32)?;
+    let key = DecodingKey::from_ed_components(x).map_err(|_| ProofError::InvalidKey)?;
+    Ok((key, format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#)))
+}
+
+/// An RSA key of an accepted size, minimally encoded.
+fn rsa_key<'a>(
+    member: &impl Fn(&str) -> Result<&'a str, ProofError>,
+) -> Result<KeyAndCanonical, ProofError> {
+    let (n, e) = (member("n")?, member("e")?);
+    let modulus = strict_decode(n)?;
+    let bits = significant_bits(&modulus);
+    // A leading zero octet is not the minimal encoding (RFC 7518 §6.3.1.1), and
+    // would give the same key two thumbprints.
+    if modulus.first() == Some(&0) || !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(ProofError::InvalidKey);
+    }
+    let exponent = strict_decode(e)?;
+    if exponent.is_empty() || exponent.len() > 8 || exponent[0] == 0 {
+        return Err(ProofError::InvalidKey);
+    }
+    let key = DecodingKey::from_rsa_components(n, e).map_err(|_| ProofError::InvalidKey)?;
+    Ok((key, format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)))
 }
 
 /// The RFC 7638 JWK SHA-256 thumbprint of a public JWK (EC, OKP or RSA), base64url;

@@ -311,6 +311,57 @@ fn algorithm_of(key_algorithm: KeyAlgorithm) -> Result<Algorithm, SkipReason> {
     Algorithm::try_from(key_algorithm).map_err(|_| SkipReason::UnsupportedAlgorithm)
 }
 
+/// The algorithm and verifying key of a JWK's key members (rules 3 to 5), `stated`
+/// being its `alg`, if any.
+fn key_material(
+    parameters: &AlgorithmParameters,
+    stated: Option<Algorithm>,
+    options: &JwkOptions,
+) -> Result<(Algorithm, DecodingKey), SkipReason> {
+    let invalid = |e: jsonwebtoken::errors::Error| SkipReason::InvalidKey(e.to_string());
+    match parameters {
+        AlgorithmParameters::RSA(rsa) => {
+            let algorithm = stated
+                .or(options.rsa_default)
+                .ok_or(SkipReason::MissingAlgorithm)?;
+            if algorithm.family() != AlgorithmFamily::Rsa {
+                return Err(SkipReason::AlgorithmMismatch);
+            }
+            if rsa_modulus_bits(&rsa.n) < MIN_RSA_BITS {
+                return Err(SkipReason::InvalidKey(
+                    "RSA modulus shorter than 2048 bits".into(),
+                ));
+            }
+            let key = DecodingKey::from_rsa_components(&rsa.n, &rsa.e).map_err(invalid)?;
+            Ok((algorithm, key))
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            let fixed = match ec.curve {
+                EllipticCurve::P256 => Algorithm::ES256,
+                EllipticCurve::P384 => Algorithm::ES384,
+                _ => return Err(SkipReason::UnsupportedKeyType),
+            };
+            if stated.is_some_and(|alg| alg != fixed) {
+                return Err(SkipReason::AlgorithmMismatch);
+            }
+            let key = DecodingKey::from_ec_components(&ec.x, &ec.y).map_err(invalid)?;
+            Ok((fixed, key))
+        }
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            if okp.curve != EllipticCurve::Ed25519 {
+                return Err(SkipReason::UnsupportedKeyType);
+            }
+            if stated.is_some_and(|alg| alg != Algorithm::EdDSA) {
+                return Err(SkipReason::AlgorithmMismatch);
+            }
+            let key = DecodingKey::from_ed_components(&okp.x).map_err(invalid)?;
+            Ok((Algorithm::EdDSA, key))
+        }
+        AlgorithmParameters::OctetKey(_) => Err(SkipReason::SecretMaterial),
+        _ => Err(SkipReason::UnsupportedKeyType),
+    }
+}
+
 impl ValidationKey {
     /// A key from one JWK by the [rules](crate::keys#reading-a-jwk-set) 1 and 3 to 5 (rule 2 needs
     /// the raw JSON: see [`KeySet::from_json`]).
@@ -339,54 +390,7 @@ impl ValidationKey {
             return Err(SkipReason::InvalidKid);
         }
         let stated = common.key_algorithm.map(algorithm_of).transpose()?;
-        let invalid = |e: jsonwebtoken::errors::Error| SkipReason::InvalidKey(e.to_string());
-        let (algorithm, key) = match &jwk.algorithm {
-            AlgorithmParameters::RSA(rsa) => {
-                let algorithm = stated
-                    .or(options.rsa_default)
-                    .ok_or(SkipReason::MissingAlgorithm)?;
-                if algorithm.family() != AlgorithmFamily::Rsa {
-                    return Err(SkipReason::AlgorithmMismatch);
-                }
-                if rsa_modulus_bits(&rsa.n) < MIN_RSA_BITS {
-                    return Err(SkipReason::InvalidKey(
-                        "RSA modulus shorter than 2048 bits".into(),
-                    ));
-                }
-                (
-                    algorithm,
-                    DecodingKey::from_rsa_components(&rsa.n, &rsa.e).map_err(invalid)?,
-                )
-            }
-            AlgorithmParameters::EllipticCurve(ec) => {
-                let fixed = match ec.curve {
-                    EllipticCurve::P256 => Algorithm::ES256,
-                    EllipticCurve::P384 => Algorithm::ES384,
-                    _ => return Err(SkipReason::UnsupportedKeyType),
-                };
-                if stated.is_some_and(|alg| alg != fixed) {
-                    return Err(SkipReason::AlgorithmMismatch);
-                }
-                (
-                    fixed,
-                    DecodingKey::from_ec_components(&ec.x, &ec.y).map_err(invalid)?,
-                )
-            }
-            AlgorithmParameters::OctetKeyPair(okp) => {
-                if okp.curve != EllipticCurve::Ed25519 {
-                    return Err(SkipReason::UnsupportedKeyType);
-                }
-                if stated.is_some_and(|alg| alg != Algorithm::EdDSA) {
-                    return Err(SkipReason::AlgorithmMismatch);
-                }
-                (
-                    Algorithm::EdDSA,
-                    DecodingKey::from_ed_components(&okp.x).map_err(invalid)?,
-                )
-            }
-            AlgorithmParameters::OctetKey(_) => return Err(SkipReason::SecretMaterial),
-            _ => return Err(SkipReason::UnsupportedKeyType),
-        };
+        let (algorithm, key) = key_material(&jwk.algorithm, stated, options)?;
         let mut key = Self::new(kid, algorithm, key).map_err(|e| match e {
             ConfigError::KeyAlgorithmMismatch => SkipReason::AlgorithmMismatch,
             other => SkipReason::InvalidKey(other.to_string()),

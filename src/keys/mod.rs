@@ -7,12 +7,12 @@
 //! - [`KeySet::from_json`]: a fetched JWK set, filtered by the rules of [`JwkOptions`]
 //!   (signature keys only, no private or symmetric keys, an algorithm that is stated or
 //!   fixed by the curve, a bounded number of keys).
-//! - [`public_jwk`], [`public_jwk_from_private`], [`JwksService`],
-//!   [`OpenIdConfiguration`] and [`OpenIdConfigurationService`]: the issuer side,
-//!   serving `/.well-known/jwks.json` (public members only) and a minimal
+//! - [`public_jwk`], [`public_jwk_from_private`] and [`OpenIdConfiguration`]: the
+//!   issuer side; [`WellKnownService`](crate::metadata::WellKnownService) serves them at
+//!   `/.well-known/jwks.json` (public members only) and a minimal
 //!   `/.well-known/openid-configuration`.
 //! - [`SigningKeys`]: the issuer's signing keys with rotation without restart, shared
-//!   by its token issuer and its [`JwksService`].
+//!   by its token issuer and its JWK-set endpoint.
 //!
 //! ```
 //! use jsonwebtoken::Algorithm;
@@ -65,13 +65,11 @@ pub(crate) mod low_s;
 mod publish;
 mod rotation;
 
+pub use crate::metadata::{OpenIdConfiguration, DEFAULT_MAX_AGE};
 pub use jwk::{JwkOptions, KeySetError, SkipReason, SkippedKey, DEFAULT_MAX_KEYS};
 pub use key::{KeySet, ValidationKey};
-pub(crate) use publish::{answer as answer_document, cache_control};
-pub use publish::{
-    public_jwk, public_jwk_from_private, JwksService, OpenIdConfiguration,
-    OpenIdConfigurationService, DEFAULT_MAX_AGE,
-};
+pub(crate) use publish::serialize_set;
+pub use publish::{public_jwk, public_jwk_from_private};
 #[cfg(any(feature = "token-endpoint", feature = "test-util"))]
 pub(crate) use rotation::SignerKey;
 pub use rotation::{SigningKeys, DEFAULT_OVERLAP};

@@ -138,7 +138,7 @@ impl SignerKey {
 ///
 /// Clones share the same keys: hand one to the token issuer
 /// ([`TokenIssuer::from_signing_keys`](crate::token_endpoint::TokenIssuer::from_signing_keys))
-/// and one to the JWK-set endpoint ([`JwksService::from_signing_keys`](super::JwksService::from_signing_keys));
+/// and one to the JWK-set endpoint ([`WellKnownService::jwks_from_signing_keys`](crate::metadata::WellKnownService::jwks_from_signing_keys));
 /// a rotation switches both at once. Asymmetric keys only: an HMAC secret cannot be
 /// published.
 ///

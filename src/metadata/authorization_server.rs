@@ -1,18 +1,10 @@
-//! RFC 8414 authorization-server metadata and the service that serves a document.
-
-use std::convert::Infallible;
-use std::future::{ready, Ready};
-use std::task::{Context, Poll};
-use std::time::Duration;
+//! RFC 8414 authorization-server metadata.
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response};
-use http_body_util::Full;
 use serde::Serialize;
 
-use super::{check_url, well_known};
+use super::{check_url, strings, well_known};
 use crate::error::{is_scope_token, ConfigError};
-use crate::keys::{answer_document, cache_control, DEFAULT_MAX_AGE};
 
 /// RFC 8414 metadata of an authorization server that has a token endpoint and no
 /// authorization endpoint (this crate's [`TokenEndpoint`](crate::token_endpoint)).
@@ -44,14 +36,6 @@ pub struct AuthorizationServerMetadata {
     token_endpoint_auth_methods_supported: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     scopes_supported: Vec<String>,
-}
-
-fn strings<I, S>(values: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    values.into_iter().map(Into::into).collect()
 }
 
 fn client_auth_methods() -> Vec<String> {
@@ -185,58 +169,6 @@ impl AuthorizationServerMetadata {
     #[must_use]
     pub fn to_json(&self) -> Bytes {
         Bytes::from(serde_json::to_vec(self).expect("strings and arrays serialize"))
-    }
-}
-
-/// Serves one JSON metadata document at whatever path it is mounted on: `GET`/`HEAD` →
-/// `200 application/json` with `Cache-Control: public, max-age=300`; other methods →
-/// `405`, `Allow: GET, HEAD`.
-#[derive(Clone, Debug)]
-pub struct MetadataService {
-    document: Bytes,
-    cache: HeaderValue,
-}
-
-impl MetadataService {
-    /// Serves `metadata`.
-    #[must_use]
-    pub fn new(metadata: &AuthorizationServerMetadata) -> Self {
-        Self::from_json(metadata.to_json())
-    }
-
-    /// Serves a JSON document built elsewhere.
-    #[must_use]
-    pub fn from_json(document: Bytes) -> Self {
-        Self {
-            document,
-            cache: cache_control(DEFAULT_MAX_AGE),
-        }
-    }
-
-    /// Sets `Cache-Control: public, max-age=N` (default 300 s).
-    #[must_use]
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.cache = cache_control(max_age);
-        self
-    }
-}
-
-impl<B> tower_service::Service<Request<B>> for MetadataService {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        ready(Ok(answer_document(
-            &request,
-            self.document.clone(),
-            "application/json",
-            &self.cache,
-        )))
     }
 }
 

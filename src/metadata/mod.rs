@@ -3,23 +3,29 @@
 //! - [`AuthorizationServerMetadata`] (RFC 8414): the token endpoint's side —
 //!   `issuer`, `token_endpoint`, `revocation_endpoint`, `introspection_endpoint`, the
 //!   grants, client authentication methods and scopes, and `jwks_uri` only when the
-//!   signing keys are public (never for HMAC). Served by [`MetadataService`] at
+//!   signing keys are public (never for HMAC). Served by
+//!   [`WellKnownService::authorization_server`] at
 //!   [`well_known_path`](AuthorizationServerMetadata::well_known_path), conventionally
 //!   `/.well-known/oauth-authorization-server`.
 //! - [`ProtectedResourceMetadata`] (RFC 9728): the API's side — its `resource`
 //!   identifier, the `authorization_servers` it trusts, `scopes_supported`,
 //!   `bearer_methods_supported`, and the DPoP members when set.
-//!   [`ProtectedResourceMetadataService`] serves one or several such documents at their
-//!   path-aware well-known URLs (RFC 9728 §3.1), and
+//!   [`WellKnownService::protected_resources`] serves one or several such documents at
+//!   their path-aware well-known URLs (RFC 9728 §3.1), and
 //!   [`BearerAuthLayer::with_resource_metadata`](crate::BearerAuthLayer::with_resource_metadata)
 //!   points every `401` challenge at the document.
+//! - [`OpenIdConfiguration`]: a minimal OpenID Provider configuration, and the JWK set
+//!   itself ([`WellKnownService::jwks`]): what OpenID Connect clients read.
+//!
+//! [`WellKnownService`] answers every one of them the same way: `GET`/`HEAD` with the
+//! document and `Cache-Control`, `405` for other methods.
 //!
 //! ```
 //! use bytes::Bytes;
 //! use http::{Request, StatusCode};
 //! use http_body_util::{BodyExt, Full};
 //! use tower::ServiceExt;
-//! use tower_bearer::metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataService};
+//! use tower_bearer::metadata::{ProtectedResourceMetadata, WellKnownService};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +34,7 @@
 //!     .with_scopes(["items:read"])?;
 //! assert_eq!(api.metadata_url(), "https://api.example.com/.well-known/oauth-protected-resource/v1");
 //!
-//! let service = ProtectedResourceMetadataService::new([api]);
+//! let service = WellKnownService::protected_resources([api]);
 //! let request = Request::get("/.well-known/oauth-protected-resource/v1").body(Full::<Bytes>::default())?;
 //! let response = service.oneshot(request).await?;
 //! assert_eq!(response.status(), StatusCode::OK);
@@ -40,10 +46,14 @@
 //! ```
 
 mod authorization_server;
+mod openid_configuration;
 mod protected_resource;
+mod service;
 
-pub use authorization_server::{AuthorizationServerMetadata, MetadataService};
-pub use protected_resource::{ProtectedResourceMetadata, ProtectedResourceMetadataService};
+pub use authorization_server::AuthorizationServerMetadata;
+pub use openid_configuration::OpenIdConfiguration;
+pub use protected_resource::ProtectedResourceMetadata;
+pub use service::{WellKnownService, DEFAULT_MAX_AGE};
 
 use crate::error::ConfigError;
 
@@ -66,4 +76,13 @@ pub(crate) fn well_known(uri: &http::Uri, suffix: &str) -> (String, String) {
     let scheme = uri.scheme_str().unwrap_or("https");
     let authority = uri.authority().map_or("", http::uri::Authority::as_str);
     (format!("{scheme}://{authority}{path}"), path)
+}
+
+/// The values as owned strings.
+pub(crate) fn strings<I, S>(values: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    values.into_iter().map(Into::into).collect()
 }

@@ -1,19 +1,10 @@
-//! RFC 9728 protected-resource metadata and its path-aware well-known service.
-
-use std::convert::Infallible;
-use std::future::{ready, Ready};
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
+//! RFC 9728 protected-resource metadata and its path-aware well-known URL.
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response, StatusCode};
-use http_body_util::Full;
 use serde::Serialize;
 
 use super::{check_url, well_known};
 use crate::error::{is_scope_token, ConfigError};
-use crate::keys::{answer_document, cache_control, DEFAULT_MAX_AGE};
 
 /// RFC 9728 metadata of a protected resource (an API behind
 /// [`BearerAuthLayer`](crate::BearerAuthLayer)).
@@ -164,7 +155,7 @@ impl ProtectedResourceMetadata {
     }
 
     /// The path part of [`metadata_url`](Self::metadata_url), which
-    /// [`ProtectedResourceMetadataService`] answers.
+    /// [`WellKnownService::protected_resources`](super::WellKnownService::protected_resources) answers.
     #[must_use]
     pub fn metadata_path(&self) -> &str {
         &self.metadata_path
@@ -174,80 +165,6 @@ impl ProtectedResourceMetadata {
     #[must_use]
     pub fn to_json(&self) -> Bytes {
         Bytes::from(serde_json::to_vec(self).expect("strings and arrays serialize"))
-    }
-}
-
-/// Serves [`ProtectedResourceMetadata`] documents, each at its own well-known path
-/// (RFC 9728 §3.1: `/.well-known/oauth-protected-resource` for a resource at the root
-/// of its host, `/.well-known/oauth-protected-resource/v1` for `https://host/v1`).
-///
-/// Route `/.well-known/oauth-protected-resource` and everything below it here: a known
-/// path answers `GET`/`HEAD` with `200 application/json` (`Cache-Control: public,
-/// max-age=300`), other methods with `405`; an unknown path with `404`.
-#[derive(Clone, Debug)]
-pub struct ProtectedResourceMetadataService {
-    documents: Arc<[(String, Bytes)]>,
-    cache: HeaderValue,
-}
-
-impl ProtectedResourceMetadataService {
-    /// Serves `documents` (a later one with the same path replaces an earlier one).
-    #[must_use]
-    pub fn new(documents: impl IntoIterator<Item = ProtectedResourceMetadata>) -> Self {
-        let mut served: Vec<(String, Bytes)> = Vec::new();
-        for document in documents {
-            let path = document.metadata_path.clone();
-            served.retain(|(known, _)| *known != path);
-            served.push((path, document.to_json()));
-        }
-        Self {
-            documents: served.into(),
-            cache: cache_control(DEFAULT_MAX_AGE),
-        }
-    }
-
-    /// Sets `Cache-Control: public, max-age=N` (default 300 s).
-    #[must_use]
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.cache = cache_control(max_age);
-        self
-    }
-
-    /// `true` if `path` is one this service answers.
-    #[must_use]
-    pub fn handles(&self, path: &str) -> bool {
-        self.documents.iter().any(|(known, _)| known == path)
-    }
-}
-
-impl<B> tower_service::Service<Request<B>> for ProtectedResourceMetadataService {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let found = self.documents.iter().find(|(known, _)| known == path);
-        ready(Ok(match found {
-            Some((_, document)) => {
-                answer_document(&request, document.clone(), "application/json", &self.cache)
-            }
-            None => {
-                let mut response = Response::new(Full::new(Bytes::from_static(
-                    br#"{"error":"not_found","error_description":"No metadata for this resource"}"#,
-                )));
-                *response.status_mut() = StatusCode::NOT_FOUND;
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                response
-            }
-        }))
     }
 }
 

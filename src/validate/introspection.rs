@@ -1,26 +1,32 @@
 //! [`IntrospectionValidator`]: opaque access tokens checked at the authorization
 //! server's RFC 7662 introspection endpoint, with a bounded local cache.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{header, HeaderValue, Method, Request, StatusCode, Uri};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 
 use super::{TokenValidator, Validation};
 use crate::claims::Claims;
-use crate::error::{AuthError, ConfigError, InvalidToken};
+use crate::error::{AuthError, InvalidToken};
+
+mod builder;
+mod cache;
+mod client;
+
+pub use builder::IntrospectionValidatorBuilder;
+use cache::{cache_ttl, Cache, Flight, InFlight};
+use client::DefaultClient;
+#[cfg(not(feature = "jwks"))]
+pub use client::NoClient;
+pub use client::{ClientError, IntrospectionClient};
 
 /// Default upper bound on how long an introspection answer is reused.
 pub const DEFAULT_INTROSPECTION_TTL: Duration = Duration::from_secs(60);
@@ -32,47 +38,6 @@ pub const DEFAULT_MAX_INTROSPECTION_RESPONSE: usize = 64 * 1024;
 pub const DEFAULT_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default bound on the length of a token sent for introspection.
 pub const DEFAULT_MAX_OPAQUE_TOKEN_LEN: usize = 4096;
-
-/// Why an [`IntrospectionClient`] got no response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// No complete answer within the time limit.
-    Timeout,
-    /// The body is longer than the bound.
-    TooLarge,
-    /// Connecting, sending or receiving failed; the text is for logs.
-    Transport(String),
-}
-
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Timeout => f.write_str("timed out"),
-            Self::TooLarge => f.write_str("response too large"),
-            Self::Transport(why) => write!(f, "transport error: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-/// Sends the introspection request: the HTTP client behind an
-/// [`IntrospectionValidator`].
-///
-/// The validator builds the whole request (method, URL, `Authorization`, form body);
-/// the client sends it as is, follows no redirect, and reads at most `max_len` bytes
-/// of the response body. Implement it over the client your application already has
-/// (TLS, proxies); with the `jwks` feature, [`HttpIntrospectionClient`](super::HttpIntrospectionClient)
-/// is a plain-HTTP default over hyper-util.
-pub trait IntrospectionClient: Send + Sync + 'static {
-    /// Sends `request`, returning the response with its body read.
-    fn send(
-        &self,
-        request: Request<Bytes>,
-        max_len: usize,
-    ) -> impl Future<Output = Result<Response<Bytes>, ClientError>> + Send;
-}
 
 /// The future of a validation that had to ask the introspection endpoint (boxed: only
 /// cache misses get one).
@@ -101,24 +66,6 @@ type Outcome<C> = Result<C, AuthError>;
 /// the longest revocation delay you accept (`Duration::ZERO` disables the cache).
 pub struct IntrospectionValidator<C = Claims, H = DefaultClient> {
     inner: Arc<Inner<C, H>>,
-}
-
-#[cfg(feature = "jwks")]
-type DefaultClient = super::HttpIntrospectionClient;
-#[cfg(not(feature = "jwks"))]
-type DefaultClient = NoClient;
-
-/// Placeholder default client type when the `jwks` feature (hyper-util) is off: bring
-/// your own [`IntrospectionClient`].
-#[cfg(not(feature = "jwks"))]
-#[derive(Debug, Clone, Copy)]
-pub struct NoClient;
-
-#[cfg(not(feature = "jwks"))]
-impl IntrospectionClient for NoClient {
-    async fn send(&self, _: Request<Bytes>, _: usize) -> Result<Response<Bytes>, ClientError> {
-        Err(ClientError::Transport("no HTTP client configured".into()))
-    }
 }
 
 impl<C, H> Clone for IntrospectionValidator<C, H> {
@@ -153,155 +100,6 @@ struct Inner<C, H> {
     leeway: i64,
     cache: Cache<C>,
     in_flight: InFlight<C>,
-}
-
-/// Builds an [`IntrospectionValidator`].
-#[must_use]
-pub struct IntrospectionValidatorBuilder<C, H> {
-    client: H,
-    endpoint: Uri,
-    authorization: HeaderValue,
-    ttl: Duration,
-    inactive_ttl: Option<Duration>,
-    timeout: Duration,
-    max_entries: usize,
-    max_response: usize,
-    max_token_len: usize,
-    issuer: Option<String>,
-    audience: Option<String>,
-    leeway: Duration,
-    claims: PhantomData<fn() -> C>,
-}
-
-impl<C, H> fmt::Debug for IntrospectionValidatorBuilder<C, H> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntrospectionValidatorBuilder")
-            .field("endpoint", &self.endpoint)
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-/// RFC 6749 §2.3.1: id and secret form-encoded, joined by `:`, base64.
-fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue, ConfigError> {
-    if client_id.is_empty() {
-        return Err(ConfigError::InvalidValue("client_id"));
-    }
-    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let credentials = format!("{}:{}", encode(client_id), encode(secret));
-    let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))
-        .map_err(|_| ConfigError::InvalidValue("client credentials"))?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-impl<C> IntrospectionValidator<C, DefaultClient> {
-    /// A validator asking `endpoint` (absolute `http(s)` URL) over `client`,
-    /// authenticating as `client_id` / `client_secret`.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidValue`] for an unusable URL or client id.
-    pub fn builder<H: IntrospectionClient>(
-        client: H,
-        endpoint: &str,
-        client_id: &str,
-        client_secret: &str,
-    ) -> Result<IntrospectionValidatorBuilder<C, H>, ConfigError> {
-        let uri: Uri = endpoint
-            .parse()
-            .map_err(|_| ConfigError::InvalidValue("introspection endpoint"))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            return Err(ConfigError::InvalidValue("introspection endpoint"));
-        }
-        Ok(IntrospectionValidatorBuilder {
-            client,
-            endpoint: uri,
-            authorization: basic_authorization(client_id, client_secret)?,
-            ttl: DEFAULT_INTROSPECTION_TTL,
-            inactive_ttl: None,
-            timeout: DEFAULT_INTROSPECTION_TIMEOUT,
-            max_entries: DEFAULT_INTROSPECTION_CACHE_ENTRIES,
-            max_response: DEFAULT_MAX_INTROSPECTION_RESPONSE,
-            max_token_len: DEFAULT_MAX_OPAQUE_TOKEN_LEN,
-            issuer: None,
-            audience: None,
-            leeway: super::DEFAULT_LEEWAY,
-            claims: PhantomData,
-        })
-    }
-}
-
-impl<C, H> IntrospectionValidatorBuilder<C, H>
-where
-    C: DeserializeOwned + Clone + Send + Sync + 'static,
-    H: IntrospectionClient,
-{
-    /// The longest an active answer is reused (default 60 s; never past the token's
-    /// `exp`). `Duration::ZERO`: every request asks the endpoint.
-    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// The longest an inactive answer is reused (default: the cache TTL).
-    pub fn with_inactive_ttl(mut self, ttl: Duration) -> Self {
-        self.inactive_ttl = Some(ttl);
-        self
-    }
-
-    /// The bound on cached answers (default 10 000).
-    pub fn with_max_entries(mut self, entries: usize) -> Self {
-        self.max_entries = entries.max(1);
-        self
-    }
-
-    /// Time limit of one introspection request (default 5 s); past it, `503`.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Requires `iss` in the introspection response to equal `issuer`.
-    pub fn with_issuer(mut self, issuer: &str) -> Self {
-        self.issuer = Some(issuer.to_owned());
-        self
-    }
-
-    /// Requires `aud` in the introspection response to contain `audience`.
-    pub fn with_audience(mut self, audience: &str) -> Self {
-        self.audience = Some(audience.to_owned());
-        self
-    }
-
-    /// Clock tolerance for `exp` and `nbf` (default
-    /// [`DEFAULT_LEEWAY`](super::DEFAULT_LEEWAY)).
-    pub fn with_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// The validator.
-    #[must_use]
-    pub fn build(self) -> IntrospectionValidator<C, H> {
-        IntrospectionValidator {
-            inner: Arc::new(Inner {
-                client: self.client,
-                endpoint: self.endpoint,
-                authorization: self.authorization,
-                ttl: self.ttl,
-                inactive_ttl: self.inactive_ttl.unwrap_or(self.ttl),
-                timeout: self.timeout,
-                max_response: self.max_response,
-                max_token_len: self.max_token_len,
-                issuer: self.issuer,
-                audience: self.audience,
-                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
-                cache: Cache::new(self.max_entries),
-                in_flight: Mutex::new(HashMap::new()),
-            }),
-        }
-    }
 }
 
 impl<C, H> IntrospectionValidator<C, H> {
@@ -484,93 +282,13 @@ where
     }
 }
 
-type InFlight<C> = Mutex<HashMap<Key, Arc<OnceCell<Outcome<C>>>>>;
-
-/// One waiter of an introspection in flight.
-struct Flight<'a, C> {
-    map: &'a InFlight<C>,
-    key: Key,
-    cell: Arc<OnceCell<Outcome<C>>>,
-}
-
-impl<C> Drop for Flight<'_, C> {
-    fn drop(&mut self) {
-        let mut in_flight = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(entry) = in_flight.get(&self.key) else {
-            return;
-        };
-        // Answered: later requests read the cache. Not answered (this waiter was
-        // cancelled): keep the entry while other waiters remain. Clones of the cell are
-        // only made under this lock, so the count (the map's and ours) is exact here.
-        let alone = Arc::strong_count(&self.cell) <= 2;
-        if Arc::ptr_eq(entry, &self.cell) && (self.cell.initialized() || alone) {
-            in_flight.remove(&self.key);
-        }
-    }
-}
-
-/// How long an active answer may be reused: the configured TTL, cut to the token's
-/// remaining lifetime.
-fn cache_ttl(configured: Duration, exp: Option<i64>, now: i64) -> Duration {
-    match exp {
-        None => configured,
-        Some(exp) => {
-            let left = u64::try_from(exp.saturating_sub(now)).unwrap_or(0);
-            configured.min(Duration::from_secs(left))
-        }
-    }
-}
-
-/// Answers by token hash, each until its deadline; at most `capacity` of them.
-struct Cache<C> {
-    entries: RwLock<HashMap<Key, (Outcome<C>, Instant)>>,
-    capacity: usize,
-}
-
-impl<C> Cache<C> {
-    fn new(capacity: usize) -> Self {
-        Self {
-            entries: RwLock::new(HashMap::new()),
-            capacity,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.entries
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-}
-
-impl<C: Clone> Cache<C> {
-    fn get(&self, key: &Key, now: Instant) -> Option<Outcome<C>> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        match entries.get(key) {
-            Some((outcome, until)) if *until > now => Some(outcome.clone()),
-            _ => None,
-        }
-    }
-
-    fn insert(&self, key: Key, outcome: Outcome<C>, until: Instant) {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            let now = Instant::now();
-            entries.retain(|_, (_, until)| *until > now);
-            if entries.len() >= self.capacity {
-                // Full of live answers: drop one (the map's order is randomized, so
-                // no client can aim at a particular entry).
-                if let Some(victim) = entries.keys().next().copied() {
-                    entries.remove(&victim);
-                }
-            }
-        }
-        entries.insert(key, (outcome, until));
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use http::Response;
+
+    use super::builder::basic_authorization;
     use super::*;
 
     struct Never;

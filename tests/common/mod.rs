@@ -25,16 +25,18 @@ pub mod redis;
 pub const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
 pub const REALM: &str = "tower-bearer-test";
 
-/// A server on 127.0.0.1 that stops when dropped.
+/// A server on 127.0.0.1 that stops accepting when dropped (its open connections
+/// finish their work); [`down`](Self::down) also closes them.
 pub struct TestServer {
     pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// `true`: close the open connections too.
+    shutdown: Option<oneshot::Sender<bool>>,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(false);
         }
     }
 }
@@ -42,6 +44,14 @@ impl Drop for TestServer {
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the server and closes its open (keep-alive) connections: it is really
+    /// down then.
+    pub fn down(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(true);
+        }
     }
 }
 
@@ -58,22 +68,29 @@ where
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (tx, mut rx) = oneshot::channel::<()>();
+    let (tx, mut rx) = oneshot::channel::<bool>();
     tokio::spawn(async move {
-        loop {
+        let mut connections = tokio::task::JoinSet::new();
+        let close = loop {
             tokio::select! {
-                _ = &mut rx => break,
+                close = &mut rx => break close.unwrap_or(false),
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
                     let service = TowerToHyperService::new(service.clone());
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         let _ = auto::Builder::new(TokioExecutor::new())
                             .serve_connection(TokioIo::new(stream), service)
                             .await;
                     });
                 }
+                // Finished connections leave the set.
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
+        };
+        if !close {
+            connections.detach_all();
         }
+        // Otherwise dropping the set aborts every connection.
     });
     TestServer {
         addr,
