@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::redis::{answers_ping, available, free_port, skip_loudly};
+use crate::common::redis::{available, free_port, skip_loudly, spawn_answering};
 
 /// One cluster node.
 pub struct Node {
@@ -50,30 +50,20 @@ fn spawn_node(dir: &std::path::Path) -> (Child, u16) {
         if port == bus {
             continue;
         }
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--cluster-enabled", "yes"])
-            .args(["--cluster-port", &bus.to_string()])
-            .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
-            .args(["--cluster-node-timeout", "1000"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--dir", &dir.to_string_lossy()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if answers_ping(port) {
-                return (child, port);
-            }
-            if child.try_wait().ok().flatten().is_some() {
-                break; // a port was taken
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let (bus, config) = (bus.to_string(), format!("nodes-{port}.conf"));
+        let args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            &bus,
+            "--cluster-config-file",
+            &config,
+            "--cluster-node-timeout",
+            "1000",
+        ];
+        if let Some(child) = spawn_answering(port, &args, dir) {
+            return (child, port);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
     panic!("a cluster node did not start");
 }
@@ -139,6 +129,13 @@ impl RedisCluster {
             .filter(|n| cli(n.port, &["ROLE"]).lines().next() == Some("master"))
             .map(|n| n.port)
             .collect()
+    }
+
+    /// The live primary holding a key that matches `pattern` (`KEYS`), if any.
+    pub fn master_holding(&self, pattern: &str) -> Option<u16> {
+        self.masters()
+            .into_iter()
+            .find(|port| !cli(*port, &["KEYS", pattern]).trim().is_empty())
     }
 
     /// Waits until the live nodes agree the cluster is `ok` with `masters` primaries
