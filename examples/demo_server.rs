@@ -84,6 +84,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
 use tower_bearer::current_user::{CurrentUser, CurrentUserLayer};
+use tower_bearer::dpop::ReplayStore;
 use tower_bearer::keys::{
     public_jwk_from_private, JwkOptions, JwksService, KeySet, OpenIdConfiguration,
     OpenIdConfigurationService,
@@ -93,7 +94,6 @@ use tower_bearer::metadata::{
     ProtectedResourceMetadataService,
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
-use tower_bearer::dpop::ReplayStore;
 use tower_bearer::store::{
     Client, ClientStore, LoginThrottle, LoginThrottleConfig, MemoryClientStore,
     MemoryLoginThrottle, MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore,
@@ -604,7 +604,15 @@ async fn main() -> Result<(), Error> {
     ));
     let extra = Extra {
         dpop: dpop.clone(),
-        token: token(issuer, &store, refresh, clients, revocations, dpop, throttle)?,
+        token: token(
+            issuer,
+            &store,
+            refresh,
+            clients,
+            revocations,
+            dpop,
+            throttle,
+        )?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
         introspect: ServiceExt::<Request<Incoming>>::map_response(introspect, |r| {
@@ -743,7 +751,10 @@ async fn stores() -> Result<Stores, Error> {
 
 /// DPoP (RFC 9449) for tokens issued and used at `http://<address>`; proofs
 /// remembered in `replay` (Redis when `REDIS_URL` or `REDIS_CLUSTER` is set).
-fn dpop(address: std::net::SocketAddr, replay: Option<Arc<dyn ReplayStore>>) -> Result<Dpop, Error> {
+fn dpop(
+    address: std::net::SocketAddr,
+    replay: Option<Arc<dyn ReplayStore>>,
+) -> Result<Dpop, Error> {
     let dpop = Dpop::new(&format!("http://{address}"))?;
     Ok(match replay {
         Some(replay) => dpop.with_replay_store(replay),

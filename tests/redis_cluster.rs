@@ -110,7 +110,9 @@ async fn cluster_stores_rotate_revoke_reuse_and_throttle() {
     a.revoke_jti("cluster-jti", now() + 600).await.unwrap();
     assert!(b.is_revoked("cluster-jti").await.unwrap());
     assert!(!b.is_revoked("other-jti").await.unwrap());
-    a.revoke_session(family.as_str(), now() + 600).await.unwrap();
+    a.revoke_session(family.as_str(), now() + 600)
+        .await
+        .unwrap();
     assert!(b.is_session_revoked(family.as_str()).await.unwrap());
     assert!(!b.is_session_revoked("other-sid").await.unwrap());
 

@@ -764,7 +764,13 @@ mod tests {
         assert!(family.as_str().starts_with(&subject_tag("alice")));
         let token = RefreshToken::generate_in(&family).unwrap();
         assert_eq!(family_of(token.as_str()), Some(family));
-        for bad in ["", ".", "abc", "a.b", &format!("{}.", "A".repeat(FAMILY_LEN))] {
+        for bad in [
+            "",
+            ".",
+            "abc",
+            "a.b",
+            &format!("{}.", "A".repeat(FAMILY_LEN)),
+        ] {
             assert_eq!(family_of(bad), None, "{bad}");
         }
         let braces = format!("{}.{}", "{".repeat(FAMILY_LEN), "A".repeat(43));

@@ -28,8 +28,8 @@ use super::password::{PasswordHasher, VerifyError};
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
 use crate::store::{
-    client_id_eq, client_key, narrow_scopes, session_revocation_until, ClientStore,
-    LoginThrottle, RefreshRecord, RefreshTokenStore, RevocationStore, RotateError, Session,
+    client_id_eq, client_key, narrow_scopes, session_revocation_until, ClientStore, LoginThrottle,
+    RefreshRecord, RefreshTokenStore, RevocationStore, RotateError, Session,
 };
 
 /// Default upper bound on the request body: 16 KiB.

@@ -366,7 +366,8 @@ async fn ask_store<C: HasJti, S: RevocationStore>(
     // Read before asking: the answers may be trusted for long only if the push channel
     // was live all along, so no revocation between the read and now was missed.
     let before = cache.feed_state();
-    let pushed = |cache: &JtiCache| before.is_some_and(|s| s & 1 == 1 && cache.feed_state() == Some(s));
+    let pushed =
+        |cache: &JtiCache| before.is_some_and(|s| s & 1 == 1 && cache.feed_state() == Some(s));
     if ask_jti {
         let jti = claims.jti().unwrap_or_default();
         let revoked = store
