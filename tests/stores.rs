@@ -584,6 +584,52 @@ mod redis_nodes {
         let other = access_token(Some("jti-other"));
         assert_eq!(get_with_token(&node_b.url("/"), &other).await.status, 200);
     }
+
+    /// An ended session (`sid`) travels over pub/sub like a token id: node B trusts its
+    /// "not revoked" answers for a minute when polling, so only the push can make it
+    /// refuse within a second.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn redis_ended_session_pushed_to_other_node() {
+        let Some((_server, a, b)) = two_nodes().await else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(a.revocation_feed().is_live() && b.revocation_feed().is_live()) {
+            assert!(Instant::now() < deadline, "the subscriptions never came up");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let check = RevocationCheck::new(jwt().require_jti(), b.clone())
+            .with_not_revoked_ttl(Duration::from_secs(60));
+        let node_b = serve(
+            ServiceBuilder::new()
+                .layer(BearerAuthLayer::new(check))
+                .service(EchoClaims::<Claims>::new()),
+        )
+        .await;
+        let claims = json!({
+            "sub": "alice", "exp": now() + 600, "scope": "me", "jti": "jti-s", "sid": "session-1",
+        });
+        let token = raw_hs256(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            &claims.to_string(),
+            SECRET,
+        );
+        assert_eq!(get_with_token(&node_b.url("/"), &token).await.status, 200);
+        a.revoke_session("session-1", now() + 600).await.unwrap();
+        let revoked_at = Instant::now();
+        loop {
+            let answer = get_with_token(&node_b.url("/"), &token).await;
+            if answer.status == 401 {
+                answer.assert_bearer_rejection(401, Some("invalid_token"));
+                break;
+            }
+            assert!(
+                revoked_at.elapsed() < Duration::from_secs(1),
+                "node B still accepts a token of the ended session after 1 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 #[tokio::test]
