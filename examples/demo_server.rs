@@ -60,6 +60,12 @@
 //! - DPoP (RFC 9449): a login with a `DPoP` proof header (`htu` `http://<BIND>/token`)
 //!   gets a DPoP-bound token (`token_type: DPoP`), usable only as
 //!   `Authorization: DPoP <token>` with a fresh proof per request.
+//! - `REDIS_URL` (one server) or `REDIS_CLUSTER` (`redis://h1:p1,redis://h2:p2,...`,
+//!   cluster seeds): refresh tokens, sessions, revocations (pushed to every node), DPoP
+//!   proofs seen and login throttling shared by every node; on a cluster each rotation
+//!   and revocation waits for one replica (`REDIS_WAIT_REPLICAS`, default 1).
+//!   `LOGIN_LIMIT=N`: more than N failed logins for one username (10 × N for one
+//!   client address) in 60 s are answered `429`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -78,14 +84,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
 use tower_bearer::current_user::{CurrentUser, UserLookup};
+use tower_bearer::dpop::ReplayStore;
 use tower_bearer::keys::{public_jwk_from_private, JwkOptions, KeySet, OpenIdConfiguration};
 use tower_bearer::metadata::{
     AuthorizationServerMetadata, ProtectedResourceMetadata, WellKnownService,
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
-    Client, ClientStore, MemoryClientStore, MemoryRefreshStore, MemoryRevocationStore,
-    RefreshTokenStore, RevocationStore,
+    Client, ClientStore, LoginThrottle, LoginThrottleConfig, MemoryClientStore,
+    MemoryLoginThrottle, MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore,
+    RevocationStore,
 };
 use tower_bearer::token_endpoint::{
     hash_password, InMemoryUserStore, IntrospectionEndpoint, RevocationEndpoint, TokenEndpoint,
@@ -285,14 +293,18 @@ fn token(
     clients: Arc<dyn ClientStore>,
     revocations: Arc<dyn RevocationStore>,
     dpop: Dpop,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 ) -> Result<Route, Error> {
-    let endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
+    let mut endpoint = TokenEndpoint::builder(issuer, Arc::clone(store))
         .allow_password_grant()
         .with_refresh_tokens(refresh, Duration::from_secs(14 * 24 * 3600))
         .with_client_credentials(clients)
         .with_revocations(revocations)
-        .with_dpop(dpop)
-        .build()?;
+        .with_dpop(dpop);
+    if let Some(throttle) = throttle {
+        endpoint = endpoint.with_login_throttle(throttle);
+    }
+    let endpoint = endpoint.build()?;
     Ok(
         ServiceExt::<Request<Incoming>>::map_response(endpoint, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
@@ -538,12 +550,13 @@ async fn main() -> Result<(), Error> {
         ),
         None => (issuer, own_validator),
     };
-    // REDIS_URL: refresh tokens and revocations shared by every node through Redis.
-    let (refresh, revocations) = stores().await?;
+    // REDIS_URL / REDIS_CLUSTER: refresh tokens, revocations (pushed to every node),
+    // DPoP proofs seen and login throttling (LOGIN_LIMIT) shared through Redis.
+    let (refresh, revocations, throttle, replay) = stores().await?;
     // Tokens minted elsewhere with JWT_SECRET may carry no jti: they stay valid.
     let check = RevocationCheck::new(own_validator.clone(), revocations).allow_missing_jti();
     // What this node revokes (a token, a session) it refuses at once; other nodes
-    // within the check's 500 ms.
+    // through Redis pub/sub, or within the check's 500 ms while that is down.
     let revocations: Arc<dyn RevocationStore> = Arc::new(check.local_revocations());
     let clients: Arc<dyn ClientStore> = Arc::new(MemoryClientStore::new([Client::new(
         DEMO_CLIENT,
@@ -579,7 +592,7 @@ async fn main() -> Result<(), Error> {
         None => vec![iss.clone()],
     };
     // DPoP proofs accepted beside bearer tokens (RFC 9449 §5.1 members).
-    let dpop = dpop(address).await?;
+    let dpop = dpop(address, replay)?;
     let resource = ProtectedResourceMetadata::new(&base)?
         .with_authorization_servers(trusted)?
         .with_scopes(["me", "items"])?
@@ -596,7 +609,15 @@ async fn main() -> Result<(), Error> {
     ));
     let extra = Extra {
         dpop: dpop.clone(),
-        token: token(issuer, &store, refresh, clients, revocations, dpop)?,
+        token: token(
+            issuer,
+            &store,
+            refresh,
+            clients,
+            revocations,
+            dpop,
+            throttle,
+        )?,
         revoke: ServiceExt::<Request<Incoming>>::map_response(revoke, |r| r.map(BodyExt::boxed))
             .boxed_clone(),
         introspect: ServiceExt::<Request<Incoming>>::map_response(introspect, |r| {
@@ -648,8 +669,16 @@ async fn main() -> Result<(), Error> {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let connection = server.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+                let Ok((stream, peer)) = accepted else { continue };
+                // The peer address in every request's extensions: the token endpoint's
+                // login throttle counts failures per client address from it.
+                let app = tower::ServiceBuilder::new()
+                    .map_request(move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(peer);
+                        req
+                    })
+                    .service(app.clone());
+                let connection = server.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app));
                 let connection = graceful.watch(connection.into_owned());
                 tokio::spawn(async move { let _ = connection.await; });
             }
@@ -662,35 +691,80 @@ async fn main() -> Result<(), Error> {
     Ok(())
 }
 
-type Stores = (Arc<dyn RefreshTokenStore>, Arc<dyn RevocationStore>);
+type Stores = (
+    Arc<dyn RefreshTokenStore>,
+    Arc<dyn RevocationStore>,
+    Option<Arc<dyn LoginThrottle>>,
+    Option<Arc<dyn ReplayStore>>,
+);
 
+/// `REDIS_URL` (one server) or `REDIS_CLUSTER` (comma-separated seeds) select the Redis
+/// stores (and the DPoP replay store), else memory. `LOGIN_LIMIT=N` throttles logins:
+/// N failures per username and 10 × N per client address in 60 s, counted where the
+/// stores are.
 async fn stores() -> Result<Stores, Error> {
+    let limit = match env("LOGIN_LIMIT") {
+        Some(n) => Some(LoginThrottleConfig::per_username(
+            n.parse()
+                .map_err(|_| format!("LOGIN_LIMIT={n}: not a number"))?,
+        )),
+        None => None,
+    };
     #[cfg(feature = "redis")]
-    if let Some(url) = env("REDIS_URL") {
-        let redis = Arc::new(tower_bearer::store::RedisStore::connect(&url).await?);
-        eprintln!("refresh tokens and revocations in Redis");
-        return Ok((redis.clone(), redis));
+    {
+        use tower_bearer::store::{
+            RedisConfig, RedisLoginThrottle, RedisStore, DEFAULT_REPLICA_ACK_TIMEOUT,
+        };
+        let config = match (env("REDIS_URL"), env("REDIS_CLUSTER")) {
+            (Some(_), Some(_)) => return Err("set REDIS_URL or REDIS_CLUSTER, not both".into()),
+            (Some(url), None) => Some(RedisConfig::single(&url)),
+            (None, Some(seeds)) => {
+                // A rotation or revocation is acknowledged only once a replica has it
+                // (REDIS_WAIT_REPLICAS=0 for a cluster without replicas).
+                let acks = env("REDIS_WAIT_REPLICAS").map_or(Ok(1), |n| n.parse())?;
+                Some(
+                    RedisConfig::cluster_from_list(&seeds)
+                        .with_replica_acks(acks, DEFAULT_REPLICA_ACK_TIMEOUT),
+                )
+            }
+            (None, None) => None,
+        };
+        if let Some(config) = config {
+            let redis = Arc::new(RedisStore::connect_with(&config).await?);
+            let throttle = limit.map(|limit| {
+                Arc::new(RedisLoginThrottle::new(redis.connection().clone(), limit))
+                    as Arc<dyn LoginThrottle>
+            });
+            eprintln!(
+                "refresh tokens, revocations, DPoP proofs and login throttling in Redis{}",
+                if config.is_cluster() { " Cluster" } else { "" }
+            );
+            return Ok((redis.clone(), redis.clone(), throttle, Some(redis)));
+        }
     }
     #[cfg(not(feature = "redis"))]
-    if env("REDIS_URL").is_some() {
-        return Err("REDIS_URL needs the `redis` feature".into());
+    if env("REDIS_URL").is_some() || env("REDIS_CLUSTER").is_some() {
+        return Err("REDIS_URL and REDIS_CLUSTER need the `redis` feature".into());
     }
     Ok((
         Arc::new(MemoryRefreshStore::new()),
         Arc::new(MemoryRevocationStore::new()),
+        limit.map(|limit| Arc::new(MemoryLoginThrottle::new(limit)) as Arc<dyn LoginThrottle>),
+        None,
     ))
 }
 
 /// DPoP (RFC 9449) for tokens issued and used at `http://<address>`; proofs
-/// remembered in Redis when `REDIS_URL` is set.
-async fn dpop(address: std::net::SocketAddr) -> Result<Dpop, Error> {
+/// remembered in `replay` (Redis when `REDIS_URL` or `REDIS_CLUSTER` is set).
+fn dpop(
+    address: std::net::SocketAddr,
+    replay: Option<Arc<dyn ReplayStore>>,
+) -> Result<Dpop, Error> {
     let dpop = Dpop::new(&format!("http://{address}"))?;
-    #[cfg(feature = "redis")]
-    if let Some(url) = env("REDIS_URL") {
-        let redis = tower_bearer::store::RedisStore::connect(&url).await?;
-        return Ok(dpop.with_replay_store(redis));
-    }
-    Ok(dpop)
+    Ok(match replay {
+        Some(replay) => dpop.with_replay_store(replay),
+        None => dpop,
+    })
 }
 
 type RouteFuture =

@@ -29,10 +29,11 @@ if ! "$dpop_venv/bin/python" -c 'import joserfc' 2>/dev/null; then
 fi
 
 # The Redis store tests start their own redis-server (the distribution's package) on a
-# free loopback port. Install it when we can; elsewhere they skip with a loud message.
-if ! command -v redis-server >/dev/null; then
+# free loopback port; tests/redis_cluster.rs starts six and joins them with redis-cli
+# (redis-tools). Install them when we can; elsewhere they skip with a loud message.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
-        (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server) ||
+        (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server redis-tools) ||
             echo "WARNING: could not install redis-server; Redis tests will be SKIPPED" >&2
     else
         echo "WARNING: redis-server missing and not root; Redis tests will be SKIPPED" >&2

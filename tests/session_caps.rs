@@ -63,11 +63,20 @@ async fn redis_cap_ends_own_oldest() {
         .unwrap();
     cap_ends_own_oldest(Arc::new(store)).await;
 
-    // The subject index holds the live families only and expires with the longest.
+    // The subject index holds the live families only and expires with the longest. Its
+    // key and the families' carry the subject's hash tag: `sub:{tag}alice`.
     let client = ::redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let index: Vec<String> = ::redis::cmd("KEYS")
+        .arg("tower-bearer:sub:{*}alice")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(index.len(), 1, "{index:?}");
+    let index = &index[0];
+    let tag = &index["tower-bearer:sub:".len()..index.len() - "alice".len()];
     let members: Vec<String> = ::redis::cmd("ZRANGE")
-        .arg("tower-bearer:sub:alice")
+        .arg(index)
         .arg(0)
         .arg(-1)
         .query_async(&mut conn)
@@ -75,14 +84,16 @@ async fn redis_cap_ends_own_oldest() {
         .unwrap();
     assert_eq!(members.len(), 3, "{members:?}");
     let ttl: i64 = ::redis::cmd("TTL")
-        .arg("tower-bearer:sub:alice")
+        .arg(index)
         .query_async(&mut conn)
         .await
         .unwrap();
     assert!((1..=600).contains(&ttl), "{ttl}");
     for member in members {
+        let (member_tag, rest) = member.split_at(8);
+        assert_eq!(format!("{{{member_tag}}}"), tag, "{member}");
         let exists: bool = ::redis::cmd("EXISTS")
-            .arg(format!("tower-bearer:fam:{member}"))
+            .arg(format!("tower-bearer:fam:{tag}{rest}"))
             .query_async(&mut conn)
             .await
             .unwrap();

@@ -6,6 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::feed::{RevocationFeed, JTI_KEY_PREFIX, SID_KEY_PREFIX};
+
 use super::refresh::{
     token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
     Session,
@@ -333,10 +335,22 @@ impl RefreshTokenStore for MemoryRefreshStore {
     }
 }
 
-/// An in-memory [`RevocationStore`]. Clones share the same state.
+/// An in-memory [`RevocationStore`]. Clones share the same state. Its revocations reach
+/// a [`RevocationCheck`](crate::validate::RevocationCheck) built on it at once (its
+/// [`feed`](RevocationStore::feed) is always live).
 #[derive(Clone, Default)]
 pub struct MemoryRevocationStore {
     state: Arc<Mutex<RevokedJtis>>,
+    feed: LocalFeed,
+}
+
+#[derive(Clone)]
+struct LocalFeed(RevocationFeed);
+
+impl Default for LocalFeed {
+    fn default() -> Self {
+        Self(RevocationFeed::local())
+    }
 }
 
 #[derive(Default)]
@@ -390,6 +404,7 @@ impl RevocationStore for MemoryRevocationStore {
             let now = now();
             if until > now {
                 self.lock().revoke(false, jti, until, now);
+                self.feed.0.notify(&format!("{JTI_KEY_PREFIX}{jti}"));
             }
             Ok(())
         })
@@ -408,6 +423,7 @@ impl RevocationStore for MemoryRevocationStore {
             let now = now();
             if until > now {
                 self.lock().revoke(true, sid, until, now);
+                self.feed.0.notify(&format!("{SID_KEY_PREFIX}{sid}"));
             }
             Ok(())
         })
@@ -415,5 +431,9 @@ impl RevocationStore for MemoryRevocationStore {
 
     fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move { Ok(self.lock().sessions.get(sid).is_some_and(|u| *u > now())) })
+    }
+
+    fn feed(&self) -> Option<RevocationFeed> {
+        Some(self.feed.0.clone())
     }
 }

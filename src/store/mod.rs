@@ -32,7 +32,8 @@
 //! # Refresh-token rotation (RFC 9700 §4.14.2)
 //!
 //! Refresh tokens are opaque: 256 random bits from the operating system, base64url
-//! (43 characters). Stores keep only the SHA-256 of a token, never the token, so a
+//! (43 characters; the Redis store puts the family id and a dot in front, so the token
+//! names the keys it lives under on a Redis Cluster). Stores keep only the SHA-256 of a token, never the token, so a
 //! leaked store dump holds nothing that can be presented.
 //!
 //! Every token belongs to a *family*: the chain of tokens born from one grant (one
@@ -83,21 +84,38 @@ use std::pin::Pin;
 
 #[cfg(feature = "token-endpoint")]
 mod client;
+mod feed;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_conn;
+#[cfg(feature = "redis")]
+mod redis_feed;
+#[cfg(all(feature = "redis", feature = "token-endpoint"))]
+mod redis_throttle;
 mod refresh;
 mod revocation;
+#[cfg(feature = "token-endpoint")]
+mod throttle;
 
 pub use crate::scopes::{narrow_scopes, InvalidScope};
 #[cfg(feature = "token-endpoint")]
 pub use client::{Client, ClientStore, MemoryClientStore};
+pub use feed::{RevocationFeed, RevocationListener, JTI_KEY_PREFIX, SID_KEY_PREFIX};
 pub use memory::{
     MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES,
     DEFAULT_MAX_SESSIONS_PER_SUBJECT, REMEMBERED_SPENT_TOKENS,
 };
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};
+#[cfg(feature = "redis")]
+pub use redis_conn::{
+    RedisConfig, RedisConnection, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES,
+};
+#[cfg(all(feature = "redis", feature = "token-endpoint"))]
+pub use redis_throttle::RedisLoginThrottle;
 pub use refresh::{
     refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
     RotateError, Rotated, Session,
@@ -105,6 +123,11 @@ pub use refresh::{
 #[cfg(feature = "token-endpoint")]
 pub(crate) use revocation::session_revocation_until;
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
+#[cfg(feature = "token-endpoint")]
+pub use throttle::{
+    client_key, LoginThrottle, LoginThrottleConfig, MemoryLoginThrottle, Throttled,
+    DEFAULT_ADDRESS_LIMIT, DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
+};
 
 /// The future every store method returns: boxed and `Send`, so the store traits can be
 /// used as trait objects.

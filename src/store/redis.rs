@@ -1,150 +1,247 @@
-//! [`RedisStore`]: refresh-token families and revoked token ids on a Redis server
-//! (feature `redis`), shared by every node of a service.
+//! [`RedisStore`]: refresh-token families, revoked token ids, ended sessions and seen
+//! DPoP proofs on a Redis server or a Redis Cluster (feature `redis`), shared by every
+//! node of a service.
 //!
 //! # Keys
 //!
-//! All keys start with a configurable prefix (default `tower-bearer:`):
+//! All keys start with a configurable prefix (default `tower-bearer:`). A subject's
+//! families and its session index carry one hash tag (`{...}`, eight characters derived
+//! from the subject), so on a cluster they sit in one slot and each operation is one
+//! command or script on one node:
 //!
 //! | key | type | holds | expires |
 //! |---|---|---|---|
-//! | `{prefix}rt:{sha256(token)}` | string | the family id, for current and used tokens | with the family |
-//! | `{prefix}fam:{family}` | hash | `sub`, `client`, `scope`, `exp`, `cur` (hash of the current token), `state` (`active`/`revoked`) | at `exp` |
+//! | `{prefix}fam:{tag}{rest}` | hash | `sub`, `client`, `scope`, `exp`, `cur` (hash of the current token), `state` (`active`/`revoked`) | at `exp` |
+//! | `{prefix}spent:{tag}{rest}` | set | hashes of the family's used tokens | at `exp` |
+//! | `{prefix}sub:{tag}{subject}` | sorted set | the subject's family ids, scored by login time (µs) | with its longest-lived family |
 //! | `{prefix}jti:{jti}` | string | `1` | at the token's `exp` |
 //! | `{prefix}sid:{family}` | string | `1` (the session was ended) | a day past the family's `exp` |
 //! | `{prefix}dpop:{id}` | string | `1`: a DPoP proof seen (hex SHA-256 of key and `jti`) | when the proof goes stale |
-//! | `{prefix}sub:{subject}` | sorted set | the subject's family ids, scored by login time (µs) | with its longest-lived family |
+//!
+//! A family id is the subject's tag followed by 128 random bits (30 base64url
+//! characters), and a refresh token is `<family>.<256 random bits>`: the family, and
+//! with it every key an operation touches, is known from the token before Redis is
+//! asked. Scripts get all their keys in `KEYS` and never build or parse one. The other
+//! keys are touched one command at a time and need no tag.
 //!
 //! # Bounds
 //!
 //! A subject holds at most [`with_max_sessions_per_subject`](RedisStore::with_max_sessions_per_subject)
 //! families ([`DEFAULT_MAX_SESSIONS_PER_SUBJECT`] by default): the login that would
 //! exceed it ends that subject's oldest family (its keys are deleted, so its refresh
-//! token is refused as unknown), atomically with the new family's creation. Other
-//! subjects' sessions are never touched by it. There is no global cap in the store:
-//! bound Redis with `maxmemory` and the `noeviction` policy, so a full Redis refuses
-//! new logins (`503`) rather than dropping arbitrary sessions.
+//! token is refused as unknown), atomically with the new family's creation: the login
+//! first reads the subject's index and passes every family key it names to the script.
+//! Only a session that a racing login of the same subject added in between, and that
+//! is already the oldest beyond the cap, is taken out of the index in the script and
+//! its keys deleted right after it. Other subjects' sessions are never touched by it. There is no global cap in the store: bound Redis with
+//! `maxmemory` and the `noeviction` policy, so a full Redis refuses new logins (`503`)
+//! rather than dropping arbitrary sessions.
 //!
 //! # Atomicity
 //!
-//! Rotation and revocation run as Lua scripts (`EVALSHA`, loaded on first use), which
-//! Redis executes atomically: between reading `cur` and writing the successor no other
-//! command runs, so of any number of concurrent rotations of one token exactly one
-//! sees it current. Issuing is a `MULTI`/`EXEC` transaction. The scripts derive the
-//! family key from the token key's value, so they are written for a single Redis
-//! server (or a primary with replicas), not Redis Cluster.
+//! Issuing, rotation and revocation run as Lua scripts, which Redis executes
+//! atomically: between reading `cur` and writing the successor no other command runs,
+//! so of any number of concurrent rotations of one token exactly one sees it current.
+//!
+//! # Push
+//!
+//! Revocations (`jti:<jti>`, and `sid:<sid>` for ended sessions) are published on the
+//! channel `{prefix}revoked` (a Redis Cluster broadcasts ordinary `PUBLISH` to every
+//! node). Each store subscribes (to the server, or to one cluster seed after the other)
+//! and hands what it hears to its [`RevocationFeed`]: a
+//! [`RevocationCheck`](crate::validate::RevocationCheck) on this store learns of a
+//! revocation at once on the revoking node and within one pub/sub hop elsewhere. While
+//! the subscription is down the check falls back to polling.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, Script};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use redis::{AsyncCommands as _, FromRedisValue, Script};
+use sha2::{Digest as _, Sha256};
 
+use super::feed::{RevocationFeed, JTI_KEY_PREFIX, SID_KEY_PREFIX};
 use super::memory::DEFAULT_MAX_SESSIONS_PER_SUBJECT;
+use super::redis_conn::{backend, RedisConfig, RedisConnection};
 use super::refresh::{
     token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
     Session,
 };
 use super::revocation::RevocationStore;
-use super::{now, BoxFuture, StoreError};
+use super::{now, random_b64, BoxFuture, StoreError};
 
 /// The default key prefix.
 pub const DEFAULT_PREFIX: &str = "tower-bearer:";
 
-/// KEYS[1] family key, KEYS[2] token key, KEYS[3] subject key. ARGV: prefix, family id,
-/// sub, client, scope, exp, token hash, now (s), login time (µs), max per subject.
-/// Creates the family, then ends the subject's oldest ones beyond the cap.
+/// Length of a subject's hash tag (base64url of 48 bits of its SHA-256).
+const TAG_LEN: usize = 8;
+/// Length of a family id: the tag and 128 random bits.
+const FAMILY_LEN: usize = TAG_LEN + 22;
+
+/// KEYS: new family, its spent set, subject index, then family and spent keys of each
+/// family id the client read from the index (ARGV[10..]).
+/// ARGV: sub, client, scope, exp, hash of the first token, now (s), login time (µs),
+/// max per subject, new family id, the ids read.
+/// Creates the family, then ends the subject's oldest ones beyond the cap. Returns the
+/// ids it ended whose keys it was not given (added to the index by logins racing this
+/// one since the client read it): the client deletes those.
 const ISSUE: &str = r"
-redis.call('HSET', KEYS[1], 'sub', ARGV[3], 'client', ARGV[4], 'scope', ARGV[5],
-  'exp', ARGV[6], 'cur', ARGV[7], 'state', 'active')
-redis.call('EXPIREAT', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('EXPIREAT', KEYS[2], ARGV[6])
-for _, fid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  if redis.call('EXISTS', ARGV[1] .. 'fam:' .. fid) == 0 then
+local keys = {}
+for i = 10, #ARGV do
+  keys[ARGV[i]] = {KEYS[2 * i - 16], KEYS[2 * i - 15]}
+end
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'client', ARGV[2], 'scope', ARGV[3],
+  'exp', ARGV[4], 'cur', ARGV[5], 'state', 'active')
+redis.call('EXPIREAT', KEYS[1], ARGV[4])
+redis.call('DEL', KEYS[2])
+for fid, k in pairs(keys) do
+  if redis.call('EXISTS', k[1]) == 0 then
     redis.call('ZREM', KEYS[3], fid)
+    keys[fid] = nil
   end
 end
-redis.call('ZADD', KEYS[3], ARGV[9], ARGV[2])
-local ended = 0
-while redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[10]) do
+keys[ARGV[9]] = {KEYS[1], KEYS[2]}
+redis.call('ZADD', KEYS[3], ARGV[7], ARGV[9])
+local unknown = {}
+while redis.call('ZCARD', KEYS[3]) > tonumber(ARGV[8]) do
   local oldest = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
   redis.call('ZREM', KEYS[3], oldest)
-  local fkey = ARGV[1] .. 'fam:' .. oldest
-  local cur = redis.call('HGET', fkey, 'cur')
-  if cur then redis.call('DEL', ARGV[1] .. 'rt:' .. cur) end
-  redis.call('DEL', fkey)
-  ended = ended + 1
+  local k = keys[oldest]
+  if k then redis.call('DEL', k[1], k[2]) else table.insert(unknown, oldest) end
 end
 local ttl = redis.call('TTL', KEYS[3])
-if ttl < 0 or tonumber(ARGV[8]) + ttl < tonumber(ARGV[6]) then
-  redis.call('EXPIREAT', KEYS[3], ARGV[6])
+if ttl < 0 or tonumber(ARGV[6]) + ttl < tonumber(ARGV[4]) then
+  redis.call('EXPIREAT', KEYS[3], ARGV[4])
 end
-return ended
+return unknown
 ";
 
-/// KEYS[1] token key. ARGV: prefix, now, successor hash.
-/// Returns {"ok", fid, sub, client, scope, exp} | {"invalid"} | {"reused"}.
+/// KEYS: family, spent. ARGV: presented hash.
+/// Returns {state, exp, sub, client, scope} if the token is current or spent, else {}.
+const LOOKUP: &str = r"
+local f = redis.call('HMGET', KEYS[1], 'cur', 'state', 'exp', 'sub', 'client', 'scope')
+if not f[1] then return {} end
+if f[1] ~= ARGV[1] and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {} end
+return {f[2], f[3], f[4], f[5], f[6]}
+";
+
+/// KEYS: family, spent. ARGV: now, presented hash, successor hash.
+/// Returns {"ok", sub, client, scope, exp} | {"invalid"} | {"reused"}.
 const ROTATE: &str = r"
-local fid = redis.call('GET', KEYS[1])
-if not fid then return {'invalid'} end
-local fkey = ARGV[1] .. 'fam:' .. fid
-local f = redis.call('HMGET', fkey, 'cur', 'state', 'exp', 'sub', 'client', 'scope')
-if not f[1] or f[2] ~= 'active' or tonumber(f[3]) <= tonumber(ARGV[2]) then
+local f = redis.call('HMGET', KEYS[1], 'cur', 'state', 'exp', 'sub', 'client', 'scope')
+if not f[1] or f[2] ~= 'active' or tonumber(f[3]) <= tonumber(ARGV[1]) then
   return {'invalid'}
 end
-local presented = string.sub(KEYS[1], string.len(ARGV[1]) + 4)
-if f[1] ~= presented then
-  redis.call('HSET', fkey, 'state', 'revoked')
-  return {'reused'}
+if f[1] ~= ARGV[2] then
+  if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then
+    redis.call('HSET', KEYS[1], 'state', 'revoked')
+    return {'reused'}
+  end
+  return {'invalid'}
 end
-redis.call('HSET', fkey, 'cur', ARGV[3])
-local nkey = ARGV[1] .. 'rt:' .. ARGV[3]
-redis.call('SET', nkey, fid)
-redis.call('EXPIREAT', nkey, tonumber(f[3]))
-return {'ok', fid, f[4], f[5], f[6], f[3]}
+redis.call('HSET', KEYS[1], 'cur', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('EXPIREAT', KEYS[2], f[3])
+return {'ok', f[4], f[5], f[6], f[3]}
 ";
 
-/// KEYS[1] token key. ARGV: prefix. Returns 1 if a family was revoked, else 0.
+/// KEYS: family, spent. ARGV: presented hash. Returns 1 if a family was revoked.
 const REVOKE: &str = r"
-local fid = redis.call('GET', KEYS[1])
-if not fid then return 0 end
-local fkey = ARGV[1] .. 'fam:' .. fid
-if redis.call('EXISTS', fkey) == 0 then return 0 end
-redis.call('HSET', fkey, 'state', 'revoked')
+local cur = redis.call('HGET', KEYS[1], 'cur')
+if not cur then return 0 end
+if cur ~= ARGV[1] and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'revoked')
 return 1
 ";
 
-/// KEYS[1] family key. Returns 1 if it existed.
+/// KEYS: family. Returns 1 if it existed.
 const REVOKE_FAMILY: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'revoked')
 return 1
 ";
 
-/// A [`RefreshTokenStore`] and [`RevocationStore`] on Redis. Clones share one
-/// multiplexed, self-reconnecting connection.
+fn is_b64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The family a token names (`<family>.<random>`), if it is shaped like ours.
+fn family_of(token: &str) -> Option<FamilyId> {
+    let (family, secret) = token.split_once('.')?;
+    (family.len() == FAMILY_LEN && secret.len() == 43 && is_b64url(family) && is_b64url(secret))
+        .then(|| FamilyId(family.to_owned()))
+}
+
+/// The hash tag of `subject`'s keys.
+fn subject_tag(subject: &str) -> String {
+    let digest = Sha256::digest(subject.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..6])
+}
+
+/// A new family id for `subject`: its tag, then 128 random bits.
+fn new_family(subject: &str) -> Result<FamilyId, StoreError> {
+    Ok(FamilyId(format!(
+        "{}{}",
+        subject_tag(subject),
+        random_b64::<16>()?
+    )))
+}
+
+/// `{tag}rest` for a family id: its first [`TAG_LEN`] characters become the hash tag.
+/// An id not made here (no tag to split off) is tagged whole.
+fn tagged(family: &str) -> String {
+    match family.split_at_checked(TAG_LEN) {
+        Some((tag, rest)) if family.len() == FAMILY_LEN => format!("{{{tag}}}{rest}"),
+        _ => format!("{{{family}}}"),
+    }
+}
+
+/// A [`RefreshTokenStore`], [`RevocationStore`] and DPoP
+/// [`ReplayStore`](crate::dpop::ReplayStore) on one Redis server or a Redis Cluster.
+/// Clones share one multiplexed, self-reconnecting connection (a pool of them, one per
+/// node, on a cluster) and one revocation subscription.
 ///
 /// ```no_run
-/// use tower_bearer::store::RedisStore;
+/// use tower_bearer::store::{RedisConfig, RedisStore};
 ///
 /// # async fn f() -> Result<(), tower_bearer::store::StoreError> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.with_prefix("myapp:auth:");
-/// # let _ = store; Ok(()) }
+/// let cluster = RedisStore::connect_with(&RedisConfig::cluster_from_list(
+///     "redis://10.0.0.1:7000,redis://10.0.0.2:7000",
+/// ))
+/// .await?;
+/// # let _ = (store, cluster); Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: Arc<str>,
     max_per_subject: usize,
-    scripts: Arc<Scripts>,
+    shared: Arc<Shared>,
 }
 
-struct Scripts {
+struct Shared {
     issue: Script,
+    lookup: Script,
     rotate: Script,
     revoke: Script,
     revoke_family: Script,
+    feed: RevocationFeed,
+    replica_acks: u32,
+    replica_ack_timeout_ms: u64,
+    subscriber: Option<tokio::task::JoinHandle<()>>,
+    subscription: Option<(Vec<String>, Duration)>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(task) = &self.subscriber {
+            task.abort();
+        }
+    }
 }
 
 impl fmt::Debug for RedisStore {
@@ -152,57 +249,104 @@ impl fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
             .field("max_per_subject", &self.max_per_subject)
+            .field("connection", &self.conn)
+            .field("push_live", &self.shared.feed.is_live())
             .finish_non_exhaustive()
     }
 }
 
-fn backend(e: &redis::RedisError) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
 impl RedisStore {
-    /// Connects to `url` (`redis://[user:password@]host:port/db`, or `rediss://` if the
-    /// `redis` crate is built with TLS). Commands time out after 2 s; the connection is
-    /// re-established in the background when it drops (3 tries, at most 250 ms apart).
+    /// Connects to one server at `url` (`redis://[user:password@]host:port/db`, or
+    /// `rediss://` if the `redis` crate is built with TLS) with the default
+    /// [`RedisConfig`]: commands time out after 2 s; the connection is re-established
+    /// in the background when it drops (3 tries, at most 250 ms apart).
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] if the URL is invalid or the server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| backend(&e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(2))
-            .set_response_timeout(Duration::from_secs(2))
-            .set_factor(1)
-            .set_max_delay(250)
-            .set_number_of_retries(3);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| backend(&e))?;
-        Ok(Self::from_connection(conn))
+        Self::connect_with(&RedisConfig::single(url)).await
     }
 
-    /// A store over an existing connection manager.
+    /// Connects as `config` says (one server or a cluster), and subscribes to the
+    /// revocation channel in a background task (call it within a Tokio runtime).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if a URL is invalid or no server can be reached.
+    pub async fn connect_with(config: &RedisConfig) -> Result<Self, StoreError> {
+        let conn = config.open().await?;
+        let mut store = Self::build(conn, config);
+        store.subscribe(config);
+        Ok(store)
+    }
+
+    /// A store over an existing single-server connection manager, without a push
+    /// subscription (revocations made elsewhere are polled).
     #[must_use]
-    pub fn from_connection(conn: ConnectionManager) -> Self {
+    pub fn from_connection(conn: redis::aio::ConnectionManager) -> Self {
+        Self::build(
+            RedisConnection::from_manager(conn),
+            &RedisConfig::single(""),
+        )
+    }
+
+    fn build(conn: RedisConnection, config: &RedisConfig) -> Self {
         Self {
             conn,
             prefix: DEFAULT_PREFIX.into(),
             max_per_subject: DEFAULT_MAX_SESSIONS_PER_SUBJECT,
-            scripts: Arc::new(Scripts {
+            shared: Arc::new(Shared {
                 issue: Script::new(ISSUE),
+                lookup: Script::new(LOOKUP),
                 rotate: Script::new(ROTATE),
                 revoke: Script::new(REVOKE),
                 revoke_family: Script::new(REVOKE_FAMILY),
+                feed: RevocationFeed::new(),
+                replica_acks: config.replica_acks,
+                replica_ack_timeout_ms: u64::try_from(config.replica_ack_timeout.as_millis())
+                    .unwrap_or(u64::MAX),
+                subscriber: None,
+                subscription: None,
             }),
         }
     }
 
+    fn subscribe(&mut self, config: &RedisConfig) {
+        let task = super::redis_feed::spawn(
+            config.urls.clone(),
+            self.channel(),
+            self.shared.feed.clone(),
+            config.connect_timeout,
+        );
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.subscriber = Some(task);
+            shared.subscription = Some((config.urls.clone(), config.connect_timeout));
+        }
+    }
+
     /// Puts all keys under `prefix` instead of `tower-bearer:` (several services or
-    /// environments on one Redis).
+    /// environments on one Redis). Avoid braces in it: a `{...}` in the prefix would
+    /// become every key's hash tag and put all of them in one cluster slot. Call it
+    /// before the store is cloned: the subscription follows the new channel name only
+    /// then.
     #[must_use]
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.prefix = prefix.into();
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            if let Some(task) = shared.subscriber.take() {
+                task.abort();
+                shared.feed.set_live(false);
+                if let Some((urls, timeout)) = shared.subscription.clone() {
+                    shared.subscriber = Some(super::redis_feed::spawn(
+                        urls,
+                        format!("{prefix}revoked"),
+                        shared.feed.clone(),
+                        timeout,
+                    ));
+                }
+            }
+        }
         self
     }
 
@@ -221,16 +365,53 @@ impl RedisStore {
         Ok(self)
     }
 
-    fn subject_key(&self, subject: &str) -> String {
-        format!("{}sub:{subject}", self.prefix)
+    /// The connection, for commands of your own.
+    #[must_use]
+    pub fn connection(&self) -> &RedisConnection {
+        &self.conn
     }
 
-    fn token_key(&self, hash: &str) -> String {
-        format!("{}rt:{hash}", self.prefix)
+    /// The feed this store's revocations (its own and, while subscribed, every node's)
+    /// arrive on.
+    #[must_use]
+    pub fn revocation_feed(&self) -> &RevocationFeed {
+        &self.shared.feed
+    }
+
+    /// The pub/sub channel revocations are announced on.
+    #[must_use]
+    pub fn channel(&self) -> String {
+        format!("{}revoked", self.prefix)
+    }
+
+    /// Announces that `key` (`<kind>:<id>`, for example `jti:<jti>` or `sid:<sid>`) was
+    /// revoked: to this process's feed at once, then to every node through Redis. Call
+    /// it after the revocation is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] if Redis did not take the message; the revocation is
+    /// stored all the same, and other nodes see it when they next poll.
+    pub async fn announce(&self, key: &str) -> Result<(), StoreError> {
+        self.shared.feed.notify(key);
+        let mut conn = self.conn.clone();
+        conn.publish::<_, _, i64>(self.channel(), key)
+            .await
+            .map(drop)
+            .map_err(|e| backend(&e))
+    }
+
+    /// The subject index's key; `{tag}` first, so it is the hash tag.
+    fn subject_key(&self, subject: &str) -> String {
+        format!("{}sub:{{{}}}{subject}", self.prefix, subject_tag(subject))
     }
 
     fn family_key(&self, family: &FamilyId) -> String {
-        format!("{}fam:{}", self.prefix, family.as_str())
+        format!("{}fam:{}", self.prefix, tagged(family.as_str()))
+    }
+
+    fn spent_key(&self, family: &FamilyId) -> String {
+        format!("{}spent:{}", self.prefix, tagged(family.as_str()))
     }
 
     fn jti_key(&self, jti: &str) -> String {
@@ -241,15 +422,96 @@ impl RedisStore {
         format!("{}sid:{sid}", self.prefix)
     }
 
-    async fn mark_until(&self, key: String, until: i64) -> Result<(), StoreError> {
+    fn wait_commands(&self, pipe: &mut redis::Pipeline) {
+        pipe.cmd("WAIT")
+            .arg(self.shared.replica_acks)
+            .arg(self.shared.replica_ack_timeout_ms)
+            .cmd("ROLE");
+    }
+
+    /// Whether a write is as safe as the configuration asks: acknowledged by the
+    /// configured number of replicas, or by every connected replica when fewer are
+    /// connected (a primary with no replica left after a failover keeps working: no
+    /// stale copy of its data can be promoted while none is connected).
+    fn check_acks(&self, acks: usize, role: &redis::Value) -> Result<(), StoreError> {
+        let wanted = usize::try_from(self.shared.replica_acks).unwrap_or(usize::MAX);
+        let connected = match role {
+            redis::Value::Array(items) => match items.get(2) {
+                Some(redis::Value::Array(replicas)) => replicas.len(),
+                _ => 0,
+            },
+            _ => return Err(bad_reply()),
+        };
+        if acks >= wanted.min(connected) {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!(
+                "{acks} of {connected} connected replicas acknowledged the write"
+            )))
+        }
+    }
+
+    /// Runs `script` on `keys` and `args`; for writes that must survive a failover,
+    /// then waits for the configured replica acknowledgements.
+    async fn run<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        source: &str,
+        keys: &[&str],
+        args: &[&str],
+        durable: bool,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        if !durable || self.shared.replica_acks == 0 {
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(*key);
+            }
+            for arg in args {
+                invocation.arg(*arg);
+            }
+            return invocation
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| backend(&e));
+        }
+        // One pipeline, so `WAIT` (and `ROLE`) go to the node that ran the script.
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVAL")
+            .arg(source)
+            .arg(keys.len())
+            .arg(keys)
+            .arg(args);
+        self.wait_commands(&mut pipe);
+        let (value, acks, role): (T, usize, redis::Value) =
+            pipe.query_async(&mut conn).await.map_err(|e| backend(&e))?;
+        self.check_acks(acks, &role)?;
+        Ok(value)
+    }
+
+    /// Marks `key` (a single key: no tag needed) until `until`, waits for the replica
+    /// acknowledgements if configured, then announces `notice` to every node.
+    async fn mark_until(&self, key: String, until: i64, notice: String) -> Result<(), StoreError> {
         let remaining = until.saturating_sub(now());
         if remaining <= 0 {
             return Ok(());
         }
         let mut conn = self.conn.clone();
-        conn.set_ex::<_, _, ()>(key, 1, u64::try_from(remaining).unwrap_or(u64::MAX))
-            .await
-            .map_err(|e| backend(&e))
+        // Marking twice writes the same deadline: a token's exp is fixed.
+        let mut pipe = redis::pipe();
+        pipe.set_ex(key, 1, u64::try_from(remaining).unwrap_or(u64::MAX))
+            .ignore();
+        if self.shared.replica_acks > 0 {
+            self.wait_commands(&mut pipe);
+            let (acks, role): (usize, redis::Value) =
+                pipe.query_async(&mut conn).await.map_err(|e| backend(&e))?;
+            self.check_acks(acks, &role)?;
+        } else {
+            pipe.query_async::<()>(&mut conn)
+                .await
+                .map_err(|e| backend(&e))?;
+        }
+        self.announce(&notice).await
     }
 }
 
@@ -259,31 +521,58 @@ impl RefreshTokenStore for RedisStore {
         session: &'a Session,
     ) -> BoxFuture<'a, Result<RefreshToken, StoreError>> {
         Box::pin(async move {
-            let token = RefreshToken::generate()?;
-            let family = FamilyId::generate()?;
+            let family = new_family(&session.subject)?;
+            let token = RefreshToken::generate_in(&family)?;
+            let (family_key, spent_key) = (self.family_key(&family), self.spent_key(&family));
+            let subject_key = self.subject_key(&session.subject);
+            let exp = session.expires_at.to_string();
             let hash = token.hash();
-            let mut conn = self.conn.clone();
+            let now = now().to_string();
+            let max = self.max_per_subject.to_string();
             let login_micros = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros());
-            self.scripts
-                .issue
-                .key(self.family_key(&family))
-                .key(self.token_key(&hash))
-                .key(self.subject_key(&session.subject))
-                .arg(&*self.prefix)
-                .arg(family.as_str())
-                .arg(&session.subject)
-                .arg(&session.client_id)
-                .arg(&session.scope)
-                .arg(session.expires_at)
-                .arg(&hash)
-                .arg(now())
-                .arg(login_micros.to_string())
-                .arg(self.max_per_subject)
-                .invoke_async::<i64>(&mut conn)
+                .map_or(0, |d| d.as_micros())
+                .to_string();
+            let mut conn = self.conn.clone();
+            let seen: Vec<String> = conn
+                .zrange(&subject_key, 0, -1)
                 .await
                 .map_err(|e| backend(&e))?;
+            let seen_keys: Vec<String> = seen
+                .iter()
+                .flat_map(|fid| {
+                    let fid = FamilyId(fid.clone());
+                    [self.family_key(&fid), self.spent_key(&fid)]
+                })
+                .collect();
+            let mut keys: Vec<&str> = vec![&family_key, &spent_key, &subject_key];
+            keys.extend(seen_keys.iter().map(String::as_str));
+            let mut args: Vec<&str> = vec![
+                &session.subject,
+                &session.client_id,
+                &session.scope,
+                &exp,
+                &hash,
+                &now,
+                &login_micros,
+                &max,
+                family.as_str(),
+            ];
+            args.extend(seen.iter().map(String::as_str));
+            let unknown: Vec<String> = self
+                .run(&self.shared.issue, ISSUE, &keys, &args, false)
+                .await?;
+            // Sessions ended by this login that racing logins had added: already out
+            // of the index, their keys go now (one slot: the subject's tag).
+            for fid in unknown {
+                let fid = FamilyId(fid);
+                redis::cmd("DEL")
+                    .arg(self.family_key(&fid))
+                    .arg(self.spent_key(&fid))
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map_err(|e| backend(&e))?;
+            }
             Ok(token)
         })
     }
@@ -293,20 +582,18 @@ impl RefreshTokenStore for RedisStore {
         token: &'a str,
     ) -> BoxFuture<'a, Result<Option<RefreshRecord>, StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
-            let family: Option<String> = conn
-                .get(self.token_key(&token_hash(token)))
-                .await
-                .map_err(|e| backend(&e))?;
-            let Some(family) = family.map(FamilyId) else {
+            let Some(family) = family_of(token) else {
                 return Ok(None);
             };
-            let fields: Vec<Option<String>> = redis::cmd("HMGET")
-                .arg(self.family_key(&family))
-                .arg(&["state", "exp", "sub", "client", "scope"])
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| backend(&e))?;
+            let fields: Vec<Option<String>> = self
+                .run(
+                    &self.shared.lookup,
+                    LOOKUP,
+                    &[&self.family_key(&family), &self.spent_key(&family)],
+                    &[&token_hash(token)],
+                    false,
+                )
+                .await?;
             let [Some(state), Some(exp), Some(subject), Some(client_id), Some(scope)] =
                 <[Option<String>; 5]>::try_from(fields).unwrap_or_default()
             else {
@@ -330,23 +617,24 @@ impl RefreshTokenStore for RedisStore {
 
     fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>> {
         Box::pin(async move {
-            let successor = RefreshToken::generate()?;
-            let mut conn = self.conn.clone();
+            let Some(family) = family_of(token) else {
+                return Err(RotateError::Invalid);
+            };
+            let successor = RefreshToken::generate_in(&family)?;
             let reply: Vec<String> = self
-                .scripts
-                .rotate
-                .key(self.token_key(&token_hash(token)))
-                .arg(&*self.prefix)
-                .arg(now())
-                .arg(successor.hash())
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| backend(&e))?;
+                .run(
+                    &self.shared.rotate,
+                    ROTATE,
+                    &[&self.family_key(&family), &self.spent_key(&family)],
+                    &[&now().to_string(), &token_hash(token), &successor.hash()],
+                    true,
+                )
+                .await?;
             match reply.as_slice() {
-                [ok, family, subject, client_id, scope, exp] if ok == "ok" => Ok(Rotated {
+                [ok, subject, client_id, scope, exp] if ok == "ok" => Ok(Rotated {
                     token: successor,
                     record: RefreshRecord {
-                        family: FamilyId(family.clone()),
+                        family,
                         session: Session {
                             subject: subject.clone(),
                             client_id: client_id.clone(),
@@ -364,15 +652,18 @@ impl RefreshTokenStore for RedisStore {
 
     fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
+            let Some(family) = family_of(token) else {
+                return Ok(false);
+            };
             let revoked: i64 = self
-                .scripts
-                .revoke
-                .key(self.token_key(&token_hash(token)))
-                .arg(&*self.prefix)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| backend(&e))?;
+                .run(
+                    &self.shared.revoke,
+                    REVOKE,
+                    &[&self.family_key(&family), &self.spent_key(&family)],
+                    &[&token_hash(token)],
+                    true,
+                )
+                .await?;
             Ok(revoked == 1)
         })
     }
@@ -382,14 +673,15 @@ impl RefreshTokenStore for RedisStore {
         family: &'a FamilyId,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
             let revoked: i64 = self
-                .scripts
-                .revoke_family
-                .key(self.family_key(family))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| backend(&e))?;
+                .run(
+                    &self.shared.revoke_family,
+                    REVOKE_FAMILY,
+                    &[&self.family_key(family)],
+                    &[],
+                    true,
+                )
+                .await?;
             Ok(revoked == 1)
         })
     }
@@ -401,21 +693,7 @@ fn bad_reply() -> StoreError {
 
 impl RevocationStore for RedisStore {
     fn revoke_jti<'a>(&'a self, jti: &'a str, until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let remaining = until.saturating_sub(now());
-            if remaining <= 0 {
-                return Ok(());
-            }
-            let mut conn = self.conn.clone();
-            // Revoking twice writes the same deadline: a token's exp is fixed.
-            conn.set_ex::<_, _, ()>(
-                self.jti_key(jti),
-                1,
-                u64::try_from(remaining).unwrap_or(u64::MAX),
-            )
-            .await
-            .map_err(|e| backend(&e))
-        })
+        Box::pin(self.mark_until(self.jti_key(jti), until, format!("{JTI_KEY_PREFIX}{jti}")))
     }
 
     fn is_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -432,7 +710,7 @@ impl RevocationStore for RedisStore {
         sid: &'a str,
         until: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.mark_until(self.sid_key(sid), until))
+        Box::pin(self.mark_until(self.sid_key(sid), until, format!("{SID_KEY_PREFIX}{sid}")))
     }
 
     fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -443,10 +721,15 @@ impl RevocationStore for RedisStore {
                 .map_err(|e| backend(&e))
         })
     }
+
+    fn feed(&self) -> Option<RevocationFeed> {
+        Some(self.shared.feed.clone())
+    }
 }
 
 /// DPoP proofs seen (RFC 9449 §11.1): `SET {prefix}dpop:{id} 1 NX EX ttl`, one atomic
-/// command, so of several nodes seeing one proof exactly one accepts it.
+/// single-key command (fine on a cluster), so of several nodes seeing one proof exactly
+/// one accepts it.
 impl crate::dpop::ReplayStore for RedisStore {
     fn first_use(
         &self,
@@ -467,5 +750,40 @@ impl crate::dpop::ReplayStore for RedisStore {
                 .map_err(|e| backend(&e))?;
             Ok(set.is_some())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_family() {
+        let family = new_family("alice").unwrap();
+        assert_eq!(family.as_str().len(), FAMILY_LEN);
+        assert!(family.as_str().starts_with(&subject_tag("alice")));
+        let token = RefreshToken::generate_in(&family).unwrap();
+        assert_eq!(family_of(token.as_str()), Some(family));
+        for bad in [
+            "",
+            ".",
+            "abc",
+            "a.b",
+            &format!("{}.", "A".repeat(FAMILY_LEN)),
+        ] {
+            assert_eq!(family_of(bad), None, "{bad}");
+        }
+        let braces = format!("{}.{}", "{".repeat(FAMILY_LEN), "A".repeat(43));
+        assert_eq!(family_of(&braces), None);
+    }
+
+    #[test]
+    fn a_subjects_keys_share_one_hash_tag() {
+        let family = new_family("alice").unwrap();
+        let tag = format!("{{{}}}", subject_tag("alice"));
+        assert!(tagged(family.as_str()).starts_with(&tag));
+        assert_ne!(subject_tag("alice"), subject_tag("bob"));
+        // An id from elsewhere is tagged whole, never split.
+        assert_eq!(tagged("short"), "{short}");
     }
 }

@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 use super::{random_b64, BoxFuture, StoreError};
 use crate::scopes::narrow_scopes;
 
-/// An opaque refresh token: 256 random bits, base64url (43 characters).
+/// An opaque refresh token: 256 random bits, base64url (43 characters); the Redis store
+/// puts its family id and a dot in front (`<family>.<random>`).
 ///
 /// This is the only place the token exists in clear: stores keep its SHA-256. `Debug`
 /// redacts it.
@@ -22,6 +23,14 @@ impl RefreshToken {
     /// A fresh random token.
     pub(crate) fn generate() -> Result<Self, StoreError> {
         random_b64::<32>().map(Self)
+    }
+
+    /// A fresh token that names its family in clear (`<family>.<random>`), so that a
+    /// store can find the family's keys without a lookup (Redis Cluster hash tags).
+    /// The family id is not a secret; the 256 random bits are.
+    #[cfg(feature = "redis")]
+    pub(crate) fn generate_in(family: &FamilyId) -> Result<Self, StoreError> {
+        Ok(Self(format!("{}.{}", family.0, random_b64::<32>()?)))
     }
 
     /// The token, to send to the client.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::feed::RevocationFeed;
 use super::refresh::{RefreshRecord, RefreshTokenStore};
 use super::{client_id_eq, now, BoxFuture, StoreError};
 use crate::claims::HasJti;
@@ -40,6 +41,14 @@ pub trait RevocationStore: Send + Sync {
     fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move { self.is_revoked(&format!("sid:{sid}")).await })
     }
+
+    /// Where this store pushes the revocations it learns of (its own at once, other
+    /// nodes' through a push channel), if it does: a
+    /// [`RevocationCheck`](crate::validate::RevocationCheck) built on the store listens
+    /// there. `None` (the default): the check polls.
+    fn feed(&self) -> Option<RevocationFeed> {
+        None
+    }
 }
 
 impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
@@ -58,6 +67,9 @@ impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
     }
     fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).is_session_revoked(sid)
+    }
+    fn feed(&self) -> Option<RevocationFeed> {
+        (**self).feed()
     }
 }
 

@@ -62,6 +62,13 @@ pub enum TokenError {
     /// The DPoP proof lacks the current server nonce (`400 use_dpop_nonce`, with a
     /// `DPoP-Nonce` header, RFC 9449 §8).
     UseDpopNonce,
+    /// Too many failed logins for this username or from this client address (`429`,
+    /// error `slow_down`, `Retry-After: <retry_after>`); see
+    /// [`TokenEndpointBuilder::with_login_throttle`](super::TokenEndpointBuilder::with_login_throttle).
+    TooManyAttempts {
+        /// Seconds until a login may be tried again (at least 1).
+        retry_after: u32,
+    },
 }
 
 /// Why a token request is malformed (`400 invalid_request`).
@@ -124,6 +131,7 @@ impl TokenError {
             Self::TemporarilyUnavailable | Self::Overloaded { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -145,6 +153,9 @@ impl TokenError {
             Self::TemporarilyUnavailable | Self::Overloaded { .. } => "temporarily_unavailable",
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            // RFC 8628 §3.5's code (in the OAuth Extensions Error registry): "wait,
+            // then try again", as opposed to the 503's server-side outage.
+            Self::TooManyAttempts { .. } => "slow_down",
         }
     }
 
@@ -171,12 +182,14 @@ impl TokenError {
             Self::Overloaded { .. } => "Too many logins are waiting, retry later",
             Self::InvalidDpopProof(reason) => reason.description(),
             Self::UseDpopNonce => "A DPoP proof with the server nonce is required",
+            Self::TooManyAttempts { .. } => "Too many failed login attempts; try again later",
         }
     }
 
     /// The §5.2 answer: JSON `{"error","error_description"}`, `Cache-Control: no-store`,
     /// plus `Allow: POST` (405), `WWW-Authenticate: Basic` (401 after Basic) or
-    /// `Retry-After` ([`Overloaded`](Self::Overloaded)). The
+    /// `Retry-After` ([`Overloaded`](Self::Overloaded),
+    /// [`TooManyAttempts`](Self::TooManyAttempts)). The
     /// error is kept in the response extensions.
     #[must_use]
     pub fn into_response(self) -> Response<Full<Bytes>> {
@@ -195,6 +208,9 @@ impl TokenError {
             }
             Self::Overloaded { retry_after } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            Self::TooManyAttempts { retry_after } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
             }
             _ => {}
         }

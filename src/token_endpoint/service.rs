@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,8 +28,8 @@ use super::password::{PasswordHasher, VerifyError};
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
 use crate::store::{
-    client_id_eq, narrow_scopes, session_revocation_until, ClientStore, RefreshRecord,
-    RefreshTokenStore, RevocationStore, RotateError, Session,
+    client_id_eq, client_key, narrow_scopes, session_revocation_until, ClientStore, LoginThrottle,
+    RefreshRecord, RefreshTokenStore, RevocationStore, RotateError, Session,
 };
 
 /// Default upper bound on the request body: 16 KiB.
@@ -85,6 +86,7 @@ struct Inner<S> {
     max_body: usize,
     body_timeout: Duration,
     dpop: Option<crate::dpop::Dpop>,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 #[derive(Clone)]
@@ -115,6 +117,7 @@ pub struct TokenEndpointBuilder<S> {
     max_body: usize,
     body_timeout: Duration,
     dpop: Option<crate::dpop::Dpop>,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 impl<S> fmt::Debug for TokenEndpointBuilder<S> {
@@ -147,6 +150,7 @@ impl<S: UserStore> TokenEndpoint<S> {
             max_body: DEFAULT_MAX_BODY,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             dpop: None,
+            throttle: None,
         }
     }
 
@@ -224,6 +228,21 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// `password` is still refused.
     pub fn lenient_grant_type(mut self) -> Self {
         self.lenient_grant_type = true;
+        self
+    }
+
+    /// Throttles password logins (off by default): failed logins are counted per
+    /// username and per client address in a sliding window; over the limit, a login
+    /// is answered `429` with `Retry-After` and the RFC 6749 §5.2-shaped error
+    /// `slow_down` before the password is checked (right or wrong). Unknown usernames
+    /// count like known ones; a successful login clears the username's count.
+    ///
+    /// The client address is the [`SocketAddr`](std::net::SocketAddr) in the request
+    /// extensions: insert the peer address there in your accept loop (hyper), or the
+    /// real client's address when behind a trusted proxy. Without it only the
+    /// username is counted. If the throttle's store fails, logins answer `503`.
+    pub fn with_login_throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> Self {
+        self.throttle = Some(throttle);
         self
     }
 
@@ -340,6 +359,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
                 max_body: self.max_body,
                 body_timeout: self.body_timeout,
                 dpop: self.dpop,
+                throttle: self.throttle,
             }),
         })
     }
@@ -439,6 +459,10 @@ impl<S: UserStore> Inner<S> {
     {
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
+        let address = parts
+            .extensions
+            .get::<SocketAddr>()
+            .map(|a| client_key(a.ip()));
         if declared_length(headers).is_some_and(|len| len > self.max_body as u64) {
             return Err(TokenError::PayloadTooLarge);
         }
@@ -463,7 +487,8 @@ impl<S: UserStore> Inner<S> {
             }
             Some("password") | None if self.password_grant => {
                 let client_id = client_identity(headers, &form);
-                self.password_grant(form, &client_id, jkt).await
+                self.password_grant(form, &client_id, jkt, address.as_deref())
+                    .await
             }
             None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
             _ => Err(TokenError::UnsupportedGrantType),
@@ -731,6 +756,7 @@ impl<S: UserStore> Inner<S> {
         form: TokenForm,
         client_id: &str,
         jkt: Option<&str>,
+        address: Option<&str>,
     ) -> Result<Response<Full<Bytes>>, TokenError> {
         match form.grant_type.as_deref() {
             Some("password") => {}
@@ -745,6 +771,19 @@ impl<S: UserStore> Inner<S> {
             None => None,
         };
 
+        if let Some(throttle) = &self.throttle {
+            let throttled = throttle
+                .check(&username, address)
+                .await
+                .map_err(|_| TokenError::TemporarilyUnavailable)?;
+            if let Some(throttled) = throttled {
+                let secs = throttled.retry_after.as_secs()
+                    + u64::from(throttled.retry_after.subsec_nanos() > 0);
+                return Err(TokenError::TooManyAttempts {
+                    retry_after: u32::try_from(secs).unwrap_or(u32::MAX).max(1),
+                });
+            }
+        }
         let user = self
             .store
             .find_user(&username)
@@ -761,8 +800,22 @@ impl<S: UserStore> Inner<S> {
             })?;
         let user = match user {
             Some(user) if matches && !user.is_disabled() => user,
-            _ => return Err(TokenError::InvalidGrant),
+            _ => {
+                if let Some(throttle) = &self.throttle {
+                    throttle
+                        .failed(&username, address)
+                        .await
+                        .map_err(|_| TokenError::TemporarilyUnavailable)?;
+                }
+                return Err(TokenError::InvalidGrant);
+            }
         };
+        if let Some(throttle) = &self.throttle {
+            throttle
+                .succeeded(&username)
+                .await
+                .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        }
 
         let granted: Vec<&str> = match &requested {
             Some(requested) if !requested.is_empty() => {

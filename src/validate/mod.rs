@@ -53,7 +53,7 @@ pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_KIDLESS_TRIES};
 pub use revocation_check::{
     LocalRevocations, RevocationCheck, RevocationFuture, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_NOT_REVOKED_TTL, DEFAULT_REVOKED_TTL,
+    DEFAULT_NOT_REVOKED_TTL, DEFAULT_PUSHED_NOT_REVOKED_TTL, DEFAULT_REVOKED_TTL,
 };
 
 /// Checks a bearer token and produces the claims to put into the request extensions.

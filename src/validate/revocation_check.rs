@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use super::{TokenValidator, Validation};
 use crate::claims::HasJti;
 use crate::error::{AuthError, InvalidToken};
-use crate::store::{BoxFuture, RevocationStore, StoreError};
+use crate::store::{
+    BoxFuture, RevocationFeed, RevocationListener, RevocationStore, StoreError, JTI_KEY_PREFIX,
+    SID_KEY_PREFIX,
+};
 
 /// How long a "not revoked" answer is trusted locally by default: 500 ms, so a token
 /// revoked on one node is refused everywhere within half a second (plus one store
@@ -22,6 +25,11 @@ pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_millis(500);
 pub const DEFAULT_REVOKED_TTL: Duration = Duration::from_secs(60);
 /// Default bound on locally cached token ids.
 pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+/// How long a "not revoked" answer is trusted locally by default while the store's
+/// push channel is live (every revocation then reaches this node's cache within one
+/// pub/sub hop): 10 s. It bounds how stale a node can be when a notification is lost
+/// without the channel noticing (a cluster bus partition).
+pub const DEFAULT_PUSHED_NOT_REVOKED_TTL: Duration = Duration::from_secs(10);
 
 /// The future of a [`RevocationCheck`] that has to ask its store (cache miss) or whose
 /// inner validator answered with a future.
@@ -33,10 +41,16 @@ pub type RevocationFuture<C> = Pin<Box<dyn Future<Output = Result<C, AuthError>>
 /// Off unless you wrap your validator in it. When on:
 ///
 /// - **Hot path**: a local cache answers most requests without any network call. A
-///   `jti` found not revoked is trusted for [`DEFAULT_NOT_REVOKED_TTL`] (500 ms), so a
-///   revocation on another node takes effect here within that time. A cache hit costs
-///   a read lock and a hash lookup, answered synchronously
+///   cache hit costs a read lock and a hash lookup, answered synchronously
 ///   ([`Validation::Ready`]), no allocation.
+/// - **Pushed revocations**: when the store pushes them ([`RevocationStore::feed`]:
+///   the in-memory store, and the Redis store over pub/sub), a revocation of a `jti` or
+///   of a session (`sid`) reaches the cache at once on the node that made it and
+///   within one pub/sub hop on the others; an id found not revoked is then trusted for
+///   [`DEFAULT_PUSHED_NOT_REVOKED_TTL`].
+/// - **Polling** (no push, or the push channel is down): an id found not revoked is
+///   trusted for [`DEFAULT_NOT_REVOKED_TTL`] (500 ms), so a revocation on another node
+///   takes effect here within that time.
 /// - **Miss**: one store call (a Redis `EXISTS`), boxed as [`Validation::Pending`].
 /// - **Store down**: the request is refused with `503`
 ///   ([`AuthError::Unavailable`]): fail closed.
@@ -58,6 +72,7 @@ pub struct RevocationCheck<V, S> {
     store: S,
     cache: Arc<JtiCache>,
     allow_missing_jti: bool,
+    feed: Option<RevocationFeed>,
 }
 
 impl<V: Clone, S: Clone> Clone for RevocationCheck<V, S> {
@@ -67,6 +82,7 @@ impl<V: Clone, S: Clone> Clone for RevocationCheck<V, S> {
             store: self.store.clone(),
             cache: Arc::clone(&self.cache),
             allow_missing_jti: self.allow_missing_jti,
+            feed: self.feed.clone(),
         }
     }
 }
@@ -77,6 +93,11 @@ impl<V: fmt::Debug, S> fmt::Debug for RevocationCheck<V, S> {
             .field("inner", &self.inner)
             .field("store", &std::any::type_name::<S>())
             .field("not_revoked_ttl", &self.cache.not_revoked_ttl)
+            .field("pushed_not_revoked_ttl", &self.cache.pushed_ttl)
+            .field(
+                "push_live",
+                &self.feed.as_ref().map(RevocationFeed::is_live),
+            )
             .field("revoked_ttl", &self.cache.revoked_ttl)
             .field("capacity", &self.cache.capacity)
             .finish_non_exhaustive()
@@ -84,17 +105,27 @@ impl<V: fmt::Debug, S> fmt::Debug for RevocationCheck<V, S> {
 }
 
 impl<V, S> RevocationCheck<V, S> {
-    /// Checks tokens accepted by `inner` against `store`, with the default cache.
-    pub fn new(inner: V, store: S) -> Self {
+    /// Checks tokens accepted by `inner` against `store`, with the default cache. If
+    /// the store pushes revocations ([`RevocationStore::feed`]), the cache listens:
+    /// revocations reach it at once (made here) or within one pub/sub hop (made
+    /// elsewhere).
+    pub fn new(inner: V, store: S) -> Self
+    where
+        S: RevocationStore,
+    {
+        let feed = store.feed();
         Self {
             inner,
             store,
-            cache: Arc::new(JtiCache::new(
+            cache: JtiCache::new(
                 DEFAULT_NOT_REVOKED_TTL,
+                DEFAULT_PUSHED_NOT_REVOKED_TTL,
                 DEFAULT_REVOKED_TTL,
                 DEFAULT_CACHE_CAPACITY,
-            )),
+                feed.as_ref(),
+            ),
             allow_missing_jti: false,
+            feed,
         }
     }
 
@@ -107,35 +138,52 @@ impl<V, S> RevocationCheck<V, S> {
         self
     }
 
-    /// How long a "not revoked" answer is trusted locally: the upper bound on how late
-    /// a revocation made elsewhere is noticed here. `Duration::ZERO` asks the store on
+    /// How long a "not revoked" answer is trusted locally while the store does not
+    /// push revocations (or its push channel is down): the upper bound on how late a
+    /// revocation made elsewhere is noticed here. `Duration::ZERO` asks the store on
     /// every request.
     #[must_use]
     pub fn with_not_revoked_ttl(self, ttl: Duration) -> Self {
-        let (revoked, capacity) = (self.cache.revoked_ttl, self.cache.capacity);
-        self.with_cache(ttl, revoked, capacity)
+        let c = &self.cache;
+        let (pushed, revoked, capacity) = (c.pushed_ttl, c.revoked_ttl, c.capacity);
+        self.with_cache(ttl, pushed, revoked, capacity)
+    }
+
+    /// How long a "not revoked" answer is trusted locally while the store's push
+    /// channel is live (default [`DEFAULT_PUSHED_NOT_REVOKED_TTL`]).
+    #[must_use]
+    pub fn with_pushed_not_revoked_ttl(self, ttl: Duration) -> Self {
+        let c = &self.cache;
+        let (not_revoked, revoked, capacity) = (c.not_revoked_ttl, c.revoked_ttl, c.capacity);
+        self.with_cache(not_revoked, ttl, revoked, capacity)
     }
 
     /// How long a "revoked" answer is kept locally.
     #[must_use]
     pub fn with_revoked_ttl(self, ttl: Duration) -> Self {
-        let (not_revoked, capacity) = (self.cache.not_revoked_ttl, self.cache.capacity);
-        self.with_cache(not_revoked, ttl, capacity)
+        let c = &self.cache;
+        let (not_revoked, pushed, capacity) = (c.not_revoked_ttl, c.pushed_ttl, c.capacity);
+        self.with_cache(not_revoked, pushed, ttl, capacity)
     }
 
     /// The most token ids kept locally; past it, expired entries are dropped, and if
     /// that is not enough, all of them.
     #[must_use]
     pub fn with_cache_capacity(self, capacity: usize) -> Self {
-        let (not_revoked, revoked) = (self.cache.not_revoked_ttl, self.cache.revoked_ttl);
-        self.with_cache(not_revoked, revoked, capacity)
+        let c = &self.cache;
+        let (not_revoked, pushed, revoked) = (c.not_revoked_ttl, c.pushed_ttl, c.revoked_ttl);
+        self.with_cache(not_revoked, pushed, revoked, capacity)
     }
 
-    fn with_cache(self, not_revoked: Duration, revoked: Duration, capacity: usize) -> Self {
-        Self {
-            cache: Arc::new(JtiCache::new(not_revoked, revoked, capacity)),
-            ..self
-        }
+    fn with_cache(
+        self,
+        not_revoked: Duration,
+        pushed: Duration,
+        revoked: Duration,
+        capacity: usize,
+    ) -> Self {
+        let cache = JtiCache::new(not_revoked, pushed, revoked, capacity, self.feed.as_ref());
+        Self { cache, ..self }
     }
 
     /// The wrapped validator.
@@ -155,8 +203,9 @@ impl<V, S: Clone> RevocationCheck<V, S> {
     /// expire. Give it to the endpoints that revoke on this node
     /// ([`RevocationEndpoint`](crate::token_endpoint::RevocationEndpoint), the token
     /// endpoint's [`with_revocations`](crate::token_endpoint::TokenEndpointBuilder::with_revocations));
-    /// other nodes notice within the "not revoked" time to live. Take it after the
-    /// cache is configured: the `with_*` settings start a new cache.
+    /// other nodes notice within the "not revoked" time to live, or through the
+    /// store's push channel if it has one. Take it after the cache is configured: the
+    /// `with_*` settings start a new cache.
     pub fn local_revocations(&self) -> LocalRevocations<S> {
         LocalRevocations {
             store: self.store.clone(),
@@ -186,7 +235,7 @@ impl<S: RevocationStore> RevocationStore for LocalRevocations<S> {
         Box::pin(async move {
             // Marked here even if the store failed: refusing is the safe side.
             let stored = self.store.revoke_jti(jti, until).await;
-            self.cache.insert(Kind::Jti, jti, true);
+            self.cache.insert(Kind::Jti, jti, true, false);
             stored
         })
     }
@@ -202,13 +251,17 @@ impl<S: RevocationStore> RevocationStore for LocalRevocations<S> {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let stored = self.store.revoke_session(sid, until).await;
-            self.cache.insert(Kind::Sid, sid, true);
+            self.cache.insert(Kind::Sid, sid, true, false);
             stored
         })
     }
 
     fn is_session_revoked<'a>(&'a self, sid: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.store.is_session_revoked(sid)
+    }
+
+    fn feed(&self) -> Option<RevocationFeed> {
+        self.store.feed()
     }
 }
 
@@ -310,13 +363,18 @@ async fn ask_store<C: HasJti, S: RevocationStore>(
     ask_jti: bool,
     ask_sid: bool,
 ) -> Result<C, AuthError> {
+    // Read before asking: the answers may be trusted for long only if the push channel
+    // was live all along, so no revocation between the read and now was missed.
+    let before = cache.feed_state();
+    let pushed =
+        |cache: &JtiCache| before.is_some_and(|s| s & 1 == 1 && cache.feed_state() == Some(s));
     if ask_jti {
         let jti = claims.jti().unwrap_or_default();
         let revoked = store
             .is_revoked(jti)
             .await
             .map_err(|_| AuthError::Unavailable)?;
-        cache.insert(Kind::Jti, jti, revoked);
+        cache.insert(Kind::Jti, jti, revoked, pushed(&cache));
         if revoked {
             return Err(InvalidToken::Revoked.into());
         }
@@ -327,7 +385,7 @@ async fn ask_store<C: HasJti, S: RevocationStore>(
             .is_session_revoked(sid)
             .await
             .map_err(|_| AuthError::Unavailable)?;
-        cache.insert(Kind::Sid, sid, revoked);
+        cache.insert(Kind::Sid, sid, revoked, pushed(&cache));
         if revoked {
             return Err(InvalidToken::Revoked.into());
         }
@@ -342,13 +400,17 @@ enum Kind {
     Sid,
 }
 
-/// Local answers of the store, per `jti` and per session (`sid`), each with a deadline.
+/// Local answers of the store, per `jti` and per session (`sid`), each with a deadline;
+/// also the listener of the store's [`RevocationFeed`], which marks ids revoked the
+/// moment it hears of them.
 struct JtiCache {
     entries: RwLock<HashMap<Box<str>, Entry>>,
     sessions: RwLock<HashMap<Box<str>, Entry>>,
     not_revoked_ttl: Duration,
+    pushed_ttl: Duration,
     revoked_ttl: Duration,
     capacity: usize,
+    feed: Option<RevocationFeed>,
 }
 
 #[derive(Clone, Copy)]
@@ -358,14 +420,31 @@ struct Entry {
 }
 
 impl JtiCache {
-    fn new(not_revoked_ttl: Duration, revoked_ttl: Duration, capacity: usize) -> Self {
-        Self {
+    fn new(
+        not_revoked_ttl: Duration,
+        pushed_ttl: Duration,
+        revoked_ttl: Duration,
+        capacity: usize,
+        feed: Option<&RevocationFeed>,
+    ) -> Arc<Self> {
+        let cache = Arc::new(Self {
             entries: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
             not_revoked_ttl,
+            pushed_ttl,
             revoked_ttl,
             capacity,
+            feed: feed.cloned(),
+        });
+        if let Some(feed) = feed {
+            let listener: Arc<dyn RevocationListener> = Arc::clone(&cache) as _;
+            feed.register(Arc::downgrade(&listener));
         }
+        cache
+    }
+
+    fn feed_state(&self) -> Option<u64> {
+        self.feed.as_ref().map(RevocationFeed::state)
     }
 
     fn map(&self, kind: Kind) -> &RwLock<HashMap<Box<str>, Entry>> {
@@ -384,11 +463,12 @@ impl JtiCache {
         (Instant::now() < entry.until).then_some(entry.revoked)
     }
 
-    fn insert(&self, kind: Kind, id: &str, revoked: bool) {
-        let ttl = if revoked {
-            self.revoked_ttl
-        } else {
-            self.not_revoked_ttl
+    /// Records an answer; `pushed`: the push channel was live while it was read.
+    fn insert(&self, kind: Kind, id: &str, revoked: bool, pushed: bool) {
+        let ttl = match (revoked, pushed) {
+            (true, _) => self.revoked_ttl,
+            (false, true) => self.pushed_ttl,
+            (false, false) => self.not_revoked_ttl,
         };
         let now = Instant::now();
         let mut entries = self
@@ -420,5 +500,22 @@ impl JtiCache {
                 revoked,
             },
         );
+    }
+}
+
+impl RevocationListener for JtiCache {
+    fn revoked(&self, key: &str) {
+        if let Some(jti) = key.strip_prefix(JTI_KEY_PREFIX) {
+            self.insert(Kind::Jti, jti, true, false);
+        } else if let Some(sid) = key.strip_prefix(SID_KEY_PREFIX) {
+            self.insert(Kind::Sid, sid, true, false);
+        }
+    }
+
+    fn push_lost(&self) {
+        for map in [&self.entries, &self.sessions] {
+            let mut entries = map.write().unwrap_or_else(PoisonError::into_inner);
+            entries.retain(|_, e| e.revoked);
+        }
     }
 }

@@ -80,6 +80,9 @@ pub fn start_with(env: &[(&str, &str)]) -> Demo {
         "OIDC_ISSUER",
         "JWT_AUDIENCE",
         "REDIS_URL",
+        "REDIS_CLUSTER",
+        "REDIS_WAIT_REPLICAS",
+        "LOGIN_LIMIT",
     ] {
         command.env_remove(name);
     }

@@ -30,13 +30,16 @@ impl Drop for RedisServer {
     }
 }
 
+/// `redis-server`, and `redis-cli` (which creates the clusters of `common/cluster.rs`).
 fn has_redis_server() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    ["redis-server", "redis-cli"].iter().all(|program| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 fn is_root() -> bool {
@@ -47,7 +50,7 @@ fn is_root() -> bool {
 }
 
 /// Whether `redis-server` is available, installing it once per test binary if we can.
-fn available() -> bool {
+pub fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         if has_redis_server() {
@@ -58,7 +61,7 @@ fn available() -> bool {
             let installed = Command::new("sh")
                 .args([
                     "-c",
-                    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server",
+                    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools",
                 ])
                 .stdout(Stdio::null())
                 .status()
@@ -71,7 +74,7 @@ fn available() -> bool {
     })
 }
 
-fn skip_loudly() -> Option<RedisServer> {
+pub fn skip_loudly() -> Option<RedisServer> {
     let message = "\n\
         ************************************************************************\n\
         *  SKIPPED: redis-server is not installed and could not be installed.  *\n\
@@ -85,14 +88,14 @@ fn skip_loudly() -> Option<RedisServer> {
     None
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
 }
 
-fn answers_ping(port: u16) -> bool {
+pub fn answers_ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -113,26 +116,37 @@ pub fn start() -> Option<RedisServer> {
     // The port is free when chosen but could be taken before redis binds it: retry.
     for _ in 0..5 {
         let port = free_port();
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if answers_ping(port) {
-                return Some(RedisServer { child, port });
-            }
-            if child.try_wait().ok().flatten().is_some() {
-                break; // exited: most likely the port was taken
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(child) = spawn_answering(port, &[], &std::env::temp_dir()) {
+            return Some(RedisServer { child, port });
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
     panic!("redis-server is installed but did not start answering PING");
+}
+
+/// Starts `redis-server` on `port` with `extra` arguments and files in `dir`, and waits
+/// (bounded) until it answers `PING`; `None` if it exited or never answered (most
+/// likely the port was taken).
+pub fn spawn_answering(port: u16, extra: &[&str], dir: &std::path::Path) -> Option<Child> {
+    let mut child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args(extra)
+        .args(["--dir", &dir.to_string_lossy()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if answers_ping(port) {
+            return Some(child);
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }

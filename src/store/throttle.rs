@@ -1,0 +1,384 @@
+//! Login throttling: failed password logins counted per username and per client
+//! address in a sliding window ([`LoginThrottle`]), in memory for one node
+//! ([`MemoryLoginThrottle`]) or in Redis for all nodes (`RedisLoginThrottle`, feature
+//! `redis`).
+//!
+//! The token endpoint asks [`LoginThrottle::check`] before it verifies a password (so a
+//! throttled guess costs no Argon2 run and reveals nothing), records every failure with
+//! [`LoginThrottle::failed`] and clears the username's count on success with
+//! [`LoginThrottle::succeeded`]. Unknown usernames are counted exactly like known ones:
+//! the answers do not tell which exist. See
+//! [`TokenEndpointBuilder::with_login_throttle`](crate::token_endpoint::TokenEndpointBuilder::with_login_throttle).
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+
+use super::{BoxFuture, StoreError};
+
+/// Default failed logins allowed per username in one window: 5.
+pub const DEFAULT_USERNAME_LIMIT: u32 = 5;
+/// Default failed logins allowed per client address in one window: 50 (ten times the
+/// username limit, as several users may share an address).
+pub const DEFAULT_ADDRESS_LIMIT: u32 = 50;
+/// Default window: 60 s.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+/// Most counters a [`MemoryLoginThrottle`] keeps: 100,000.
+const MEMORY_CAPACITY: usize = 100_000;
+
+/// How many failed logins are allowed in how long.
+///
+/// A username (or address) with `limit` failures within the last `window` is refused
+/// (`429`) until the oldest of them is `window` old: a sliding window. A limit of `0`
+/// turns that count off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottleConfig {
+    username_limit: u32,
+    address_limit: u32,
+    window: Duration,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        Self {
+            username_limit: DEFAULT_USERNAME_LIMIT,
+            address_limit: DEFAULT_ADDRESS_LIMIT,
+            window: DEFAULT_WINDOW,
+        }
+    }
+}
+
+impl LoginThrottleConfig {
+    /// The defaults: 5 failures per username and 50 per address in 60 s.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `limit` failures per username and `10 × limit` per address in 60 s.
+    #[must_use]
+    pub fn per_username(limit: u32) -> Self {
+        Self {
+            username_limit: limit,
+            address_limit: limit.saturating_mul(10),
+            window: DEFAULT_WINDOW,
+        }
+    }
+
+    /// Failures allowed per username in one window (`0`: not counted).
+    #[must_use]
+    pub fn with_username_limit(mut self, limit: u32) -> Self {
+        self.username_limit = limit;
+        self
+    }
+
+    /// Failures allowed per client address in one window (`0`: not counted).
+    #[must_use]
+    pub fn with_address_limit(mut self, limit: u32) -> Self {
+        self.address_limit = limit;
+        self
+    }
+
+    /// The window (at least one second is used).
+    #[must_use]
+    pub fn with_window(mut self, window: Duration) -> Self {
+        self.window = window.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Failures allowed per username.
+    #[must_use]
+    pub fn username_limit(&self) -> u32 {
+        self.username_limit
+    }
+
+    /// Failures allowed per client address.
+    #[must_use]
+    pub fn address_limit(&self) -> u32 {
+        self.address_limit
+    }
+
+    /// The window.
+    #[must_use]
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// The counters a login touches, with their limits: the username's, then the
+    /// address's (when known and counted).
+    pub(crate) fn keys(&self, username: &str, client: Option<&str>) -> Vec<(String, u32)> {
+        let mut keys = Vec::with_capacity(2);
+        if self.username_limit > 0 {
+            keys.push((counter_key("u", username), self.username_limit));
+        }
+        if let (Some(client), true) = (client, self.address_limit > 0) {
+            keys.push((counter_key("a", client), self.address_limit));
+        }
+        keys
+    }
+}
+
+/// A fixed-size, non-reversible key for a counter: usernames and addresses never appear
+/// in clear in the store.
+pub(crate) fn counter_key(kind: &str, value: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(kind.as_bytes())
+        .chain_update([0])
+        .chain_update(value.as_bytes())
+        .finalize();
+    let mut key = String::with_capacity(kind.len() + 1 + 32);
+    key.push_str(kind);
+    key.push(':');
+    for byte in &digest[..16] {
+        key.push_str(&format!("{byte:02x}"));
+    }
+    key
+}
+
+/// The address a client is counted under: an IPv4 address as is, an IPv6 address by
+/// its /64 prefix (one host usually owns a whole /64), an IPv4-mapped IPv6 address as
+/// the IPv4 address.
+#[must_use]
+pub fn client_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// A refused login: come back after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// Until the oldest counted failure leaves the window (at least one second).
+    pub retry_after: Duration,
+}
+
+/// Counts failed logins. `Arc<T>` implements it when `T` does.
+pub trait LoginThrottle: Send + Sync {
+    /// Whether a login for `username` from `client` (a [`client_key`], `None` when the
+    /// address is unknown) must be refused now.
+    fn check<'a>(
+        &'a self,
+        username: &'a str,
+        client: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>>;
+
+    /// Counts a failed login (wrong password, unknown or disabled user).
+    fn failed<'a>(
+        &'a self,
+        username: &'a str,
+        client: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// A successful login: clears the username's count (the address's stays).
+    fn succeeded<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<T: LoginThrottle + ?Sized> LoginThrottle for Arc<T> {
+    fn check<'a>(
+        &'a self,
+        username: &'a str,
+        client: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
+        (**self).check(username, client)
+    }
+    fn failed<'a>(
+        &'a self,
+        username: &'a str,
+        client: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).failed(username, client)
+    }
+    fn succeeded<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).succeeded(username)
+    }
+}
+
+/// Counts in this process only: for a single node. Clones share the counts. At most
+/// 100,000 counters are kept; past that, expired ones are dropped, and new names are
+/// not counted until room frees up (the address count still applies to them).
+#[derive(Clone)]
+pub struct MemoryLoginThrottle {
+    config: LoginThrottleConfig,
+    counters: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+}
+
+impl fmt::Debug for MemoryLoginThrottle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryLoginThrottle")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryLoginThrottle {
+    /// A throttle with `config`.
+    #[must_use]
+    pub fn new(config: LoginThrottleConfig) -> Self {
+        Self {
+            config,
+            counters: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn with_counters<R>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<Instant>>) -> R) -> R {
+        f(&mut self.counters.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Drops the failures older than `window` from the front.
+fn expire(failures: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+    while failures
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
+        failures.pop_front();
+    }
+}
+
+impl LoginThrottle for MemoryLoginThrottle {
+    fn check<'a>(
+        &'a self,
+        username: &'a str,
+        client: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
+        let keys = self.config.keys(username, client);
+        let window = self.config.window;
+        let now = Instant::now();
+        let answer = self.with_counters(|counters| {
+            let mut longest: Option<Duration> = None;
+            for (key, limit) in &keys {
+                let Some(failures) = counters.get_mut(key) else {
+                    continue;
+                };
+                expire(failures, now, window);
+                let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
+                if failures.len() >= limit {
+                    // The lock lifts when the failure that makes the count reach the
+                    // limit leaves the window.
+                    let oldest = failures[failures.len() - limit];
+                    let wait = (oldest + window).saturating_duration_since(now);
+                    longest = Some(longest.map_or(wait, |w| w.max(wait)));
+                }
+            }
+            longest.map(|wait| Throttled {
+                retry_after: wait.max(Duration::from_secs(1)),
+            })
+        });
+        Box::pin(std::future::ready(Ok(answer)))
+    }
+
+    fn failed<'a>(
+        &'a self,
+        username: &'a str,
+        client: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let keys = self.config.keys(username, client);
+        let window = self.config.window;
+        let now = Instant::now();
+        self.with_counters(|counters| {
+            for (key, limit) in keys {
+                if !counters.contains_key(&key) && counters.len() >= MEMORY_CAPACITY {
+                    counters.retain(|_, failures| {
+                        expire(failures, now, window);
+                        !failures.is_empty()
+                    });
+                    if counters.len() >= MEMORY_CAPACITY {
+                        continue;
+                    }
+                }
+                let failures = counters.entry(key).or_default();
+                expire(failures, now, window);
+                failures.push_back(now);
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                while failures.len() > limit {
+                    failures.pop_front();
+                }
+            }
+        });
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn succeeded<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        let key = counter_key("u", username);
+        self.with_counters(|counters| counters.remove(&key));
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn sliding_window_per_username_and_address() {
+        let throttle = MemoryLoginThrottle::new(
+            LoginThrottleConfig::new()
+                .with_username_limit(3)
+                .with_address_limit(5),
+        );
+        for _ in 0..3 {
+            assert_eq!(throttle.check("bob", Some("1.2.3.4")).await.unwrap(), None);
+            throttle.failed("bob", Some("1.2.3.4")).await.unwrap();
+            tokio::time::advance(Duration::from_secs(10)).await;
+        }
+        // Three failures at t = 0, 10, 20; now t = 30: locked until t = 60.
+        let locked = throttle.check("bob", None).await.unwrap().unwrap();
+        assert_eq!(locked.retry_after, Duration::from_secs(30));
+        // Another username from the same address still passes (3 < 5)...
+        assert_eq!(throttle.check("eve", Some("1.2.3.4")).await.unwrap(), None);
+        throttle.failed("eve", Some("1.2.3.4")).await.unwrap();
+        throttle.failed("zed", Some("1.2.3.4")).await.unwrap();
+        // ...until the address reaches its own limit.
+        assert!(throttle
+            .check("carol", Some("1.2.3.4"))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            throttle.check("carol", Some("5.6.7.8")).await.unwrap(),
+            None
+        );
+        // The window slides: at t = 60 the first failure is gone.
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(throttle.check("bob", None).await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_resets_the_username_only() {
+        let throttle = MemoryLoginThrottle::new(LoginThrottleConfig::per_username(1));
+        throttle.failed("bob", Some("a")).await.unwrap();
+        assert!(throttle.check("bob", None).await.unwrap().is_some());
+        throttle.succeeded("bob").await.unwrap();
+        assert_eq!(throttle.check("bob", None).await.unwrap(), None);
+    }
+
+    #[test]
+    fn client_keys() {
+        assert_eq!(client_key("10.0.0.1".parse().unwrap()), "10.0.0.1");
+        assert_eq!(client_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
+        assert_eq!(
+            client_key("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            client_key("2001:db8:1:2:ffff::1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn zero_limits_count_nothing() {
+        let config = LoginThrottleConfig::new()
+            .with_username_limit(0)
+            .with_address_limit(0);
+        assert!(config.keys("bob", Some("a")).is_empty());
+    }
+}
