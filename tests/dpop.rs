@@ -233,6 +233,10 @@ async fn server(configure: impl FnOnce(Dpop) -> Dpop) -> Server {
         .with_user(User::new("johndoe", hash_password("secret").unwrap()).with_scopes(["me"]));
     let endpoint = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), store)
         .allow_password_grant()
+        .with_refresh_tokens(
+            Arc::new(tower_bearer::store::MemoryRefreshStore::new()),
+            Duration::from_secs(3600),
+        )
         .with_dpop(dpop.clone())
         .build()
         .unwrap();
@@ -573,6 +577,68 @@ async fn token_endpoint_bad_proofs_fail() {
     let proof = proofs.fresh("ed", "POST", &url, None);
     assert_eq!(login(&url, Some(&proof.proof)).await.status, 200);
     refused(&login(&url, Some(&proof.proof)).await);
+}
+
+/// RFC 9449 §5: a refresh token issued with a proof is bound to that key: refreshing it
+/// needs a proof by the same key; an unbound one may switch to DPoP.
+#[tokio::test]
+async fn refresh_tokens_bound_to_the_login_key() {
+    let server = server(|dpop| dpop).await;
+    let mut proofs = Proofs::start();
+    let url = server.url("/token");
+    let refresh = |token: &str| format!("grant_type=refresh_token&refresh_token={token}");
+    async fn refresh_with(url: &str, body: &str, proof: Option<&str>) -> Answer {
+        match proof {
+            Some(proof) => post(url, Some(FORM), body.to_owned(), &[("dpop", proof)]).await,
+            None => post(url, Some(FORM), body.to_owned(), &[]).await,
+        }
+    }
+
+    let login_proof = proofs.fresh("es", "POST", &url, None);
+    let answer = login(&url, Some(&login_proof.proof)).await;
+    assert_eq!(answer.status, 200, "body: {:?}", answer.body);
+    let bound = answer.json()["refresh_token"].as_str().unwrap().to_owned();
+
+    // No proof, or a proof by another key: invalid_grant, and the token is not spent.
+    common::assert_oauth_error(
+        &refresh_with(&url, &refresh(&bound), None).await,
+        400,
+        "invalid_grant",
+    );
+    let other_key = proofs.fresh("ed", "POST", &url, None);
+    common::assert_oauth_error(
+        &refresh_with(&url, &refresh(&bound), Some(&other_key.proof)).await,
+        400,
+        "invalid_grant",
+    );
+    // The login key: a new DPoP-bound access token, and the successor stays bound.
+    let same_key = proofs.fresh("es", "POST", &url, None);
+    let answer = refresh_with(&url, &refresh(&bound), Some(&same_key.proof)).await;
+    assert_eq!(answer.status, 200, "body: {:?}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["token_type"], "DPoP");
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(payload(access)["cnf"]["jkt"], login_proof.jkt);
+    let successor = body["refresh_token"].as_str().unwrap().to_owned();
+    common::assert_oauth_error(
+        &refresh_with(&url, &refresh(&successor), None).await,
+        400,
+        "invalid_grant",
+    );
+
+    // A login without a proof: its refresh token works with or without one.
+    let plain = login(&url, None).await.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = refresh_with(&url, &refresh(&plain), None).await;
+    assert_eq!(answer.status, 200, "body: {:?}", answer.body);
+    assert_eq!(answer.json()["token_type"], "bearer");
+    let next = answer.json()["refresh_token"].as_str().unwrap().to_owned();
+    let proof = proofs.fresh("ed", "POST", &url, None);
+    let answer = refresh_with(&url, &refresh(&next), Some(&proof.proof)).await;
+    assert_eq!(answer.status, 200, "body: {:?}", answer.body);
+    assert_eq!(answer.json()["token_type"], "DPoP");
 }
 
 #[tokio::test]

@@ -50,6 +50,7 @@ macro_rules! on_both {
 
 on_both!(
     refresh_rotation_chain_ok,
+    refresh_dpop_binding_kept_ok,
     refresh_reuse_revokes_family,
     refresh_concurrent_rotation_succeeds_once,
     refresh_expired_refused,
@@ -74,6 +75,23 @@ async fn refresh_rotation_chain_ok(store: Refresh, _: Revocations) {
     let looked_up = store.lookup(third.token.as_str()).await.unwrap().unwrap();
     assert_eq!(looked_up, third.record);
     assert_eq!(format!("{:?}", third.token), "RefreshToken(<redacted>)");
+}
+
+/// A session's DPoP key (RFC 9449 §5) comes back from lookup and every rotation.
+async fn refresh_dpop_binding_kept_ok(store: Refresh, _: Revocations) {
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    let bound = session(3600).with_dpop_key(jkt);
+    let first = store.issue(&bound).await.unwrap();
+    let looked_up = store.lookup(first.as_str()).await.unwrap().unwrap();
+    assert_eq!(looked_up.session.dpop_jkt.as_deref(), Some(jkt));
+    let second = store.rotate(first.as_str()).await.unwrap();
+    assert_eq!(second.record.session, bound);
+    let third = store.rotate(second.token.as_str()).await.unwrap();
+    assert_eq!(third.record.session.dpop_jkt.as_deref(), Some(jkt));
+    // An unbound session stays unbound.
+    let plain = store.issue(&session(3600)).await.unwrap();
+    let rotated = store.rotate(plain.as_str()).await.unwrap();
+    assert_eq!(rotated.record.session.dpop_jkt, None);
 }
 
 async fn refresh_reuse_revokes_family(store: Refresh, _: Revocations) {

@@ -81,19 +81,19 @@ const TAG_LEN: usize = 8;
 const FAMILY_LEN: usize = TAG_LEN + 22;
 
 /// KEYS: new family, its spent set, subject index, then family and spent keys of each
-/// family id the client read from the index (ARGV[10..]).
+/// family id the client read from the index (ARGV[11..]).
 /// ARGV: sub, client, scope, exp, hash of the first token, now (s), login time (µs),
-/// max per subject, new family id, the ids read.
+/// max per subject, new family id, DPoP key thumbprint ('' for none), the ids read.
 /// Creates the family, then ends the subject's oldest ones beyond the cap. Returns the
 /// ids it ended whose keys it was not given (added to the index by logins racing this
 /// one since the client read it): the client deletes those.
 const ISSUE: &str = r"
 local keys = {}
-for i = 10, #ARGV do
-  keys[ARGV[i]] = {KEYS[2 * i - 16], KEYS[2 * i - 15]}
+for i = 11, #ARGV do
+  keys[ARGV[i]] = {KEYS[2 * i - 18], KEYS[2 * i - 17]}
 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'client', ARGV[2], 'scope', ARGV[3],
-  'exp', ARGV[4], 'cur', ARGV[5], 'state', 'active')
+  'exp', ARGV[4], 'cur', ARGV[5], 'state', 'active', 'jkt', ARGV[10])
 redis.call('EXPIREAT', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[2])
 for fid, k in pairs(keys) do
@@ -119,18 +119,18 @@ return unknown
 ";
 
 /// KEYS: family, spent. ARGV: presented hash.
-/// Returns {state, exp, sub, client, scope} if the token is current or spent, else {}.
+/// Returns {state, exp, sub, client, scope, jkt} if the token is current or spent, else {}.
 const LOOKUP: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'cur', 'state', 'exp', 'sub', 'client', 'scope')
+local f = redis.call('HMGET', KEYS[1], 'cur', 'state', 'exp', 'sub', 'client', 'scope', 'jkt')
 if not f[1] then return {} end
 if f[1] ~= ARGV[1] and redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {} end
-return {f[2], f[3], f[4], f[5], f[6]}
+return {f[2], f[3], f[4], f[5], f[6], f[7] or ''}
 ";
 
 /// KEYS: family, spent. ARGV: now, presented hash, successor hash.
-/// Returns {"ok", sub, client, scope, exp} | {"invalid"} | {"reused"}.
+/// Returns {"ok", sub, client, scope, exp, jkt} | {"invalid"} | {"reused"}.
 const ROTATE: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'cur', 'state', 'exp', 'sub', 'client', 'scope')
+local f = redis.call('HMGET', KEYS[1], 'cur', 'state', 'exp', 'sub', 'client', 'scope', 'jkt')
 if not f[1] or f[2] ~= 'active' or tonumber(f[3]) <= tonumber(ARGV[1]) then
   return {'invalid'}
 end
@@ -144,7 +144,7 @@ end
 redis.call('HSET', KEYS[1], 'cur', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('EXPIREAT', KEYS[2], f[3])
-return {'ok', f[4], f[5], f[6], f[3]}
+return {'ok', f[4], f[5], f[6], f[3], f[7] or ''}
 ";
 
 /// KEYS: family, spent. ARGV: presented hash. Returns 1 if a family was revoked.
@@ -557,6 +557,7 @@ impl RefreshTokenStore for RedisStore {
                 &login_micros,
                 &max,
                 family.as_str(),
+                session.dpop_jkt.as_deref().unwrap_or(""),
             ];
             args.extend(seen.iter().map(String::as_str));
             let unknown: Vec<String> = self
@@ -594,8 +595,8 @@ impl RefreshTokenStore for RedisStore {
                     false,
                 )
                 .await?;
-            let [Some(state), Some(exp), Some(subject), Some(client_id), Some(scope)] =
-                <[Option<String>; 5]>::try_from(fields).unwrap_or_default()
+            let [Some(state), Some(exp), Some(subject), Some(client_id), Some(scope), jkt] =
+                <[Option<String>; 6]>::try_from(fields).unwrap_or_default()
             else {
                 return Ok(None);
             };
@@ -610,6 +611,7 @@ impl RefreshTokenStore for RedisStore {
                     client_id,
                     scope,
                     expires_at,
+                    dpop_jkt: jkt.filter(|jkt| !jkt.is_empty()),
                 },
             }))
         })
@@ -631,7 +633,7 @@ impl RefreshTokenStore for RedisStore {
                 )
                 .await?;
             match reply.as_slice() {
-                [ok, subject, client_id, scope, exp] if ok == "ok" => Ok(Rotated {
+                [ok, subject, client_id, scope, exp, jkt] if ok == "ok" => Ok(Rotated {
                     token: successor,
                     record: RefreshRecord {
                         family,
@@ -640,6 +642,7 @@ impl RefreshTokenStore for RedisStore {
                             client_id: client_id.clone(),
                             scope: scope.clone(),
                             expires_at: exp.parse().map_err(|_| bad_reply())?,
+                            dpop_jkt: (!jkt.is_empty()).then(|| jkt.clone()),
                         },
                     },
                 }),

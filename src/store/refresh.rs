@@ -99,6 +99,10 @@ pub struct Session {
     /// Absolute expiry of the whole family, seconds since the epoch. Rotation does not
     /// extend it.
     pub expires_at: i64,
+    /// The JWK SHA-256 thumbprint (RFC 7638) of the DPoP key the session is bound to
+    /// (RFC 9449 §5): every refresh must carry a proof signed with that key. `None`: a
+    /// plain bearer session.
+    pub dpop_jkt: Option<String>,
 }
 
 impl Session {
@@ -115,7 +119,15 @@ impl Session {
             client_id: client_id.into(),
             scope: scope.into(),
             expires_at,
+            dpop_jkt: None,
         }
+    }
+
+    /// The session bound to the DPoP key with thumbprint `jkt` (RFC 9449 §5).
+    #[must_use]
+    pub fn with_dpop_key(mut self, jkt: impl Into<String>) -> Self {
+        self.dpop_jkt = Some(jkt.into());
+        self
     }
 }
 

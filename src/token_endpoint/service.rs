@@ -283,7 +283,11 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// valid `DPoP` proof (`htm` `POST`, `htu` this endpoint's URL under the
     /// [`Dpop`](crate::dpop::Dpop)'s public base URL): the token gets `cnf.jkt`, the
     /// answer `token_type: DPoP`. An invalid proof is `400 invalid_dpop_proof`; a
-    /// request without one gets a bearer token as before. Refresh tokens are not bound.
+    /// request without one gets a bearer token as before. A login with a proof also binds
+    /// its refresh token (the session, [`Session::dpop_jkt`]) to that key: a refresh
+    /// without a proof, or with a proof by another key, is `400 invalid_grant` and does
+    /// not spend the token. Refreshing an unbound session with a proof binds only the
+    /// new access token.
     pub fn with_dpop(mut self, dpop: crate::dpop::Dpop) -> Self {
         self.dpop = Some(dpop);
         self
@@ -587,7 +591,9 @@ impl<S: UserStore> Inner<S> {
             .await
             .map_err(|_| TokenError::TemporarilyUnavailable)?
             .ok_or(TokenError::InvalidRefreshToken)?;
-        if !client_id_eq(&record.session.client_id, client_id) {
+        if !client_id_eq(&record.session.client_id, client_id)
+            || !same_dpop_key(record.session.dpop_jkt.as_deref(), jkt)
+        {
             return Err(TokenError::InvalidRefreshToken);
         }
         // Neither a foreign token nor a too-wide scope spends the token.
@@ -835,12 +841,16 @@ impl<S: UserStore> Inner<S> {
         let refresh_token = match &self.refresh {
             Some(config) => {
                 let lifetime = i64::try_from(config.lifetime.as_secs()).unwrap_or(i64::MAX);
-                let session = Session::new(
+                let mut session = Session::new(
                     user.username(),
                     client_id,
                     scope.as_str(),
                     crate::store::now().saturating_add(lifetime),
                 );
+                // RFC 9449 §5: a login with a proof binds its refresh token to that key.
+                if let Some(jkt) = jkt {
+                    session = session.with_dpop_key(jkt);
+                }
                 let token = config
                     .store
                     .issue(&session)
@@ -865,6 +875,16 @@ impl<S: UserStore> Inner<S> {
             refresh_token.as_deref(),
             jkt,
         )
+    }
+}
+
+/// A refresh of a DPoP-bound session needs a proof signed with the session's key (RFC
+/// 9449 §5); an unbound session may be refreshed with or without one.
+fn same_dpop_key(bound: Option<&str>, presented: Option<&str>) -> bool {
+    match (bound, presented) {
+        (None, _) => true,
+        (Some(bound), Some(presented)) => bound.as_bytes().ct_eq(presented.as_bytes()).into(),
+        (Some(_), None) => false,
     }
 }
 
