@@ -100,7 +100,8 @@ fn user_struct_with_roles_is_read_on_the_fast_path() {
         exp()
     );
     assert!(recorded(&payload));
-    let claims = fast_and_serde(&validator::<UserClaims>(), &payload).unwrap();
+    let validator = validator::<UserClaims>().with_audience("api").unwrap();
+    let claims = fast_and_serde(&validator, &payload).unwrap();
     assert_eq!(claims.sub, "alice");
     assert_eq!(claims.iat, Some(1_700_000_000));
     assert_eq!(
