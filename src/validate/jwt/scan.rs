@@ -88,24 +88,24 @@ pub(crate) enum Kind {
     Nested,
 }
 
-/// One top-level member: byte ranges of its name (between the quotes) and of its value
-/// (the whole JSON text, quotes included) in the payload.
+/// One top-level member: its name (between the quotes) and its value (the whole JSON
+/// text, quotes included), borrowed from the payload.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Member {
-    pub(crate) key: [u32; 2],
-    pub(crate) value: [u32; 2],
+pub(crate) struct Member<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) value: &'a str,
     pub(crate) kind: Kind,
 }
 
 /// Every top-level member of a payload, in order, for reading it into a claims type of
 /// the application's own without parsing it again ([`super::scanned`]).
 #[derive(Debug)]
-pub(crate) struct Members {
-    list: [Member; MAX_MEMBERS],
+pub(crate) struct Members<'a> {
+    list: [Member<'a>; MAX_MEMBERS],
     len: usize,
 }
 
-impl Members {
+impl<'a> Members<'a> {
     pub(crate) fn new() -> Self {
         Self {
             list: [Member::default(); MAX_MEMBERS],
@@ -113,37 +113,49 @@ impl Members {
         }
     }
 
-    pub(crate) fn as_slice(&self) -> &[Member] {
+    pub(crate) fn as_slice(&self) -> &[Member<'a>] {
         &self.list[..self.len]
     }
 }
 
 /// What the scan keeps of each member besides the claims it reads: nothing (`()`, for
 /// the default [`Claims`]), or every member ([`Members`]).
-pub(crate) trait Record {
+pub(crate) trait Record<'a> {
     /// `true` if members are recorded; then any valid JSON value is read (within
     /// bounds), not only the flat ones.
     const ON: bool;
-    /// Keeps one member; `None` when full.
-    fn push(&mut self, key: (usize, usize), value: (usize, usize), kind: Kind) -> Option<()>;
+    /// Keeps the member whose name and value are at these byte ranges of `text`;
+    /// `None` when full.
+    fn push(
+        &mut self,
+        text: &'a str,
+        key: (usize, usize),
+        value: (usize, usize),
+        kind: Kind,
+    ) -> Option<()>;
 }
 
-impl Record for () {
+impl Record<'_> for () {
     const ON: bool = false;
     #[inline(always)]
-    fn push(&mut self, _: (usize, usize), _: (usize, usize), _: Kind) -> Option<()> {
+    fn push(&mut self, _: &str, _: (usize, usize), _: (usize, usize), _: Kind) -> Option<()> {
         Some(())
     }
 }
 
-impl Record for Members {
+impl<'a> Record<'a> for Members<'a> {
     const ON: bool = true;
     #[inline]
-    fn push(&mut self, key: (usize, usize), value: (usize, usize), kind: Kind) -> Option<()> {
-        let offset = |at: usize| u32::try_from(at).ok();
+    fn push(
+        &mut self,
+        text: &'a str,
+        key: (usize, usize),
+        value: (usize, usize),
+        kind: Kind,
+    ) -> Option<()> {
         *self.list.get_mut(self.len)? = Member {
-            key: [offset(key.0)?, offset(key.1)?],
-            value: [offset(value.0)?, offset(value.1)?],
+            key: text.get(key.0..key.1)?,
+            value: text.get(value.0..value.1)?,
             kind,
         };
         self.len += 1;
@@ -155,7 +167,7 @@ impl Record for Members {
 /// (`"scope"` is then a member like any other), and each member handed to `record`.
 /// With [`Members`], a member the validator does not read may hold any JSON value
 /// (nested, escaped, fractional), checked as serde_json would check it.
-pub(crate) fn scan_with<'a, R: Record>(
+pub(crate) fn scan_with<'a, R: Record<'a>>(
     json: &'a str,
     claims: &mut FlatClaims<'a>,
     scope_name: Option<&str>,
@@ -250,7 +262,7 @@ pub(crate) fn scan_with<'a, R: Record>(
                     Kind::Null
                 }
             };
-            record.push((key_start, key_end), (value_start, reader.at), kind)?;
+            record.push(json, (key_start, key_end), (value_start, reader.at), kind)?;
             reader.skip_ws();
             match reader.next()? {
                 b',' => reader.skip_ws(),

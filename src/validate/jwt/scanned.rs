@@ -22,9 +22,8 @@ const RAW_VALUE: &str = "$serde_json::private::RawValue";
 /// `T` from the recorded `members` of `text`; serde_json's answer over the whole text
 /// when this reader declines.
 #[inline]
-pub(crate) fn read<T: DeserializeOwned>(text: &str, members: &Members) -> Result<T, Error> {
+pub(crate) fn read<T: DeserializeOwned>(text: &str, members: &Members<'_>) -> Result<T, Error> {
     match T::deserialize(Payload {
-        text,
         members: members.as_slice(),
     }) {
         Ok(claims) => Ok(claims),
@@ -40,10 +39,6 @@ fn declined<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
 /// Not read here: serde_json reads the payload.
 fn decline() -> Error {
     de::Error::custom("left to serde_json")
-}
-
-fn span(text: &str, [start, end]: [u32; 2]) -> Result<&str, Error> {
-    text.get(start as usize..end as usize).ok_or_else(decline)
 }
 
 /// Hints this reader leaves to serde_json.
@@ -92,14 +87,12 @@ macro_rules! present_and_newtype {
 
 /// The payload: one JSON object.
 struct Payload<'de, 'm> {
-    text: &'de str,
-    members: &'m [Member],
+    members: &'m [Member<'de>],
 }
 
 impl<'de> Payload<'de, '_> {
     fn map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let mut map = Entries {
-            text: self.text,
             members: self.members.iter(),
             pending: None,
         };
@@ -172,10 +165,9 @@ impl<'de> Deserializer<'de> for Payload<'de, '_> {
 
 /// The members, in order, as serde_json's map access gives them.
 struct Entries<'de, 'm> {
-    text: &'de str,
-    members: std::slice::Iter<'m, Member>,
+    members: std::slice::Iter<'m, Member<'de>>,
     /// The member whose name was read and whose value was not yet.
-    pending: Option<&'m Member>,
+    pending: Option<&'m Member<'de>>,
 }
 
 impl<'de> MapAccess<'de> for Entries<'de, '_> {
@@ -192,14 +184,13 @@ impl<'de> MapAccess<'de> for Entries<'de, '_> {
             return Ok(None);
         };
         self.pending = Some(member);
-        seed.deserialize(Name(span(self.text, member.key)?))
-            .map(Some)
+        seed.deserialize(Name(member.key)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let member = self.pending.take().ok_or_else(decline)?;
         seed.deserialize(Value {
-            text: span(self.text, member.value)?,
+            text: member.value,
             kind: member.kind,
         })
     }
@@ -457,9 +448,8 @@ impl<'de> SeqAccess<'de> for Strings<'de> {
 
 /// [`read`] without the fallback: what this reader alone answers.
 #[cfg(test)]
-pub(super) fn read_here<T: DeserializeOwned>(text: &str, members: &Members) -> Result<T, Error> {
+pub(super) fn read_here<T: DeserializeOwned>(members: &Members<'_>) -> Result<T, Error> {
     T::deserialize(Payload {
-        text,
         members: members.as_slice(),
     })
 }

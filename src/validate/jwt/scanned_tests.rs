@@ -399,7 +399,7 @@ mod agrees_with_serde_json {
             return Ok(());
         }
         let serde = serde_json::from_str::<T>(json).ok();
-        if let Ok(here) = scanned::read_here::<T>(json, &members) {
+        if let Ok(here) = scanned::read_here::<T>(&members) {
             prop_assert_eq!(Some(here), serde_json::from_str::<T>(json).ok(), "{}", json);
         }
         prop_assert_eq!(scanned::read::<T>(json, &members).ok(), serde, "{}", json);
