@@ -34,10 +34,11 @@ use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Empty;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 use tower::{Layer, Service};
-use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
+use tower_bearer::{Audience, BearerAuthLayer, Claims, JwtValidator};
 
 const SECRET: &[u8] = b"bench-secret-that-is-at-least-32-bytes-long";
 const ISSUER: &str = "https://auth.example.com";
@@ -177,7 +178,22 @@ fn claims() -> serde_json::Value {
         "exp": now + 24 * 3600,
         "iat": now,
         "scope": "read write",
+        "roles": ["reader", "editor"],
     })
+}
+
+/// A claims type of the application's own, as users write it: the rows
+/// `hs256/bearer_layer` (default [`Claims`]) and `hs256/user_claims` verify the same token.
+#[derive(Clone, Deserialize)]
+#[allow(dead_code)]
+struct UserClaims {
+    sub: String,
+    exp: i64,
+    iat: i64,
+    iss: String,
+    aud: Audience,
+    scope: String,
+    roles: Vec<String>,
 }
 
 fn key_file(name: &str) -> Vec<u8> {
@@ -295,6 +311,14 @@ fn rows() -> Vec<Row> {
         "hs256/bearer_layer",
         StatusCode::OK,
         layer.layer(Ok200),
+        Some(hs_header.clone()),
+    ));
+    // The same token, its claims read into the application's own type.
+    rows.push(row(
+        "hs256/user_claims",
+        StatusCode::OK,
+        BearerAuthLayer::new(ours(Algorithm::HS256, &hs_key).with_claims::<UserClaims>())
+            .layer(Ok200),
         Some(hs_header.clone()),
     ));
     // Several issuers: the token's `iss` picks its source (here the last of three),

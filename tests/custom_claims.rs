@@ -1,7 +1,8 @@
 //! Custom claims types over a real server: refusals name the claim that failed (never
 //! its value, in header and body), for the default `Claims` and for a type of one's
 //! own; `BearerAuthLayer::require_scopes` answers with the bearer layer's realm and
-//! rejection handler.
+//! rejection handler. A type of one's own with roles, nested and escaped members is
+//! read on the validator's one-pass path with the same claims and refusals.
 
 mod common;
 
@@ -175,4 +176,109 @@ async fn require_scopes_from_the_bearer_layer_shares_realm_and_rejection() {
     )
     .await;
     assert_eq!(admin.status, 200);
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+struct RealmAccess {
+    roles: Vec<String>,
+}
+
+/// The members an identity provider such as Keycloak sends, read into a type of one's
+/// own: roles, a nested object, an escaped string.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+struct ProviderClaims {
+    sub: String,
+    exp: i64,
+    iat: i64,
+    iss: String,
+    aud: Audience,
+    scope: Scope,
+    roles: Vec<String>,
+    realm_access: RealmAccess,
+    name: Option<String>,
+}
+
+#[tokio::test]
+async fn own_claims_type_with_roles_and_nested_members_through_the_layer() {
+    const ISSUER: &str = "https://idp.example";
+    let validator = JwtValidator::<Claims>::hs256(SECRET)
+        .unwrap()
+        .with_issuer(ISSUER)
+        .unwrap()
+        .with_audience("api")
+        .unwrap()
+        .with_claims::<ProviderClaims>();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(BearerAuthLayer::new(validator))
+            .service(EchoClaims::<ProviderClaims>::new()),
+    )
+    .await;
+    let url = server.url("/");
+    let (iat, exp) = (now(), now() + 600);
+    let claims = json!({
+        "sub": "alice", "exp": exp, "iat": iat, "iss": ISSUER, "aud": ["api", "x"],
+        "scope": "read write", "roles": ["admin", "reader"],
+        "realm_access": {"roles": ["offline_access"], "n": [1, 2.5, null]},
+        "name": "Al\"ice \u{e9}\n", "email_verified": true,
+    });
+
+    let ok = get_with_token(&url, &hs256(&claims)).await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    let echoed = ok.json();
+    assert_eq!(echoed["sub"], "alice");
+    assert_eq!(echoed["iat"], iat);
+    assert_eq!(echoed["aud"], json!(["api", "x"]));
+    assert_eq!(echoed["scope"], "read write");
+    assert_eq!(echoed["roles"], json!(["admin", "reader"]));
+    assert_eq!(echoed["realm_access"]["roles"], json!(["offline_access"]));
+    assert_eq!(echoed["name"], "Al\"ice \u{e9}\n");
+
+    // The registered claims are checked whatever the type.
+    let mut other_issuer = claims.clone();
+    other_issuer["iss"] = json!("https://other.example");
+    let answer = get_with_token(&url, &hs256(&other_issuer)).await;
+    answer.assert_bearer_rejection(401, Some("invalid_token"));
+
+    // Refusals name the member, as serde's reading of the payload does.
+    let mut nested = claims.clone();
+    nested["realm_access"] = json!({"roles": "offline_access"});
+    let answer = get_with_token(&url, &hs256(&nested)).await;
+    assert_names(
+        &answer,
+        "The token realm_access claim is invalid",
+        &["offline_access"],
+    );
+
+    let mut no_roles = claims.clone();
+    no_roles.as_object_mut().unwrap().remove("roles");
+    let answer = get_with_token(&url, &hs256(&no_roles)).await;
+    assert_names(&answer, "The token has no roles claim", &[]);
+
+    // A duplicated member (JSON text, not a `Value`): refused, named.
+    let payload = claims.to_string().replacen(
+        "\"roles\":[\"admin\",\"reader\"]",
+        "\"roles\":[\"admin\"],\"roles\":[\"reader\"]",
+        1,
+    );
+    assert!(
+        payload.contains(r#""roles":["admin"],"roles""#),
+        "{payload}"
+    );
+    let token = hs256_text(&payload);
+    let answer = get_with_token(&url, &token).await;
+    assert_names(&answer, "The token roles claim is invalid", &[]);
+}
+
+/// An HS256 token over the payload text as given (a `Value` cannot hold a duplicate).
+fn hs256_text(payload: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    common::install_crypto_provider();
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET);
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256).unwrap();
+    format!("{input}.{signature}")
 }

@@ -1,6 +1,6 @@
 //! [`JwtValidator`]: signed JWTs (RFC 7519, compact JWS of RFC 7515) checked locally.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Ready;
@@ -23,6 +23,7 @@ pub(crate) mod base64url;
 pub(crate) mod json;
 mod registered;
 mod scan;
+mod scanned;
 
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
@@ -68,7 +69,11 @@ pub(crate) fn crypto_provider() -> &'static CryptoProvider {
 /// - Claims are only parsed after the signature verifies.
 ///
 /// `T` is the claims type inserted into the request: [`Claims`] by default, or any
-/// `DeserializeOwned + Clone + Send + Sync` type of yours.
+/// `DeserializeOwned + Clone + Send + Sync` type of yours. Both take the same fast path:
+/// the payload is read once, and your type's `Deserialize` is driven from that reading
+/// (names and plain strings borrowed, no second JSON parse); only unusual payloads
+/// (escaped names or registered claims, nesting deeper than 16, more than 48 members)
+/// are parsed again by serde_json, with the same result.
 ///
 /// ```
 /// use tower_bearer::{Claims, JwtValidator};
@@ -523,7 +528,8 @@ impl<T> JwtValidator<T> {
         &self.inner.issuers
     }
 
-    /// Returns the same settings with another claims type.
+    /// Returns the same settings with another claims type (your own
+    /// `Deserialize` struct: it is read on the same one-pass path as [`Claims`]).
     #[must_use]
     pub fn with_claims<U>(self) -> JwtValidator<U> {
         JwtValidator {
@@ -750,34 +756,54 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
 
         with_segment(payload, |json| {
             let text = json_object_text(json).ok_or(InvalidToken::Malformed)?;
-            // The usual flat payload is read once; anything else takes the serde path.
+            // The usual payload is read once; anything else takes the serde path.
             let mut flat = scan::FlatClaims::default();
             let scope_name = settings.scope_claim.as_deref();
-            let (claims, times) = match scan::scan_with(text, &mut flat, scope_name) {
-                Some(()) => {
-                    let times = self.check_registered(&flat.registered)?;
-                    let claims = match default_claims(&flat) {
-                        Some(claims) => claims,
-                        None => serde_json::from_str(text)
-                            .map_err(|_| super::shape::shape_error::<T>(text))?,
-                    };
-                    trace_accepted(&flat.registered);
-                    (claims, times)
+            if TypeId::of::<T>() == TypeId::of::<Claims>() {
+                // The default claims are built from the registered claims read.
+                if scan::scan_with(text, &mut flat, scope_name, &mut ()).is_none() {
+                    return self.read_with_serde(json, text, scope_name);
                 }
-                None => {
-                    let registered = Registered::parse_with(json, scope_name)?;
-                    let times = self.check_registered(&registered)?;
-                    let mut claims = serde_json::from_str(text)
-                        .map_err(|_| super::shape::shape_error::<T>(text))?;
-                    if let Some(name) = scope_name {
-                        named_scope(&mut claims, text, name)?;
-                    }
-                    trace_accepted(&registered);
-                    (claims, times)
+                let times = self.check_registered(&flat.registered)?;
+                let claims = match default_claims(&flat) {
+                    Some(claims) => claims,
+                    None => serde_json::from_str(text)
+                        .map_err(|_| super::shape::shape_error::<T>(text))?,
+                };
+                trace_accepted(&flat.registered);
+                Ok((claims, times))
+            } else {
+                // Any other type is read from the members the scan recorded.
+                let mut members = scan::Members::new();
+                if scan::scan_with(text, &mut flat, scope_name, &mut members).is_none() {
+                    return self.read_with_serde(json, text, scope_name);
                 }
-            };
-            Ok((claims, times))
+                let times = self.check_registered(&flat.registered)?;
+                let claims = scanned::read(text, &members)
+                    .map_err(|_| super::shape::shape_error::<T>(text))?;
+                trace_accepted(&flat.registered);
+                Ok((claims, times))
+            }
         })
+    }
+
+    /// A payload the scan does not read: serde reads the registered claims, then `T`.
+    #[cold]
+    fn read_with_serde(
+        &self,
+        json: &[u8],
+        text: &str,
+        scope_name: Option<&str>,
+    ) -> Result<(T, Times), InvalidToken> {
+        let registered = Registered::parse_with(json, scope_name)?;
+        let times = self.check_registered(&registered)?;
+        let mut claims =
+            serde_json::from_str(text).map_err(|_| super::shape::shape_error::<T>(text))?;
+        if let Some(name) = scope_name {
+            named_scope(&mut claims, text, name)?;
+        }
+        trace_accepted(&registered);
+        Ok((claims, times))
     }
 
     /// Decodes and parses a header segment, and verifies the signature with the key it
@@ -1007,3 +1033,5 @@ impl<T> JwtValidator<T> {
 
 #[cfg(test)]
 mod claim_rules_tests;
+#[cfg(test)]
+mod scanned_tests;

@@ -55,15 +55,123 @@ impl FlatClaims<'_> {
 /// returning it cost a copy per request.
 #[cfg(test)]
 pub(crate) fn scan<'a>(json: &'a str, claims: &mut FlatClaims<'a>) -> Option<()> {
-    scan_with(json, claims, None)
+    scan_with(json, claims, None, &mut ())
+}
+
+/// The most members a payload may have for [`Members`] to record it; one with more
+/// takes the serde path.
+pub(crate) const MAX_MEMBERS: usize = 48;
+
+/// Nested values deeper than this take the serde path (well inside serde_json's own
+/// recursion limit, so reading a nested value on its own never meets that limit).
+const MAX_DEPTH: u8 = 16;
+
+/// What a recorded member's value is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` or `false`.
+    Bool,
+    /// A non-negative integer of at most 18 digits, no leading zero.
+    Int,
+    /// Any other number (sign, fraction, exponent, more digits), valid JSON.
+    Number,
+    /// A string without escapes.
+    Str,
+    /// A string with (valid) escapes.
+    EscapedStr,
+    /// An array of strings without escapes.
+    StrArray,
+    /// Any other array, or an object: valid JSON, at most [`MAX_DEPTH`] deep.
+    Nested,
+}
+
+/// One top-level member: its name (between the quotes) and its value (the whole JSON
+/// text, quotes included), borrowed from the payload.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Member<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) value: &'a str,
+    pub(crate) kind: Kind,
+}
+
+/// Every top-level member of a payload, in order, for reading it into a claims type of
+/// the application's own without parsing it again ([`super::scanned`]).
+#[derive(Debug)]
+pub(crate) struct Members<'a> {
+    list: [Member<'a>; MAX_MEMBERS],
+    len: usize,
+}
+
+impl<'a> Members<'a> {
+    pub(crate) fn new() -> Self {
+        Self {
+            list: [Member::default(); MAX_MEMBERS],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Member<'a>] {
+        &self.list[..self.len]
+    }
+}
+
+/// What the scan keeps of each member besides the claims it reads: nothing (`()`, for
+/// the default [`Claims`]), or every member ([`Members`]).
+pub(crate) trait Record<'a> {
+    /// `true` if members are recorded; then any valid JSON value is read (within
+    /// bounds), not only the flat ones.
+    const ON: bool;
+    /// Keeps the member whose name and value are at these byte ranges of `text`;
+    /// `None` when full.
+    fn push(
+        &mut self,
+        text: &'a str,
+        key: (usize, usize),
+        value: (usize, usize),
+        kind: Kind,
+    ) -> Option<()>;
+}
+
+impl Record<'_> for () {
+    const ON: bool = false;
+    #[inline(always)]
+    fn push(&mut self, _: &str, _: (usize, usize), _: (usize, usize), _: Kind) -> Option<()> {
+        Some(())
+    }
+}
+
+impl<'a> Record<'a> for Members<'a> {
+    const ON: bool = true;
+    #[inline]
+    fn push(
+        &mut self,
+        text: &'a str,
+        key: (usize, usize),
+        value: (usize, usize),
+        kind: Kind,
+    ) -> Option<()> {
+        *self.list.get_mut(self.len)? = Member {
+            key: text.get(key.0..key.1)?,
+            value: text.get(value.0..value.1)?,
+            kind,
+        };
+        self.len += 1;
+        Some(())
+    }
 }
 
 /// [`scan`], with the scope claim read from the member `scope_name` when given
-/// (`"scope"` is then a member like any other).
-pub(crate) fn scan_with<'a>(
+/// (`"scope"` is then a member like any other), and each member handed to `record`.
+/// With [`Members`], a member the validator does not read may hold any JSON value
+/// (nested, escaped, fractional), checked as serde_json would check it.
+pub(crate) fn scan_with<'a, R: Record<'a>>(
     json: &'a str,
     claims: &mut FlatClaims<'a>,
     scope_name: Option<&str>,
+    record: &mut R,
 ) -> Option<()> {
     let mut reader = Reader {
         text: json,
@@ -78,6 +186,7 @@ pub(crate) fn scan_with<'a>(
         reader.at += 1;
     } else {
         loop {
+            let key_start = reader.at + 1;
             // A registered name is always written plainly (no escapes take this path),
             // so any other key is one the validator does not read.
             let bit = match reader.registered_name() {
@@ -92,6 +201,7 @@ pub(crate) fn scan_with<'a>(
                     }
                 }
             };
+            let key_end = reader.at - 1;
             reader.skip_ws();
             reader.expect(b':')?;
             reader.skip_ws();
@@ -99,19 +209,60 @@ pub(crate) fn scan_with<'a>(
                 return None;
             }
             seen |= bit;
-            match bit {
-                1 => claims.registered.exp = Some(reader.date()?),
-                2 => claims.registered.nbf = Some(reader.date()?),
-                4 => claims.iat = Some(reader.date()?),
-                8 => claims.registered.iss = Some(borrowed(reader.string()?)),
-                16 => claims.registered.aud = Some(reader.audiences()?),
-                32 => claims.registered.sub = Some(borrowed(reader.string()?)),
-                64 => claims.registered.jti = Some(borrowed(reader.string()?)),
-                128 => claims.scope = Some(reader.string()?),
-                256 => claims.sid = Some(reader.string()?),
-                512 => claims.client_id = Some(reader.string()?),
-                _ => reader.skip_scalar_or_strings()?,
-            }
+            let value_start = reader.at;
+            let kind = match bit {
+                1 => {
+                    claims.registered.exp = Some(reader.date()?);
+                    Kind::Int
+                }
+                2 => {
+                    claims.registered.nbf = Some(reader.date()?);
+                    Kind::Int
+                }
+                4 => {
+                    claims.iat = Some(reader.date()?);
+                    Kind::Int
+                }
+                8 => {
+                    claims.registered.iss = Some(borrowed(reader.string()?));
+                    Kind::Str
+                }
+                16 => {
+                    let aud = reader.audiences()?;
+                    let kind = match aud {
+                        Audiences::One(_) => Kind::Str,
+                        Audiences::Many(_) => Kind::StrArray,
+                    };
+                    claims.registered.aud = Some(aud);
+                    kind
+                }
+                32 => {
+                    claims.registered.sub = Some(borrowed(reader.string()?));
+                    Kind::Str
+                }
+                64 => {
+                    claims.registered.jti = Some(borrowed(reader.string()?));
+                    Kind::Str
+                }
+                128 => {
+                    claims.scope = Some(reader.string()?);
+                    Kind::Str
+                }
+                256 => {
+                    claims.sid = Some(reader.string()?);
+                    Kind::Str
+                }
+                512 => {
+                    claims.client_id = Some(reader.string()?);
+                    Kind::Str
+                }
+                _ if R::ON => reader.any_value()?,
+                _ => {
+                    reader.skip_scalar_or_strings()?;
+                    Kind::Null
+                }
+            };
+            record.push(json, (key_start, key_end), (value_start, reader.at), kind)?;
             reader.skip_ws();
             match reader.next()? {
                 b',' => reader.skip_ws(),
@@ -335,6 +486,137 @@ impl<'a> Reader<'a> {
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at.checked_add(word.len())?;
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// Any JSON value serde_json accepts (nested at most [`MAX_DEPTH`] deep), and what
+    /// it is; `None` for anything else.
+    fn any_value(&mut self) -> Option<Kind> {
+        match self.peek()? {
+            b'"' => self
+                .any_string()
+                .map(|escaped| if escaped { Kind::EscapedStr } else { Kind::Str }),
+            b'[' => {
+                let start = self.at;
+                if self.strings(drop).is_some() {
+                    return Some(Kind::StrArray);
+                }
+                self.at = start;
+                self.nested(0).map(|()| Kind::Nested)
+            }
+            b'{' => self.nested(0).map(|()| Kind::Nested),
+            b'-' | b'0'..=b'9' => self.number(),
+            b't' => self.literal(b"true").map(|()| Kind::Bool),
+            b'f' => self.literal(b"false").map(|()| Kind::Bool),
+            b'n' => self.literal(b"null").map(|()| Kind::Null),
+            _ => None,
+        }
+    }
+
+    /// A string, escapes allowed when valid (RFC 8259 §7: `\"`, `\\`, `\/`, `\b`,
+    /// `\f`, `\n`, `\r`, `\t`, `\u` and four hex digits); `Some(true)` if it has any.
+    /// Control characters are refused.
+    fn any_string(&mut self) -> Option<bool> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let mut at = self.at + 1;
+        let mut escaped = false;
+        loop {
+            at += first_stop(self.bytes.get(at..)?)?;
+            match self.bytes[at] {
+                b'"' => {
+                    self.at = at + 1;
+                    return Some(escaped);
+                }
+                b'\\' => {
+                    escaped = true;
+                    match self.bytes.get(at + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                        b'u' => {
+                            let hex = self.bytes.get(at + 2..at + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            at += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A JSON number (RFC 8259 §6): [`Kind::Int`] for a non-negative integer of at
+    /// most 18 digits, [`Kind::Number`] for any other.
+    fn number(&mut self) -> Option<Kind> {
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let digits = digit_run(self.bytes.get(self.at..)?);
+        if digits == 0 || (digits > 1 && self.bytes[self.at] == b'0') {
+            return None;
+        }
+        self.at += digits;
+        let mut plain = !negative && digits <= 18;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.some_digits()?;
+            plain = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            self.some_digits()?;
+            plain = false;
+        }
+        Some(if plain { Kind::Int } else { Kind::Number })
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        let digits = digit_run(self.bytes.get(self.at..)?);
+        self.at += digits;
+        (digits > 0).then_some(())
+    }
+
+    /// An array or object, valid JSON, nested at most [`MAX_DEPTH`] deep.
+    fn nested(&mut self, depth: u8) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let close = match self.next()? {
+            b'[' => b']',
+            b'{' => b'}',
+            _ => return None,
+        };
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            if close == b'}' {
+                self.any_string()?;
+                self.skip_ws();
+                self.expect(b':')?;
+                self.skip_ws();
+            }
+            match self.peek()? {
+                b'[' | b'{' => self.nested(depth + 1)?,
+                _ => {
+                    self.any_value()?;
+                }
+            }
+            self.skip_ws();
+            match self.next()? {
+                b',' => self.skip_ws(),
+                b if b == close => return Some(()),
+                _ => return None,
+            }
+        }
     }
 }
 
