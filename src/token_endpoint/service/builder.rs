@@ -88,7 +88,7 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     /// and a reused one revokes its whole family, as RFC 9700 §4.14.2 asks for public
     /// clients; a refreshed token can only narrow the original scope (RFC 6749 §6).
     /// Access tokens get a `jti` so they can be revoked (see
-    /// [`RevocationEndpoint`](super::RevocationEndpoint)).
+    /// [`RevocationEndpoint`](crate::token_endpoint::RevocationEndpoint)).
     pub fn with_refresh_tokens(
         mut self,
         store: Arc<dyn RefreshTokenStore>,
