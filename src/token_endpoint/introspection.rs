@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
@@ -15,9 +14,8 @@ use serde_json::{Map, Value};
 use tower_service::Service;
 
 use super::error::{json_response, BadRequest, TokenError};
-use super::form::{self, Encoding};
-use super::service::{client_credentials, declared_length, read_body};
-use super::{ResponseFuture, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY};
+use super::service::{authenticated_client, read_urlencoded_form};
+use super::ResponseFuture;
 use crate::error::AuthError;
 use crate::store::{ClientStore, RefreshRecord, RefreshTokenStore, StoreError, TokenTypeHint};
 use crate::validate::{TokenValidator, Validation};
@@ -142,25 +140,8 @@ where
     {
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
-        if declared_length(headers).is_some_and(|len| len > DEFAULT_MAX_BODY as u64) {
-            return Err(TokenError::PayloadTooLarge);
-        }
-        let mut content_types = headers.get_all(CONTENT_TYPE).iter();
-        let content_type = content_types.next().map(|v| v.as_bytes());
-        if content_types.next().is_some() {
-            return Err(TokenError::UnsupportedMediaType);
-        }
-        let Encoding::UrlEncoded = form::encoding(content_type)? else {
-            return Err(TokenError::UnsupportedMediaType);
-        };
-        let bytes = read_body(body, DEFAULT_MAX_BODY, DEFAULT_BODY_TIMEOUT).await?;
-        let form = form::parse_urlencoded(&bytes)?;
-        let (id, secret, basic) = client_credentials(headers, &form)?;
-        self.clients
-            .authenticate(&id, &secret)
-            .await
-            .map_err(|_| TokenError::TemporarilyUnavailable)?
-            .ok_or(TokenError::InvalidClient { basic })?;
+        let form = read_urlencoded_form(headers, body).await?;
+        authenticated_client(&*self.clients, headers, &form).await?;
         let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
         let hint = form
             .token_type_hint

@@ -6,16 +6,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
 use tower_service::Service;
 
 use super::error::{json_response, BadRequest, TokenError};
-use super::form::{self, Encoding};
-use super::service::{client_credentials, client_identity, declared_length, read_body};
-use super::{ResponseFuture, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY};
+use super::service::{authenticated_client, client_identity, read_urlencoded_form};
+use super::ResponseFuture;
 use crate::claims::HasJti;
 use crate::store::{
     revoke_token, ClientStore, RefreshTokenStore, RevocationStore, RevokeOutcome, TokenTypeHint,
@@ -169,30 +167,10 @@ where
     {
         let (parts, body) = request.into_parts();
         let headers = &parts.headers;
-        if declared_length(headers).is_some_and(|len| len > DEFAULT_MAX_BODY as u64) {
-            return Err(TokenError::PayloadTooLarge);
-        }
-        let mut content_types = headers.get_all(CONTENT_TYPE).iter();
-        let content_type = content_types.next().map(|v| v.as_bytes());
-        if content_types.next().is_some() {
-            return Err(TokenError::UnsupportedMediaType);
-        }
-        let Encoding::UrlEncoded = form::encoding(content_type)? else {
-            return Err(TokenError::UnsupportedMediaType);
-        };
-        let bytes = read_body(body, DEFAULT_MAX_BODY, DEFAULT_BODY_TIMEOUT).await?;
-        let form = form::parse_urlencoded(&bytes)?;
+        let form = read_urlencoded_form(headers, body).await?;
         let client_id = match clients {
             Some(_) if optional && !names_client(headers, &form) => String::new(),
-            Some(clients) => {
-                let (id, secret, basic) = client_credentials(headers, &form)?;
-                clients
-                    .authenticate(&id, &secret)
-                    .await
-                    .map_err(|_| TokenError::TemporarilyUnavailable)?
-                    .ok_or(TokenError::InvalidClient { basic })?;
-                id
-            }
+            Some(clients) => authenticated_client(clients, headers, &form).await?,
             None => client_identity(headers, &form),
         };
         let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
@@ -227,7 +205,7 @@ where
 
 /// `true` if the request names a client: HTTP Basic with a non-empty id (Swagger UI's
 /// empty `Basic Og==` names none), or `client_id` / `client_secret` in the body.
-fn names_client(headers: &http::HeaderMap, form: &form::TokenForm) -> bool {
+fn names_client(headers: &http::HeaderMap, form: &super::form::TokenForm) -> bool {
     form.client_id.is_some()
         || form.client_secret.is_some()
         || !client_identity(headers, form).is_empty()

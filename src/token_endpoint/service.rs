@@ -37,7 +37,10 @@ mod grants;
 mod request;
 
 pub use builder::TokenEndpointBuilder;
-pub(crate) use request::{client_credentials, client_identity, declared_length, read_body};
+pub(crate) use request::{
+    authenticated_client, client_credentials, client_identity, declared_length, read_body,
+    read_urlencoded_form,
+};
 use request::{parse_basic, parse_scope, Basic};
 
 /// Default upper bound on the request body: 16 KiB.

@@ -45,6 +45,48 @@ pub(crate) fn client_credentials(
     }
 }
 
+/// The `application/x-www-form-urlencoded` body of a request to the introspection or
+/// revocation endpoint (one `Content-Type`, bounded in size and time).
+pub(crate) async fn read_urlencoded_form<B>(
+    headers: &HeaderMap,
+    body: B,
+) -> Result<TokenForm, TokenError>
+where
+    B: Body + Send,
+    B::Data: Send,
+{
+    if declared_length(headers).is_some_and(|len| len > DEFAULT_MAX_BODY as u64) {
+        return Err(TokenError::PayloadTooLarge);
+    }
+    let mut content_types = headers.get_all(CONTENT_TYPE).iter();
+    let content_type = content_types.next().map(|v| v.as_bytes());
+    if content_types.next().is_some() {
+        return Err(TokenError::UnsupportedMediaType);
+    }
+    let form::Encoding::UrlEncoded = form::encoding(content_type)? else {
+        return Err(TokenError::UnsupportedMediaType);
+    };
+    let bytes = read_body(body, DEFAULT_MAX_BODY, DEFAULT_BODY_TIMEOUT).await?;
+    form::parse_urlencoded(&bytes)
+}
+
+/// The id of the client the request authenticates as (HTTP Basic or form credentials,
+/// RFC 6749 §2.3.1) against `clients`: `invalid_client` for wrong or missing
+/// credentials, `temporarily_unavailable` when the store fails.
+pub(crate) async fn authenticated_client(
+    clients: &dyn ClientStore,
+    headers: &HeaderMap,
+    form: &TokenForm,
+) -> Result<String, TokenError> {
+    let (id, secret, basic) = client_credentials(headers, form)?;
+    clients
+        .authenticate(&id, &secret)
+        .await
+        .map_err(|_| TokenError::TemporarilyUnavailable)?
+        .ok_or(TokenError::InvalidClient { basic })?;
+    Ok(id)
+}
+
 /// Splits a requested `scope` into distinct scope-tokens (RFC 6749 §3.3).
 pub(super) fn parse_scope(scope: &str) -> Result<Vec<&str>, TokenError> {
     let mut scopes: Vec<&str> = Vec::new();
