@@ -5,6 +5,9 @@
 set -euo pipefail
 dir="$(cd "$(dirname "$0")/../tests/oidc/introspection" && pwd)"
 cd "$dir"
+# One install at a time: a second `npm ci` would delete the first one's node_modules.
+exec 9>"$dir/.install.lock"
+flock 9
 stamp=node_modules/.package-lock.json
 if [ -f "$stamp" ] && [ node_modules/.package-lock.json -nt package-lock.json ] &&
     [ -d node_modules/oidc-provider ]; then

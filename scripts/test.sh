@@ -56,6 +56,8 @@ fi
 if [ ! -f tests/oidc/node_modules/oidc-provider/package.json ]; then
     (cd tests/oidc && npm ci --no-audit --no-fund)
 fi
+# tests/introspection.rs runs a second, separately pinned oidc-provider (opaque tokens).
+bash scripts/oidc-introspection-provider.sh
 
 cargo test --all-features
 

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -30,24 +30,35 @@ impl Drop for Provider {
     }
 }
 
+/// Runs the install script once per test binary: the tests run in parallel, and two
+/// concurrent `npm ci` runs delete each other's `node_modules` under a starting provider.
+fn install_provider() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let status = Command::new("bash")
+            .arg(format!("{root}/scripts/oidc-introspection-provider.sh"))
+            .status()
+            .expect("bash runs the install script");
+        assert!(
+            status.success(),
+            "installing oidc-provider failed (Node 20+ and npm needed)"
+        );
+    });
+}
+
 fn start_provider() -> Provider {
+    install_provider();
     let root = env!("CARGO_MANIFEST_DIR");
-    let status = Command::new("bash")
-        .arg(format!("{root}/scripts/oidc-introspection-provider.sh"))
-        .status()
-        .expect("bash runs the install script");
-    assert!(
-        status.success(),
-        "installing oidc-provider failed (Node 20+ and npm needed)"
-    );
     let mut child = Command::new("node")
         .arg("introspection-provider.mjs")
         .current_dir(format!("{root}/tests/oidc/introspection"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("node starts");
     let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -56,10 +67,21 @@ fn start_provider() -> Provider {
             }
         }
     });
-    let issuer = rx
-        .recv_timeout(Duration::from_secs(180))
-        .expect("oidc-provider did not start within 180 s");
-    Provider { child, issuer }
+    // Kept so that a provider that exits early says why in the failure message.
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
+    match rx.recv_timeout(Duration::from_secs(180)) {
+        Ok(issuer) => Provider { child, issuer },
+        Err(waited) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let errors = errors.join().unwrap_or_default();
+            panic!("oidc-provider did not start within 180 s ({waited}); its stderr:\n{errors}");
+        }
+    }
 }
 
 fn basic(id: &str, secret: &str) -> String {
