@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+
+use crate::keys::algorithm;
 
 /// The algorithms accepted by default.
 pub(super) const DEFAULT_ALGORITHMS: [Algorithm; 5] = [
@@ -14,36 +16,13 @@ pub(super) const DEFAULT_ALGORITHMS: [Algorithm; 5] = [
     Algorithm::RS256,
 ];
 
-pub(super) fn algorithm_name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::EdDSA => "EdDSA",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        _ => "",
-    }
-}
-
+/// A proof's `alg`: an asymmetric algorithm of the crate's one table, or RFC 9864's
+/// fully-specified `Ed25519`, which newer clients send. HMAC is not a proof algorithm.
 pub(super) fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    // Case-sensitive (RFC 7515 §4.1.1): `none` and the HMAC names are not here.
-    Some(match name {
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        // RFC 9864's fully-specified name, which newer clients send.
-        "EdDSA" | "Ed25519" => Algorithm::EdDSA,
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        _ => return None,
-    })
+    match name {
+        "Ed25519" => Some(Algorithm::EdDSA),
+        name => algorithm::parse(name).filter(|a| a.family() != AlgorithmFamily::Hmac),
+    }
 }
 
 pub(super) fn join_algs(algorithms: &[Algorithm]) -> Arc<str> {
@@ -51,7 +30,7 @@ pub(super) fn join_algs(algorithms: &[Algorithm]) -> Arc<str> {
         .iter()
         .map(|a| match a {
             Algorithm::EdDSA => "EdDSA Ed25519",
-            other => algorithm_name(*other),
+            other => algorithm::name(*other).unwrap_or_default(),
         })
         .collect::<Vec<_>>()
         .join(" ")

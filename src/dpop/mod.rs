@@ -70,7 +70,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use crate::error::{AuthError, ConfigError};
 
-use algorithms::{algorithm_name, join_algs, DEFAULT_ALGORITHMS};
+use algorithms::{join_algs, DEFAULT_ALGORITHMS};
 pub use error::{DpopError, DpopRefusal, ProofError};
 pub use htu::normalize_htu;
 pub use jwk::jwk_thumbprint;
@@ -184,7 +184,9 @@ impl Dpop {
     ) -> Result<Self, ConfigError> {
         let mut chosen = Vec::new();
         for algorithm in algorithms {
-            if algorithm.family() == AlgorithmFamily::Hmac || algorithm_name(algorithm).is_empty() {
+            if algorithm.family() == AlgorithmFamily::Hmac
+                || crate::keys::algorithm::name(algorithm).is_none()
+            {
                 return Err(ConfigError::KeyAlgorithmMismatch);
             }
             if !chosen.contains(&algorithm) {

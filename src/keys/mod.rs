@@ -59,6 +59,7 @@
 //! [`JwkOptions::with_max_keys`] allows (default [`DEFAULT_MAX_KEYS`]), or when no
 //! member is usable.
 
+pub(crate) mod algorithm;
 mod jwk;
 mod key;
 pub(crate) mod low_s;

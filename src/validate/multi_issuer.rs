@@ -296,8 +296,14 @@ where
             },
         };
         match source {
-            Some(Source::Keys(validator)) => Validation::Ready(validator.verify(token)),
-            Some(Source::Jwks(validator)) => validator.validate(token),
+            // The payload, decoded here to find `iss`, is not decoded again.
+            Some(Source::Keys(validator)) => Validation::Ready(
+                validator
+                    .verify_decoded(token, json)
+                    .map(|(claims, _)| claims)
+                    .map_err(AuthError::InvalidToken),
+            ),
+            Some(Source::Jwks(validator)) => validator.validate_decoded(token, json),
             None => refuse(InvalidToken::WrongIssuer),
         }
     }

@@ -280,12 +280,42 @@ where
     type Future = JwksFuture<T>;
 
     fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
+        self.validate_with(token, |validator| validator.verify(token))
+    }
+}
+
+impl<T> JwksValidator<T>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// As [`validate`](TokenValidator::validate), `json` being `token`'s payload
+    /// already decoded (by the multi-issuer routing).
+    pub(crate) fn validate_decoded(
+        &self,
+        token: &str,
+        json: &[u8],
+    ) -> Validation<T, JwksFuture<T>> {
+        self.validate_with(token, |validator| {
+            validator
+                .verify_decoded(token, json)
+                .map(|(claims, _)| claims)
+                .map_err(AuthError::InvalidToken)
+        })
+    }
+
+    /// Verifies with the keys in use; an unknown key refreshes the set.
+    #[inline]
+    fn validate_with(
+        &self,
+        token: &str,
+        verify: impl FnOnce(&super::JwtValidator<T>) -> Result<T, AuthError>,
+    ) -> Validation<T, JwksFuture<T>> {
         // A guard, not a clone of the `Arc`: no reference-count traffic on the hot path.
         let loaded = self.shared.loaded.load();
         let Some(validator) = &loaded.validator else {
             return self.on_unknown(token, &loaded, AuthError::Unavailable);
         };
-        match validator.verify(token) {
+        match verify(validator) {
             Err(AuthError::InvalidToken(
                 InvalidToken::UnknownKey | InvalidToken::UnsupportedAlgorithm,
             )) if header_kid(token).is_some_and(|(alg, kid)| {
