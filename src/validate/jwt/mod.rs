@@ -16,6 +16,7 @@ pub(crate) mod base64url;
 mod header;
 pub(crate) mod json;
 mod key;
+mod reader;
 mod registered;
 mod scan;
 mod scanned;
