@@ -59,6 +59,47 @@ impl<S, V, R> BearerAuth<S, V, R> {
     inner_service_accessors!();
 }
 
+impl<S, V: TokenValidator, R> BearerAuth<S, V, R> {
+    /// The request's token validated; `None` when it carries none and the layer is
+    /// optional (the request then passes on as anonymous).
+    #[inline(always)]
+    fn validate_request<B>(
+        &self,
+        request: &Request<B>,
+        #[cfg(feature = "metrics")] started: std::time::Instant,
+    ) -> Option<Validation<V::Claims, V::Future>> {
+        let settings = &*self.settings;
+        let syntax = if self
+            .validator
+            .accepts_only_b64token(crate::validate::sealed::Internal)
+        {
+            Syntax::Defer
+        } else {
+            Syntax::Check
+        };
+        Some(match settings.sources.extract_from(request, syntax) {
+            Ok(Some(token)) => {
+                let validation = match self.validator.validate(&token) {
+                    accepted @ Validation::Ready(Ok(_)) => accepted,
+                    // The answer checking first would have given.
+                    _ if matches!(syntax, Syntax::Defer) && b64token(token.as_bytes()).is_err() => {
+                        Validation::Ready(Err(InvalidToken::Malformed.into()))
+                    }
+                    other => other,
+                };
+                #[cfg(feature = "metrics")]
+                if let Validation::Ready(_) = &validation {
+                    crate::metrics::validated(started);
+                }
+                validation
+            }
+            Ok(None) if settings.optional => return None,
+            Ok(None) => Validation::Ready(Err(AuthError::MissingToken)),
+            Err(error) => Validation::Ready(Err(error)),
+        })
+    }
+}
+
 impl<S, V, R, B, ResBody> Service<Request<B>> for BearerAuth<S, V, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>> + Clone,
@@ -79,43 +120,19 @@ where
             let dpop = dpop.clone();
             return self.call_dpop(request, dpop);
         }
-        let settings = &*self.settings;
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();
-        let syntax = if self
-            .validator
-            .accepts_only_b64token(crate::validate::sealed::Internal)
-        {
-            Syntax::Defer
-        } else {
-            Syntax::Check
-        };
-        let validation = match settings.sources.extract_from(&request, syntax) {
-            Ok(Some(token)) => {
-                let validation = match self.validator.validate(&token) {
-                    accepted @ Validation::Ready(Ok(_)) => accepted,
-                    // The answer checking first would have given.
-                    _ if matches!(syntax, Syntax::Defer) && b64token(token.as_bytes()).is_err() => {
-                        Validation::Ready(Err(InvalidToken::Malformed.into()))
-                    }
-                    other => other,
-                };
-                #[cfg(feature = "metrics")]
-                if let Validation::Ready(_) = &validation {
-                    crate::metrics::validated(started);
-                }
-                validation
+        let Some(validation) = self.validate_request(
+            &request,
+            #[cfg(feature = "metrics")]
+            started,
+        ) else {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("no bearer credentials, passing on as anonymous");
+            if let Some(anonymous) = &self.anonymous {
+                request.extensions_mut().insert(anonymous.clone());
             }
-            Ok(None) if settings.optional => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!("no bearer credentials, passing on as anonymous");
-                if let Some(anonymous) = &self.anonymous {
-                    request.extensions_mut().insert(anonymous.clone());
-                }
-                return ResponseFuture::inner(self.inner.call(request));
-            }
-            Ok(None) => Validation::Ready(Err(AuthError::MissingToken)),
-            Err(error) => Validation::Ready(Err(error)),
+            return ResponseFuture::inner(self.inner.call(request));
         };
         match validation {
             Validation::Ready(Ok(claims)) => {
@@ -130,7 +147,7 @@ where
                 &self.on_rejection,
                 error,
                 request.headers(),
-                &settings.challenge,
+                &self.settings.challenge,
             )),
             Validation::Pending(future) => {
                 // Take the service that was polled ready; leave a fresh clone behind.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::crypto::CryptoProvider;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::de::DeserializeOwned;
 
 use super::{TokenValidator, Validation};
@@ -26,6 +26,7 @@ use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError};
 use header::{known_headers, KnownHeader};
 use key::VerifyingKey;
+#[cfg(feature = "cache")]
 pub(crate) use verify::{now, Times};
 
 /// Default leeway for `exp` and `nbf`.
@@ -370,7 +371,7 @@ impl<T> JwtValidator<T> {
         self.inner
             .keys
             .iter()
-            .all(|k| k.algorithm.family() == AlgorithmFamily::Hmac)
+            .all(|k| k.algorithm.family() == jsonwebtoken::AlgorithmFamily::Hmac)
     }
 }
 
