@@ -452,6 +452,72 @@ async fn a_key_of_one_issuer_never_verifies_a_token_claiming_another() {
     }
 }
 
+/// Each source reads the claims with its own settings and claims type, also when the
+/// router has already read the payload to find `iss`.
+#[tokio::test]
+async fn each_source_reads_the_claims_with_its_own_settings() {
+    let reads_scp = JwtValidator::<Claims>::hs256(KEY_A)
+        .unwrap()
+        .with_issuer("https://a.example")
+        .unwrap()
+        .scope_claim("scp")
+        .unwrap();
+    let validator = MultiIssuerValidator::new()
+        .with_keys(reads_scp)
+        .unwrap()
+        .with_keys(
+            JwtValidator::hs256(KEY_B)
+                .unwrap()
+                .with_issuer("https://b.example")
+                .unwrap(),
+        )
+        .unwrap();
+    let mut from_a = claims(Some("https://a.example"));
+    from_a["scp"] = json!("orders:read orders:write");
+    let read = outcome(&validator, &hs(KEY_A, &from_a)).await.unwrap();
+    assert_eq!(
+        read.scope.as_ref().map(|s| s.as_str()),
+        Some("orders:read orders:write")
+    );
+    let from_b = outcome(&validator, &hs(KEY_B, &claims(Some("https://b.example"))))
+        .await
+        .unwrap();
+    assert_eq!(from_b.scope.as_ref().map(|s| s.as_str()), Some("read"));
+
+    // A claims type of the application's own, through the same routing.
+    #[derive(Clone, Debug, serde::Deserialize)]
+    struct Mine {
+        sub: String,
+        iss: String,
+        roles: Vec<String>,
+    }
+    let mine = MultiIssuerValidator::<Mine>::new()
+        .with_keys(
+            JwtValidator::<Claims>::hs256(KEY_B)
+                .unwrap()
+                .with_issuer("https://b.example")
+                .unwrap()
+                .with_claims::<Mine>(),
+        )
+        .unwrap();
+    let mut with_roles = claims(Some("https://b.example"));
+    with_roles["roles"] = json!(["admin", "ops"]);
+    let read = outcome(&mine, &hs(KEY_B, &with_roles)).await.unwrap();
+    assert_eq!(
+        (read.sub.as_str(), read.iss.as_str(), read.roles),
+        (
+            "alice",
+            "https://b.example",
+            vec!["admin".to_owned(), "ops".to_owned()]
+        )
+    );
+    with_roles["roles"] = json!("admin");
+    assert_eq!(
+        refusal(outcome(&mine, &hs(KEY_B, &with_roles)).await),
+        InvalidToken::InvalidClaim("roles")
+    );
+}
+
 #[test]
 fn each_source_is_bound_to_exactly_one_issuer() {
     let none = JwtValidator::<Claims>::hs256(KEY_A).unwrap();

@@ -3,15 +3,15 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::jwt::base64url;
 use super::jwt::json::JsonStr;
 use super::jwt::DEFAULT_MAX_TOKEN_LEN;
+use super::jwt::{base64url, scan, verify};
 use super::{JwksFuture, JwksValidator, JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
@@ -47,8 +47,9 @@ struct Issuers<T> {
 ///
 /// - The token's `iss` picks the source **before any signature check**: it is read
 ///   from the payload (bounded by the token length limit, 8 KiB by default) without
-///   trusting it; the source then verifies the signature with its keys only and checks
-///   `iss` again, exactly. So a key of issuer A never verifies a token claiming issuer
+///   trusting it, by the same bounded, allocation-free reader that reads verified
+///   payloads; the source then verifies the signature with its keys only, and only
+///   then builds the claims and checks `iss` again, exactly. So a key of issuer A never verifies a token claiming issuer
 ///   B, even when both use the same algorithm or `kid`.
 /// - A token whose `iss` is not configured (or absent) is refused
 ///   (`invalid_token`, [`InvalidToken::WrongIssuer`] / `MissingClaim("iss")`) with no
@@ -230,8 +231,11 @@ enum Quick<'a> {
 /// top-level `iss` exactly after verifying the signature.
 #[inline]
 fn quick_issuer(json: &[u8]) -> Quick<'_> {
+    // Built once: building a finder cost more than the search itself.
+    static ISS: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new("\"iss\""));
     let mut found = None;
-    for at in memmem::find_iter(json, b"\"iss\"") {
+    for at in ISS.find_iter(json) {
         if at > 0 && json[at - 1] == b'\\' {
             return Quick::Unsure;
         }
@@ -286,7 +290,35 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     /// Picks the source by the payload's `iss` and validates with it.
+    #[inline]
     fn route(&self, token: &str, json: &[u8]) -> Validation<T, JwksFuture<T>> {
+        // The usual payload: the validator's own one-pass reader finds `iss`, and what
+        // it read is handed on, so the payload is read once in all.
+        if let Some(text) = verify::json_object_text(json) {
+            let mut flat = scan::FlatClaims::default();
+            if scan::scan_with(text, &mut flat, None, &mut ()).is_some() {
+                let Some(issuer) = flat.registered.iss.as_ref() else {
+                    return refuse(InvalidToken::MissingClaim("iss"));
+                };
+                return match self.source(&issuer.0) {
+                    Some(Source::Keys(validator)) => Validation::Ready(
+                        validator
+                            .verify_scanned(token, text, &flat)
+                            .map(|(claims, _)| claims)
+                            .map_err(AuthError::InvalidToken),
+                    ),
+                    Some(Source::Jwks(validator)) => validator.validate_scanned(token, text, &flat),
+                    None => refuse(InvalidToken::WrongIssuer),
+                };
+            }
+        }
+        self.route_unusual(token, json)
+    }
+
+    /// A payload the one-pass reader does not read (escapes, nesting, duplicates ...):
+    /// `iss` from a quick look, or exactly by serde.
+    #[cold]
+    fn route_unusual(&self, token: &str, json: &[u8]) -> Validation<T, JwksFuture<T>> {
         let source = match quick_issuer(json) {
             Quick::One(issuer) => self.source(issuer),
             Quick::Unsure => match exact_issuer(json) {

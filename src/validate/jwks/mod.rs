@@ -303,6 +303,22 @@ where
         })
     }
 
+    /// As [`validate_decoded`](Self::validate_decoded), the payload also scanned
+    /// (see [`JwtValidator::verify_scanned`](super::JwtValidator)).
+    pub(crate) fn validate_scanned(
+        &self,
+        token: &str,
+        text: &str,
+        flat: &super::jwt::scan::FlatClaims<'_>,
+    ) -> Validation<T, JwksFuture<T>> {
+        self.validate_with(token, |validator| {
+            validator
+                .verify_scanned(token, text, flat)
+                .map(|(claims, _)| claims)
+                .map_err(AuthError::InvalidToken)
+        })
+    }
+
     /// Verifies with the keys in use; an unknown key refreshes the set.
     #[inline]
     fn validate_with(

@@ -18,9 +18,9 @@ pub(crate) mod json;
 mod key;
 mod reader;
 mod registered;
-mod scan;
+pub(crate) mod scan;
 mod scanned;
-mod verify;
+pub(crate) mod verify;
 
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError};

@@ -105,14 +105,7 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
             if scan::scan_with(text, &mut flat, scope_name, &mut ()).is_none() {
                 return self.read_with_serde(json, text, scope_name);
             }
-            let times = self.check_registered(&flat.registered)?;
-            let claims = match default_claims(&flat) {
-                Some(claims) => claims,
-                None => serde_json::from_str(text)
-                    .map_err(|_| crate::validate::shape::shape_error::<T>(text))?,
-            };
-            trace_accepted(&flat.registered);
-            Ok((claims, times))
+            self.claims_from_flat(text, &flat)
         } else {
             // Any other type is read from the members the scan recorded.
             let mut members = scan::Members::new();
@@ -125,6 +118,43 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
             trace_accepted(&flat.registered);
             Ok((claims, times))
         }
+    }
+
+    /// The claims of a verified token from what the scan read of `text`, its payload,
+    /// when `T` is [`Claims`] (any other `T` is read by serde from `text`).
+    #[inline]
+    fn claims_from_flat(
+        &self,
+        text: &str,
+        flat: &scan::FlatClaims<'_>,
+    ) -> Result<(T, Times), InvalidToken> {
+        let times = self.check_registered(&flat.registered)?;
+        let claims = match default_claims(flat) {
+            Some(claims) => claims,
+            None => serde_json::from_str(text)
+                .map_err(|_| crate::validate::shape::shape_error::<T>(text))?,
+        };
+        trace_accepted(&flat.registered);
+        Ok((claims, times))
+    }
+
+    /// As [`verify_timed`](Self::verify_timed), for a caller that has already decoded
+    /// `token`'s payload into `text` and scanned it into `flat` with no scope claim
+    /// name of its own (the multi-issuer routing, which reads `iss` that way): the
+    /// signature is verified first, then the claims are built from that reading.
+    #[inline]
+    pub(crate) fn verify_scanned(
+        &self,
+        token: &str,
+        text: &str,
+        flat: &scan::FlatClaims<'_>,
+    ) -> Result<(T, Times), InvalidToken> {
+        self.verify_signed(token)?;
+        if self.inner.scope_claim.is_some() || TypeId::of::<T>() != TypeId::of::<Claims>() {
+            // Read with this validator's own settings and claims type.
+            return self.read_claims(text.as_bytes());
+        }
+        self.claims_from_flat(text, flat)
     }
 
     /// A payload the scan does not read: serde reads the registered claims, then `T`.
@@ -313,7 +343,7 @@ fn on_stack<const N: usize, R>(
 /// `json` as text if it is UTF-8 (RFC 7515 §5.2 steps 3 and 8, RFC 7519 §7.2 step 10)
 /// and starts like an object. The UTF-8 check covers the whole text: serde_json skips
 /// the strings of ignored members without validating them.
-fn json_object_text(json: &[u8]) -> Option<&str> {
+pub(crate) fn json_object_text(json: &[u8]) -> Option<&str> {
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return None;
     }
