@@ -365,21 +365,16 @@ fn our_issuer_emits_at_jwt_and_client_id() {
 const KEY_A: &[u8] = b"issuer-a-secret-of-at-least-32-bytes!!";
 const KEY_B: &[u8] = b"issuer-b-secret-of-at-least-32-bytes!!";
 
+/// The validator of one issuer, by name and HMAC key.
+fn issuer(name: &str, key: &[u8]) -> JwtValidator<Claims> {
+    JwtValidator::hs256(key).unwrap().with_issuer(name).unwrap()
+}
+
 fn two_issuers() -> MultiIssuerValidator<Claims> {
     MultiIssuerValidator::new()
-        .with_keys(
-            JwtValidator::hs256(KEY_A)
-                .unwrap()
-                .with_issuer("https://a.example")
-                .unwrap(),
-        )
+        .with_keys(issuer("https://a.example", KEY_A))
         .unwrap()
-        .with_keys(
-            JwtValidator::hs256(KEY_B)
-                .unwrap()
-                .with_issuer("https://b.example")
-                .unwrap(),
-        )
+        .with_keys(issuer("https://b.example", KEY_B))
         .unwrap()
 }
 
@@ -456,21 +451,13 @@ async fn a_key_of_one_issuer_never_verifies_a_token_claiming_another() {
 /// router has already read the payload to find `iss`.
 #[tokio::test]
 async fn each_source_reads_the_claims_with_its_own_settings() {
-    let reads_scp = JwtValidator::<Claims>::hs256(KEY_A)
-        .unwrap()
-        .with_issuer("https://a.example")
-        .unwrap()
+    let reads_scp = issuer("https://a.example", KEY_A)
         .scope_claim("scp")
         .unwrap();
     let validator = MultiIssuerValidator::new()
         .with_keys(reads_scp)
         .unwrap()
-        .with_keys(
-            JwtValidator::hs256(KEY_B)
-                .unwrap()
-                .with_issuer("https://b.example")
-                .unwrap(),
-        )
+        .with_keys(issuer("https://b.example", KEY_B))
         .unwrap();
     let mut from_a = claims(Some("https://a.example"));
     from_a["scp"] = json!("orders:read orders:write");
@@ -492,13 +479,7 @@ async fn each_source_reads_the_claims_with_its_own_settings() {
         roles: Vec<String>,
     }
     let mine = MultiIssuerValidator::<Mine>::new()
-        .with_keys(
-            JwtValidator::<Claims>::hs256(KEY_B)
-                .unwrap()
-                .with_issuer("https://b.example")
-                .unwrap()
-                .with_claims::<Mine>(),
-        )
+        .with_keys(issuer("https://b.example", KEY_B).with_claims::<Mine>())
         .unwrap();
     let mut with_roles = claims(Some("https://b.example"));
     with_roles["roles"] = json!(["admin", "ops"]);
