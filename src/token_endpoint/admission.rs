@@ -91,41 +91,9 @@ impl Admission {
     /// Waits for a slot, in the lane `username`'s recent failures choose.
     pub(crate) async fn admit(self: &Arc<Self>, username: &str) -> Result<Permit, Refused> {
         let suspect = self.is_suspect(username);
-        let rx = {
-            let mut state = self.lock();
-            state.clean.retain(|tx| !tx.is_closed());
-            state.suspect.retain(|tx| !tx.is_closed());
-            // Suspects waiting while a slot is free are held by their limit: a clean
-            // login takes the slot.
-            let may_run = if suspect {
-                state.clean.is_empty()
-                    && state.suspect.is_empty()
-                    && state.suspect_running < self.suspect_limit
-            } else {
-                state.clean.is_empty()
-            };
-            if state.free > 0 && may_run {
-                state.free -= 1;
-                if suspect {
-                    state.suspect_running += 1;
-                }
-                return Ok(self.permit(suspect));
-            }
-            let lane = if suspect {
-                &state.suspect
-            } else {
-                &state.clean
-            };
-            if lane.len() >= self.max_waiting {
-                return Err(Refused::Busy);
-            }
-            let (tx, rx) = oneshot::channel();
-            if suspect {
-                state.suspect.push_back(tx);
-            } else {
-                state.clean.push_back(tx);
-            }
-            rx
+        let rx = match self.take_turn(suspect)? {
+            Turn::Now(permit) => return Ok(permit),
+            Turn::Wait(rx) => rx,
         };
         let mut waiter = Waiter {
             rx,
@@ -151,6 +119,45 @@ impl Admission {
                 }
             }
         }
+    }
+
+    /// A slot now if one is free and no one of a lane with priority waits, else a
+    /// place in `suspect`'s lane (none when it is full).
+    fn take_turn(self: &Arc<Self>, suspect: bool) -> Result<Turn, Refused> {
+        let mut state = self.lock();
+        state.clean.retain(|tx| !tx.is_closed());
+        state.suspect.retain(|tx| !tx.is_closed());
+        // Suspects waiting while a slot is free are held by their limit: a clean
+        // login takes the slot.
+        let may_run = if suspect {
+            state.clean.is_empty()
+                && state.suspect.is_empty()
+                && state.suspect_running < self.suspect_limit
+        } else {
+            state.clean.is_empty()
+        };
+        if state.free > 0 && may_run {
+            state.free -= 1;
+            if suspect {
+                state.suspect_running += 1;
+            }
+            return Ok(Turn::Now(self.permit(suspect)));
+        }
+        let lane = if suspect {
+            &state.suspect
+        } else {
+            &state.clean
+        };
+        if lane.len() >= self.max_waiting {
+            return Err(Refused::Busy);
+        }
+        let (tx, rx) = oneshot::channel();
+        if suspect {
+            state.suspect.push_back(tx);
+        } else {
+            state.clean.push_back(tx);
+        }
+        Ok(Turn::Wait(rx))
     }
 
     fn permit(self: &Arc<Self>, suspect: bool) -> Permit {
@@ -292,6 +299,12 @@ impl Failures {
         }
         self.last.insert(key, now);
     }
+}
+
+/// What [`Admission::take_turn`] gives: a slot now, or a place in line.
+enum Turn {
+    Now(Permit),
+    Wait(oneshot::Receiver<()>),
 }
 
 #[cfg(test)]

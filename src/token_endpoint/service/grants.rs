@@ -25,17 +25,7 @@ impl<S: UserStore> Inner<S> {
         if let Some(scope) = &form.scope {
             parse_scope(scope)?;
         }
-        let record = config
-            .store
-            .lookup(token)
-            .await
-            .map_err(|_| TokenError::TemporarilyUnavailable)?
-            .ok_or(TokenError::InvalidRefreshToken)?;
-        if !client_id_eq(&record.session.client_id, client_id)
-            || !same_dpop_key(record.session.dpop_jkt.as_deref(), jkt)
-        {
-            return Err(TokenError::InvalidRefreshToken);
-        }
+        let record = Self::refresh_record(config, token, client_id, jkt).await?;
         // Neither a foreign token nor a too-wide scope spends the token.
         let narrowed = narrow_scopes(&record.session.scope, form.scope.as_deref())
             .map_err(|_| TokenError::InvalidScope)?;
@@ -75,6 +65,29 @@ impl<S: UserStore> Inner<S> {
             Some(rotated.token.as_str()),
             jkt,
         )
+    }
+
+    /// The session of a refresh token presented by `client_id` (with the DPoP key
+    /// `jkt`, if any): unknown tokens, another client's and another key's are all
+    /// `invalid_grant` alike, and none of them spends the token.
+    async fn refresh_record(
+        config: &RefreshConfig,
+        token: &str,
+        client_id: &str,
+        jkt: Option<&str>,
+    ) -> Result<RefreshRecord, TokenError> {
+        let record = config
+            .store
+            .lookup(token)
+            .await
+            .map_err(|_| TokenError::TemporarilyUnavailable)?
+            .ok_or(TokenError::InvalidRefreshToken)?;
+        if !client_id_eq(&record.session.client_id, client_id)
+            || !same_dpop_key(record.session.dpop_jkt.as_deref(), jkt)
+        {
+            return Err(TokenError::InvalidRefreshToken);
+        }
+        Ok(record)
     }
 
     /// Ends a session: its refresh-token family, and (with

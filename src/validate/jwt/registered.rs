@@ -86,27 +86,10 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
         let mut claims = Registered::default();
         let mut seen = 0u8;
         let reason = self.reason;
-        let scope_name = self.scope_name;
         while let Some(key) = map.next_key::<JsonStr<'de>>()? {
-            let key: &str = match scope_name {
-                Some(scope) if *key == *scope => "scope",
-                // The empty name is no claim the validator reads.
-                Some(_) if &*key == "scope" => "",
-                _ => &key,
-            };
-            let (bit, name) = match key {
-                "exp" => (1, "exp"),
-                "nbf" => (2, "nbf"),
-                "iat" => (4, "iat"),
-                "iss" => (8, "iss"),
-                "aud" => (16, "aud"),
-                "sub" => (32, "sub"),
-                "jti" => (64, "jti"),
-                "scope" => (128, "scope"),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
+            let Some((bit, name)) = registered_claim(&key, self.scope_name) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             };
             if seen & bit != 0 {
                 // A duplicated registered claim is ambiguous (RFC 7519 §4: MUST reject
@@ -115,49 +98,55 @@ impl<'de> Visitor<'de> for RegisteredSeed<'_> {
                 return Err(de::Error::custom("duplicate claim"));
             }
             seen |= bit;
-            let fail = |reason: &mut Option<InvalidToken>, e| {
-                *reason = Some(InvalidToken::InvalidClaim(name));
-                e
-            };
-            match name {
-                "exp" => {
-                    claims.exp = Some(
-                        map.next_value::<NumericDate>()
-                            .map_err(|e| fail(reason, e))?
-                            .0,
-                    )
-                }
-                "nbf" => {
-                    claims.nbf = Some(
-                        map.next_value::<NumericDate>()
-                            .map_err(|e| fail(reason, e))?
-                            .0,
-                    )
-                }
-                "iat" => {
-                    map.next_value::<NumericDate>()
-                        .map_err(|e| fail(reason, e))?;
-                }
-                "iss" => claims.iss = Some(map.next_value().map_err(|e| fail(reason, e))?),
-                "sub" => claims.sub = Some(map.next_value().map_err(|e| fail(reason, e))?),
-                "jti" => claims.jti = Some(map.next_value().map_err(|e| fail(reason, e))?),
-                "aud" => {
-                    claims.aud = Some(
-                        map.next_value::<AudSeedless<'de>>()
-                            .map_err(|e| fail(reason, e))?
-                            .0,
-                    )
-                }
-                _ => {
-                    claims.scope_is_array = map
-                        .next_value::<ScopeForm>()
-                        .map_err(|e| fail(reason, e))?
-                        .0;
-                }
-            }
+            read_claim(&mut map, &mut claims, name)
+                .inspect_err(|_| *reason = Some(InvalidToken::InvalidClaim(name)))?;
         }
         Ok(claims)
     }
+}
+
+/// The bit and name of the registered claim the member `key` holds; `None` for a
+/// member the validator does not read. With `scope_name`, that member is the scope
+/// and `scope` is not.
+fn registered_claim(key: &str, scope_name: Option<&str>) -> Option<(u8, &'static str)> {
+    let key = match scope_name {
+        Some(scope) if key == scope => "scope",
+        // The empty name is no claim the validator reads.
+        Some(_) if key == "scope" => "",
+        _ => key,
+    };
+    Some(match key {
+        "exp" => (1, "exp"),
+        "nbf" => (2, "nbf"),
+        "iat" => (4, "iat"),
+        "iss" => (8, "iss"),
+        "aud" => (16, "aud"),
+        "sub" => (32, "sub"),
+        "jti" => (64, "jti"),
+        "scope" => (128, "scope"),
+        _ => return None,
+    })
+}
+
+/// Reads the value of the registered claim `name` into `claims`.
+fn read_claim<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    claims: &mut Registered<'de>,
+    name: &str,
+) -> Result<(), A::Error> {
+    match name {
+        "exp" => claims.exp = Some(map.next_value::<NumericDate>()?.0),
+        "nbf" => claims.nbf = Some(map.next_value::<NumericDate>()?.0),
+        "iat" => {
+            map.next_value::<NumericDate>()?;
+        }
+        "iss" => claims.iss = Some(map.next_value()?),
+        "sub" => claims.sub = Some(map.next_value()?),
+        "jti" => claims.jti = Some(map.next_value()?),
+        "aud" => claims.aud = Some(map.next_value::<AudSeedless<'de>>()?.0),
+        _ => claims.scope_is_array = map.next_value::<ScopeForm>()?.0,
+    }
+    Ok(())
 }
 
 struct AudSeedless<'a>(Audiences<'a>);
