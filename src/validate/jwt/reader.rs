@@ -23,6 +23,7 @@ pub(super) const STOP: [bool; 256] = {
 
 /// The position of the first [`STOP`] byte, eight bytes at a time: a byte loop spent
 /// more time here than the rest of the payload's reading.
+#[inline]
 pub(super) fn first_stop(bytes: &[u8]) -> Option<usize> {
     first_flagged(bytes, stop_bytes, |b| STOP[usize::from(b)])
 }
@@ -50,6 +51,7 @@ fn first_flagged(
 /// The high bit of each byte of `word` that is a `"`, a `\\` or below `0x20`. Exact
 /// for the lowest such byte (a borrow only runs upwards from a flagged byte), which is
 /// the only one read.
+#[inline]
 fn stop_bytes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -62,6 +64,7 @@ fn stop_bytes(word: u64) -> u64 {
 
 /// The length of the run of ASCII digits `bytes` starts with, eight bytes at a time
 /// (dates are ten digits).
+#[inline]
 pub(super) fn digit_run(bytes: &[u8]) -> usize {
     first_flagged(bytes, non_digits, |b| !b.is_ascii_digit()).unwrap_or(bytes.len())
 }
@@ -69,6 +72,7 @@ pub(super) fn digit_run(bytes: &[u8]) -> usize {
 /// The high bit of each byte of `word` that is not an ASCII digit. Exact for the
 /// lowest such byte, the only one read: below `'0'` the subtraction borrows, above `'9'`
 /// the addition carries, and either runs only upwards from that byte.
+#[inline]
 fn non_digits(word: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let digits = word.wrapping_sub(0x3030_3030_3030_3030);
@@ -82,21 +86,25 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(super) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline]
     pub(super) fn next(&mut self) -> Option<u8> {
         let byte = self.peek()?;
         self.at += 1;
         Some(byte)
     }
 
+    #[inline]
     pub(super) fn expect(&mut self, byte: u8) -> Option<()> {
         (self.next()? == byte).then_some(())
     }
 
     /// JSON whitespace (RFC 8259 §2): space, tab, line feed, carriage return.
+    #[inline]
     pub(super) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.at += 1;
@@ -143,6 +151,7 @@ impl<'a> Reader<'a> {
 
     /// A NumericDate written as a non-negative integer that fits an `i64`. Fractions,
     /// exponents, signs and longer numbers go to the serde path, which knows them all.
+    #[inline]
     pub(super) fn date(&mut self) -> Option<i64> {
         let start = self.at;
         self.at += digit_run(&self.bytes[start..]);
@@ -162,6 +171,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
+    #[inline]
     pub(super) fn audiences(&mut self) -> Option<Audiences<'a>> {
         if self.peek() == Some(b'[') {
             let mut all = Vec::new();
@@ -173,6 +183,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `[` strings `]`, each handed to `each`.
+    #[inline]
     pub(super) fn strings(&mut self, mut each: impl FnMut(&'a str)) -> Option<()> {
         self.expect(b'[')?;
         self.skip_ws();
@@ -194,6 +205,7 @@ impl<'a> Reader<'a> {
     /// The value of a member the validator does not read: a string, an integer, a
     /// literal or an array of strings. Anything else (objects, other arrays, numbers
     /// with fractions or exponents) goes to the serde path.
+    #[inline]
     pub(super) fn skip_scalar_or_strings(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(drop),
@@ -211,6 +223,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at.checked_add(word.len())?;
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
@@ -218,6 +231,7 @@ impl<'a> Reader<'a> {
 
     /// Any JSON value serde_json accepts (nested at most [`MAX_DEPTH`] deep), and what
     /// it is; `None` for anything else.
+    #[inline]
     pub(super) fn any_value(&mut self) -> Option<Kind> {
         match self.peek()? {
             b'"' => self
@@ -243,6 +257,7 @@ impl<'a> Reader<'a> {
     /// A string, escapes allowed when valid (RFC 8259 §7: `\"`, `\\`, `\/`, `\b`,
     /// `\f`, `\n`, `\r`, `\t`, `\u` and four hex digits); `Some(true)` if it has any.
     /// Control characters are refused.
+    #[inline]
     pub(super) fn any_string(&mut self) -> Option<bool> {
         if self.peek() != Some(b'"') {
             return None;
@@ -277,6 +292,7 @@ impl<'a> Reader<'a> {
 
     /// A JSON number (RFC 8259 §6): [`Kind::Int`] for a non-negative integer of at
     /// most 18 digits, [`Kind::Number`] for any other.
+    #[inline]
     pub(super) fn number(&mut self) -> Option<Kind> {
         let negative = self.peek() == Some(b'-');
         if negative {
@@ -304,6 +320,7 @@ impl<'a> Reader<'a> {
         Some(if plain { Kind::Int } else { Kind::Number })
     }
 
+    #[inline]
     pub(super) fn some_digits(&mut self) -> Option<()> {
         let digits = digit_run(self.bytes.get(self.at..)?);
         self.at += digits;
@@ -348,6 +365,7 @@ impl<'a> Reader<'a> {
     }
 }
 
+#[inline]
 pub(super) fn borrowed(s: &str) -> JsonStr<'_> {
     JsonStr(Cow::Borrowed(s))
 }
