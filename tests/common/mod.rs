@@ -170,6 +170,32 @@ pub async fn get_with_token(url: &str, token: &str) -> Answer {
     get(url, &[("authorization", &format!("Bearer {token}"))]).await
 }
 
+/// Polls `GET url` with `token` until it is refused with `401 invalid_token`, which
+/// must happen within `limit` after `since`: for effects that cross nodes or caches
+/// (a revocation pushed to another node, a disabled user leaving a cache), where no
+/// clock can be paused. Until then every answer must be `200`.
+#[allow(dead_code)]
+pub async fn refused_within(
+    url: &str,
+    token: &str,
+    since: std::time::Instant,
+    limit: std::time::Duration,
+) {
+    loop {
+        let answer = get_with_token(url, token).await;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            answer.assert_bearer_rejection(401, Some("invalid_token"));
+            return;
+        }
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        assert!(
+            since.elapsed() < limit,
+            "{url}: the token is still accepted {limit:?} later"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub fn now() -> i64 {
     jsonwebtoken::get_current_timestamp() as i64
 }
