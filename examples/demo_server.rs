@@ -85,7 +85,7 @@ use serde_json::{json, Value};
 use tower::{service_fn, util::BoxCloneService, Layer, Service, ServiceExt};
 use tower_bearer::current_user::{CurrentUser, UserLookup};
 use tower_bearer::dpop::ReplayStore;
-use tower_bearer::keys::{public_jwk_from_private, JwkOptions, KeySet, OpenIdConfiguration};
+use tower_bearer::keys::{public_jwk_from_private, JwkOptions, KeySet};
 use tower_bearer::metadata::{
     AuthorizationServerMetadata, ProtectedResourceMetadata, WellKnownService,
 };
@@ -527,9 +527,9 @@ async fn main() -> Result<(), Error> {
             .to_validator::<Claims>()?
             .with_issuer(&iss)?
             .require_low_s_ecdsa();
-        let configuration = OpenIdConfiguration::for_issuer(&iss, &[algorithm])?
+        let configuration = AuthorizationServerMetadata::openid_for_issuer(&iss, &[algorithm])?
             .with_token_endpoint_auth_methods(["none"])
-            .with_scopes(["me", "items"]);
+            .with_scopes(["me", "items"])?;
         let well_known = vec![
             (
                 "/.well-known/jwks.json",

@@ -20,10 +20,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::{Service, ServiceBuilder};
-use tower_bearer::keys::{
-    public_jwk, JwkOptions, KeySet, KeySetError, OpenIdConfiguration, SkipReason,
-};
-use tower_bearer::metadata::WellKnownService;
+use tower_bearer::keys::{public_jwk, JwkOptions, KeySet, KeySetError, SkipReason};
+use tower_bearer::metadata::{AuthorizationServerMetadata, WellKnownService};
 use tower_bearer::validate::{
     max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksValidatorBuilder,
 };
@@ -649,7 +647,8 @@ async fn jwks_discovery_configures_issuer_and_jwks_uri() {
     let issuer = Issuer::new(&set(&[(ED, "d1")]));
     let idp = serve(issuer.clone()).await;
     let base = idp.url("");
-    let configuration = OpenIdConfiguration::for_issuer(&base, &[Algorithm::EdDSA]).unwrap();
+    let configuration =
+        AuthorizationServerMetadata::openid_for_issuer(&base, &[Algorithm::EdDSA]).unwrap();
     *issuer.configuration.lock().unwrap() =
         Some(WellKnownService::openid_configuration(&configuration));
 
@@ -718,12 +717,13 @@ async fn well_known_services_over_tcp() {
     assert_eq!(head.status, StatusCode::OK);
     assert!(head.body.is_empty());
 
-    let configuration = OpenIdConfiguration::for_issuer(
+    let configuration = AuthorizationServerMetadata::openid_for_issuer(
         "https://auth.example.com",
         &[Algorithm::RS256, Algorithm::EdDSA],
     )
     .unwrap()
-    .with_scopes(["me", "items"]);
+    .with_scopes(["me", "items"])
+    .unwrap();
     let oidc = serve(WellKnownService::openid_configuration(&configuration)).await;
     let answer = get(&oidc.url("/.well-known/openid-configuration"), &[]).await;
     assert_eq!(answer.status, StatusCode::OK);

@@ -7,8 +7,9 @@
 //! - [`KeySet::from_json`]: a fetched JWK set, filtered by the rules of [`JwkOptions`]
 //!   (signature keys only, no private or symmetric keys, an algorithm that is stated or
 //!   fixed by the curve, a bounded number of keys).
-//! - [`public_jwk`], [`public_jwk_from_private`] and [`OpenIdConfiguration`]: the
-//!   issuer side; [`WellKnownService`](crate::metadata::WellKnownService) serves them at
+//! - [`public_jwk`], [`public_jwk_from_private`] and
+//!   [`AuthorizationServerMetadata::openid_for_issuer`](crate::metadata::AuthorizationServerMetadata::openid_for_issuer):
+//!   the issuer side; [`WellKnownService`](crate::metadata::WellKnownService) serves them at
 //!   `/.well-known/jwks.json` (public members only) and a minimal
 //!   `/.well-known/openid-configuration`.
 //! - [`SigningKeys`]: the issuer's signing keys with rotation without restart, shared
@@ -66,7 +67,7 @@ pub(crate) mod low_s;
 mod publish;
 mod rotation;
 
-pub use crate::metadata::{OpenIdConfiguration, DEFAULT_MAX_AGE};
+pub use crate::metadata::DEFAULT_MAX_AGE;
 pub use jwk::{JwkOptions, KeySetError, SkipReason, SkippedKey, DEFAULT_MAX_KEYS};
 pub use key::{KeySet, ValidationKey};
 pub(crate) use publish::serialize_set;

@@ -1,6 +1,8 @@
-//! RFC 8414 authorization-server metadata.
+//! RFC 8414 authorization-server metadata, and the OpenID Provider configuration
+//! (OpenID Connect Discovery 1.0 §3) that extends it.
 
 use bytes::Bytes;
+use jsonwebtoken::Algorithm;
 use serde::Serialize;
 
 use super::{check_url, strings, well_known};
@@ -17,6 +19,26 @@ use crate::error::{is_scope_token, ConfigError};
 ///
 /// Set `jwks_uri` only when tokens are signed with public-key algorithms: with an HMAC
 /// secret there is nothing a client may fetch, and the document says so by omission.
+///
+/// The same document, with [`with_openid`](Self::with_openid), is a minimal OpenID
+/// Provider configuration (OpenID Connect Discovery 1.0 §3, which builds on RFC 8414):
+/// served at `/.well-known/openid-configuration`
+/// ([`WellKnownService::openid_configuration`](super::WellKnownService::openid_configuration)).
+///
+/// ```
+/// use tower_bearer::jsonwebtoken::Algorithm;
+/// use tower_bearer::metadata::AuthorizationServerMetadata;
+///
+/// let oauth = AuthorizationServerMetadata::new("https://auth.example.com", "https://auth.example.com/token")?
+///     .with_revocation_endpoint("https://auth.example.com/revoke")?;
+/// assert_eq!(oauth.well_known_path(), "/.well-known/oauth-authorization-server");
+///
+/// let openid = AuthorizationServerMetadata::openid_for_issuer("https://auth.example.com", &[Algorithm::RS256])?;
+/// let json: serde_json::Value = serde_json::from_slice(&openid.to_json()).unwrap();
+/// assert_eq!(json["jwks_uri"], "https://auth.example.com/.well-known/jwks.json");
+/// assert_eq!(json["id_token_signing_alg_values_supported"][0], "RS256");
+/// # Ok::<_, tower_bearer::ConfigError>(())
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct AuthorizationServerMetadata {
     issuer: String,
@@ -32,6 +54,11 @@ pub struct AuthorizationServerMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
     response_types_supported: Vec<String>,
+    /// OpenID Connect Discovery 1.0 §3 (with [`with_openid`](Self::with_openid)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject_types_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token_signing_alg_values_supported: Option<Vec<String>>,
     grant_types_supported: Vec<String>,
     token_endpoint_auth_methods_supported: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -65,6 +92,8 @@ impl AuthorizationServerMetadata {
             introspection_endpoint: None,
             introspection_endpoint_auth_methods_supported: None,
             response_types_supported: Vec::new(),
+            subject_types_supported: None,
+            id_token_signing_alg_values_supported: None,
             grant_types_supported: strings(["password"]),
             token_endpoint_auth_methods_supported: client_auth_methods(),
             scopes_supported: Vec::new(),
@@ -80,6 +109,48 @@ impl AuthorizationServerMetadata {
         check_url(jwks_uri, "jwks_uri")?;
         self.jwks_uri = Some(jwks_uri.to_owned());
         Ok(self)
+    }
+
+    /// Makes this an OpenID Provider configuration (OpenID Connect Discovery 1.0 §3):
+    /// adds `subject_types_supported` (`["public"]`) and
+    /// `id_token_signing_alg_values_supported` (`algorithms`, those of the published
+    /// keys). Needs [`with_jwks_uri`](Self::with_jwks_uri) first: §3 requires `jwks_uri`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] without a `jwks_uri`, [`ConfigError::NoKeys`] for
+    /// no algorithm.
+    pub fn with_openid(mut self, algorithms: &[Algorithm]) -> Result<Self, ConfigError> {
+        if self.jwks_uri.is_none() {
+            return Err(ConfigError::InvalidValue(
+                "jwks_uri: an OpenID configuration needs one",
+            ));
+        }
+        let names: Vec<String> = algorithms
+            .iter()
+            .filter_map(|a| crate::keys::algorithm::name(*a))
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        self.subject_types_supported = Some(strings(["public"]));
+        self.id_token_signing_alg_values_supported = Some(names);
+        Ok(self)
+    }
+
+    /// An OpenID Provider configuration for `issuer` with the token endpoint at
+    /// `{issuer}/token` and the JWK set at `{issuer}/.well-known/jwks.json`, signing
+    /// with `algorithms`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new) and [`with_openid`](Self::with_openid).
+    pub fn openid_for_issuer(issuer: &str, algorithms: &[Algorithm]) -> Result<Self, ConfigError> {
+        let base = issuer.trim_end_matches('/');
+        Self::new(issuer, &format!("{base}/token"))?
+            .with_jwks_uri(&format!("{base}/.well-known/jwks.json"))?
+            .with_openid(algorithms)
     }
 
     /// Sets `revocation_endpoint` (RFC 7009), authenticated by `client_secret_basic` or
@@ -203,6 +274,46 @@ mod tests {
             tenant.well_known_path(),
             "/.well-known/oauth-authorization-server/t1"
         );
+    }
+
+    #[test]
+    fn openid_configuration_needs_a_jwks_uri_and_an_algorithm_fails() {
+        let plain =
+            AuthorizationServerMetadata::new("https://as.example", "https://as.example/token")
+                .unwrap();
+        assert_eq!(
+            plain.clone().with_openid(&[Algorithm::RS256]).unwrap_err(),
+            ConfigError::InvalidValue("jwks_uri: an OpenID configuration needs one")
+        );
+        let with_keys = plain.with_jwks_uri("https://as.example/jwks").unwrap();
+        assert_eq!(with_keys.with_openid(&[]).unwrap_err(), ConfigError::NoKeys);
+    }
+
+    #[test]
+    fn openid_configuration_adds_its_members_ok() {
+        let openid = AuthorizationServerMetadata::openid_for_issuer(
+            "https://as.example/",
+            &[Algorithm::RS256, Algorithm::EdDSA],
+        )
+        .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&openid.to_json()).unwrap();
+        assert_eq!(json["token_endpoint"], "https://as.example/token");
+        assert_eq!(json["jwks_uri"], "https://as.example/.well-known/jwks.json");
+        assert_eq!(
+            json["subject_types_supported"],
+            serde_json::json!(["public"])
+        );
+        assert_eq!(
+            json["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "EdDSA"])
+        );
+        // Plain RFC 8414 metadata has neither.
+        let plain =
+            AuthorizationServerMetadata::new("https://as.example", "https://as.example/token")
+                .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&plain.to_json()).unwrap();
+        assert!(json.get("subject_types_supported").is_none());
+        assert!(json.get("id_token_signing_alg_values_supported").is_none());
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //!   their path-aware well-known URLs (RFC 9728 §3.1), and
 //!   [`BearerAuthLayer::with_resource_metadata`](crate::BearerAuthLayer::with_resource_metadata)
 //!   points every `401` challenge at the document.
-//! - [`OpenIdConfiguration`]: a minimal OpenID Provider configuration, and the JWK set
-//!   itself ([`WellKnownService::jwks`]): what OpenID Connect clients read.
+//! - The same [`AuthorizationServerMetadata`] with
+//!   [`with_openid`](AuthorizationServerMetadata::with_openid): a minimal OpenID
+//!   Provider configuration ([`WellKnownService::openid_configuration`]), and the JWK
+//!   set itself ([`WellKnownService::jwks`]): what OpenID Connect clients read.
 //!
 //! [`WellKnownService`] answers every one of them the same way: `GET`/`HEAD` with the
 //! document and `Cache-Control`, `405` for other methods.
@@ -46,12 +48,10 @@
 //! ```
 
 mod authorization_server;
-mod openid_configuration;
 mod protected_resource;
 mod service;
 
 pub use authorization_server::AuthorizationServerMetadata;
-pub use openid_configuration::OpenIdConfiguration;
 pub use protected_resource::ProtectedResourceMetadata;
 pub use service::{WellKnownService, DEFAULT_MAX_AGE};
 

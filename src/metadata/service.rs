@@ -14,7 +14,7 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use jsonwebtoken::jwk::JwkSet;
 
-use super::{AuthorizationServerMetadata, OpenIdConfiguration, ProtectedResourceMetadata};
+use super::{AuthorizationServerMetadata, ProtectedResourceMetadata};
 use crate::error::ConfigError;
 use crate::keys::{serialize_set, SigningKeys};
 
@@ -121,9 +121,11 @@ impl WellKnownService {
         Self::serving(Documents::SigningKeys(keys.clone()), JWK_SET)
     }
 
-    /// Serves `configuration`, conventionally at `/.well-known/openid-configuration`.
+    /// Serves `configuration` (metadata made an OpenID Provider configuration with
+    /// [`with_openid`](AuthorizationServerMetadata::with_openid)), conventionally at
+    /// `/.well-known/openid-configuration`.
     #[must_use]
-    pub fn openid_configuration(configuration: &OpenIdConfiguration) -> Self {
+    pub fn openid_configuration(configuration: &AuthorizationServerMetadata) -> Self {
         Self::from_json(configuration.to_json())
     }
 
