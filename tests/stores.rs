@@ -424,6 +424,38 @@ mod clients {
             Err(ConfigError::InvalidScope)
         );
     }
+
+    /// One `MemoryStore` serves every store trait, and its clones share every part.
+    #[tokio::test]
+    async fn memory_store_clones_share_every_part() {
+        use tower_bearer::store::{LoginThrottle, LoginThrottleConfig};
+        let store = MemoryStore::new()
+            .with_clients([Client::new("svc", "s3cret", "read").unwrap()])
+            .with_login_throttle(LoginThrottleConfig::per_username(1));
+        let clone = store.clone();
+        let token = store.issue(&session(3600)).await.unwrap();
+        assert!(clone.lookup(token.as_str()).await.unwrap().is_some());
+        clone.rotate(token.as_str()).await.unwrap();
+        assert_eq!(
+            store.rotate(token.as_str()).await.unwrap_err(),
+            RefreshError::Reused
+        );
+        store.revoke_jti("shared-jti", now() + 60).await.unwrap();
+        assert!(clone.is_revoked("shared-jti").await.unwrap());
+        assert!(!clone.is_session_revoked("shared-jti").await.unwrap());
+        assert_eq!(clone.check("bob", None).await.unwrap(), None);
+        store.failed("bob", None).await.unwrap();
+        assert!(clone.check("bob", None).await.unwrap().is_some());
+        assert_eq!(clone.check("alice", None).await.unwrap(), None);
+        assert!(clone.authenticate("svc", "s3cret").await.unwrap().is_some());
+        assert!(clone.authenticate("svc", "wrong").await.unwrap().is_none());
+        // A separate store shares nothing.
+        let other = MemoryStore::new();
+        assert!(other.lookup(token.as_str()).await.unwrap().is_none());
+        assert!(!other.is_revoked("shared-jti").await.unwrap());
+        assert_eq!(other.check("bob", None).await.unwrap(), None);
+        assert!(other.authenticate("svc", "s3cret").await.unwrap().is_none());
+    }
 }
 
 #[cfg(feature = "redis")]
