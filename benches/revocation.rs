@@ -22,7 +22,7 @@ use hmac::{Hmac, Mac};
 use http::{header, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
-use tower_bearer::store::MemoryRevocationStore;
+use tower_bearer::store::MemoryStore;
 use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RevocationCheck, TokenValidator};
 
 const SECRET: &[u8] = b"bench-secret-that-is-at-least-32-bytes";
@@ -76,7 +76,7 @@ fn revocation(c: &mut Criterion) {
         .build()
         .unwrap();
     let jwt = JwtValidator::<Claims>::hs256(SECRET).unwrap().require_jti();
-    let store = MemoryRevocationStore::new();
+    let store = MemoryStore::new();
     bench_layer(c, &rt, "revocation/off", jwt.clone());
     // A long TTL so that every iteration is a cache hit (the default 500 ms TTL misses
     // once per 500 ms per jti, which is noise at these rates).

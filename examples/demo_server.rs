@@ -91,8 +91,7 @@ use tower_bearer::metadata::{
 };
 use tower_bearer::openapi::{DocsService, OpenApiSecurity};
 use tower_bearer::store::{
-    Client, ClientStore, LoginThrottle, LoginThrottleConfig, MemoryClientStore,
-    MemoryLoginThrottle, MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore,
+    Client, ClientStore, LoginThrottle, LoginThrottleConfig, MemoryStore, RefreshTokenStore,
     RevocationStore,
 };
 use tower_bearer::token_endpoint::{
@@ -558,7 +557,7 @@ async fn main() -> Result<(), Error> {
     // What this node revokes (a token, a session) it refuses at once; other nodes
     // through Redis pub/sub, or within the check's 500 ms while that is down.
     let revocations: Arc<dyn RevocationStore> = Arc::new(check.local_revocations());
-    let clients: Arc<dyn ClientStore> = Arc::new(MemoryClientStore::new([Client::new(
+    let clients: Arc<dyn ClientStore> = Arc::new(MemoryStore::new().with_clients([Client::new(
         DEMO_CLIENT,
         DEMO_CLIENT_SECRET,
         "items",
@@ -712,9 +711,7 @@ async fn stores() -> Result<Stores, Error> {
     };
     #[cfg(feature = "redis")]
     {
-        use tower_bearer::store::{
-            RedisConfig, RedisLoginThrottle, RedisStore, DEFAULT_REPLICA_ACK_TIMEOUT,
-        };
+        use tower_bearer::store::{RedisConfig, RedisStore, DEFAULT_REPLICA_ACK_TIMEOUT};
         let config = match (env("REDIS_URL"), env("REDIS_CLUSTER")) {
             (Some(_), Some(_)) => return Err("set REDIS_URL or REDIS_CLUSTER, not both".into()),
             (Some(url), None) => Some(RedisConfig::single(&url)),
@@ -730,11 +727,12 @@ async fn stores() -> Result<Stores, Error> {
             (None, None) => None,
         };
         if let Some(config) = config {
-            let redis = Arc::new(RedisStore::connect_with(&config).await?);
-            let throttle = limit.map(|limit| {
-                Arc::new(RedisLoginThrottle::new(redis.connection().clone(), limit))
-                    as Arc<dyn LoginThrottle>
+            let redis = RedisStore::connect_with(&config).await?;
+            let redis = Arc::new(match limit {
+                Some(limit) => redis.with_login_throttle(limit),
+                None => redis,
             });
+            let throttle = limit.map(|_| redis.clone() as Arc<dyn LoginThrottle>);
             eprintln!(
                 "refresh tokens, revocations, DPoP proofs and login throttling in Redis{}",
                 if config.is_cluster() { " Cluster" } else { "" }
@@ -746,12 +744,12 @@ async fn stores() -> Result<Stores, Error> {
     if env("REDIS_URL").is_some() || env("REDIS_CLUSTER").is_some() {
         return Err("REDIS_URL and REDIS_CLUSTER need the `redis` feature".into());
     }
-    Ok((
-        Arc::new(MemoryRefreshStore::new()),
-        Arc::new(MemoryRevocationStore::new()),
-        limit.map(|limit| Arc::new(MemoryLoginThrottle::new(limit)) as Arc<dyn LoginThrottle>),
-        None,
-    ))
+    let memory = Arc::new(match limit {
+        Some(limit) => MemoryStore::new().with_login_throttle(limit),
+        None => MemoryStore::new(),
+    });
+    let throttle = limit.map(|_| memory.clone() as Arc<dyn LoginThrottle>);
+    Ok((memory.clone(), memory, throttle, None))
 }
 
 /// DPoP (RFC 9449) for tokens issued and used at `http://<address>`; proofs

@@ -234,7 +234,7 @@ async fn server(configure: impl FnOnce(Dpop) -> Dpop) -> Server {
     let endpoint = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), store)
         .allow_password_grant()
         .with_refresh_tokens(
-            Arc::new(tower_bearer::store::MemoryRefreshStore::new()),
+            Arc::new(tower_bearer::store::MemoryStore::new()),
             Duration::from_secs(3600),
         )
         .with_dpop(dpop.clone())

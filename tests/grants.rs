@@ -11,9 +11,7 @@ use base64::Engine as _;
 use common::*;
 use serde_json::Value;
 use tower::Layer as _;
-use tower_bearer::store::{
-    Client, MemoryClientStore, MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore,
-};
+use tower_bearer::store::{Client, MemoryStore, RefreshTokenStore};
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, RevocationEndpoint, TokenEndpoint, TokenEndpointBuilder,
     TokenIssuer, User,
@@ -36,13 +34,10 @@ fn builder() -> TokenEndpointBuilder<InMemoryUserStore> {
         .allow_password_grant()
 }
 
-fn clients() -> Arc<MemoryClientStore> {
-    Arc::new(MemoryClientStore::new([Client::new(
-        "svc",
-        "s3cret:x",
-        "read write",
+fn clients() -> Arc<MemoryStore> {
+    Arc::new(
+        MemoryStore::new().with_clients([Client::new("svc", "s3cret:x", "read write").unwrap()]),
     )
-    .unwrap()]))
 }
 
 fn validator() -> JwtValidator<Value> {
@@ -61,8 +56,8 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-async fn with_refresh() -> (TestServer, Arc<MemoryRefreshStore>) {
-    let store = Arc::new(MemoryRefreshStore::new());
+async fn with_refresh() -> (TestServer, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new());
     let dyn_store: Arc<dyn RefreshTokenStore> = store.clone();
     let server = serve(
         builder()
@@ -286,7 +281,7 @@ async fn client_credentials_without_option_unsupported_grant_type() {
 #[tokio::test]
 async fn revoke_refresh_token_then_refresh_fails() {
     let (server, store) = with_refresh().await;
-    let revocations = Arc::new(MemoryRevocationStore::new());
+    let revocations = Arc::new(MemoryStore::new());
     let revoke = serve(RevocationEndpoint::new(
         claims_validator(),
         store,
@@ -318,7 +313,7 @@ async fn revoke_refresh_token_then_refresh_fails() {
 #[tokio::test]
 async fn revoke_access_token_refused_by_bearer_layer_within_1s() {
     let (server, store) = with_refresh().await;
-    let revocations = Arc::new(MemoryRevocationStore::new());
+    let revocations = Arc::new(MemoryStore::new());
     let revoke = serve(RevocationEndpoint::new(
         claims_validator(),
         store,
@@ -354,12 +349,8 @@ async fn revoke_access_token_refused_by_bearer_layer_within_1s() {
 async fn revocation_with_clients_requires_authentication() {
     let (_server, store) = with_refresh().await;
     let revoke = serve(
-        RevocationEndpoint::new(
-            claims_validator(),
-            store,
-            Arc::new(MemoryRevocationStore::new()),
-        )
-        .with_clients(clients()),
+        RevocationEndpoint::new(claims_validator(), store, Arc::new(MemoryStore::new()))
+            .with_clients(clients()),
     )
     .await;
     let answer = post_form(&revoke.url("/revoke"), "token=x").await;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use tower_bearer::store::{Client, MemoryClientStore, MemoryRefreshStore, MemoryRevocationStore};
+use tower_bearer::store::{Client, MemoryStore};
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
     DEFAULT_MAX_BODY,
@@ -32,17 +32,12 @@ async fn token_server() -> TestServer {
             "jos\u{e9}",
             hasher().hash("s\u{e9}cret").unwrap(),
         ));
-    let clients = Arc::new(MemoryClientStore::new([Client::new(
-        "svc", "s3cret", "read",
-    )
-    .unwrap()]));
+    let clients =
+        Arc::new(MemoryStore::new().with_clients([Client::new("svc", "s3cret", "read").unwrap()]));
     let endpoint = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), users)
         .with_hasher(hasher())
         .allow_password_grant()
-        .with_refresh_tokens(
-            Arc::new(MemoryRefreshStore::new()),
-            Duration::from_secs(3600),
-        )
+        .with_refresh_tokens(Arc::new(MemoryStore::new()), Duration::from_secs(3600))
         .with_client_credentials(clients)
         .with_body_timeout(BODY_TIMEOUT)
         .unwrap()
@@ -54,8 +49,8 @@ async fn token_server() -> TestServer {
 async fn revoke_server() -> TestServer {
     serve(RevocationEndpoint::new(
         JwtValidator::<Claims>::hs256(SECRET).unwrap(),
-        Arc::new(MemoryRefreshStore::new()),
-        Arc::new(MemoryRevocationStore::new()),
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryStore::new()),
     ))
     .await
 }

@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use demo::{start_with, Demo};
 use tower_bearer::store::{
-    refresh, LoginThrottle, LoginThrottleConfig, RedisConfig, RedisLoginThrottle, RedisStore,
-    RefreshError, RefreshTokenStore, RevocationListener, RevocationStore, Session,
-    DEFAULT_REPLICA_ACK_TIMEOUT,
+    refresh, LoginThrottle, LoginThrottleConfig, RedisConfig, RedisStore, RefreshError,
+    RefreshTokenStore, RevocationListener, RevocationStore, Session, DEFAULT_REPLICA_ACK_TIMEOUT,
 };
 
 const JWT: &str = "redis-cluster-test-secret-of-at-least-32-bytes";
@@ -150,8 +149,8 @@ async fn cluster_stores_rotate_revoke_reuse_and_throttle() {
     // Login throttling shared by two connections.
     let config = LoginThrottleConfig::per_username(3);
     let (ta, tb) = (
-        RedisLoginThrottle::new(a.connection().clone(), config),
-        RedisLoginThrottle::new(b.connection().clone(), config),
+        RedisStore::clone(&a).with_login_throttle(config),
+        RedisStore::clone(&b).with_login_throttle(config),
     );
     for i in 0..3 {
         let node = if i % 2 == 0 { &ta } else { &tb };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use tower_bearer::store::{
-    MemoryRefreshStore, RefreshToken, RefreshTokenStore, Session, DEFAULT_MAX_SESSIONS_PER_SUBJECT,
+    MemoryStore, RefreshToken, RefreshTokenStore, Session, DEFAULT_MAX_SESSIONS_PER_SUBJECT,
 };
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, TokenEndpoint, TokenIssuer, User,
@@ -44,9 +44,7 @@ async fn cap_ends_own_oldest(store: Arc<dyn RefreshTokenStore>) {
 
 #[tokio::test]
 async fn memory_cap_ends_own_oldest() {
-    let store = MemoryRefreshStore::new()
-        .with_max_sessions_per_subject(3)
-        .unwrap();
+    let store = MemoryStore::new().with_max_sessions_per_subject(3).unwrap();
     cap_ends_own_oldest(Arc::new(store)).await;
 }
 
@@ -124,10 +122,8 @@ async fn redis_cap_shared_by_two_nodes() {
 
 #[tokio::test]
 async fn memory_full_store_ends_own_sessions_before_others() {
-    assert!(MemoryRefreshStore::new()
-        .with_max_sessions_per_subject(0)
-        .is_err());
-    let store = MemoryRefreshStore::new().with_max_families(4).unwrap();
+    assert!(MemoryStore::new().with_max_sessions_per_subject(0).is_err());
+    let store = MemoryStore::new().with_max_families(4).unwrap();
     // Others' sessions expire sooner than alice's: closest-to-expiry alone would pick them.
     let bob = store.issue(&session("bob", 100)).await.unwrap();
     let carol = store.issue(&session("carol", 200)).await.unwrap();
@@ -158,9 +154,7 @@ async fn token_endpoint_login_loop_ends_own_oldest_refresh_token() {
     let users = InMemoryUserStore::new()
         .with_user(User::new("johndoe", hasher.hash("secret").unwrap()).with_scopes(["me"]))
         .with_user(User::new("jane", hasher.hash("secret").unwrap()).with_scopes(["me"]));
-    let refresh = MemoryRefreshStore::new()
-        .with_max_sessions_per_subject(2)
-        .unwrap();
+    let refresh = MemoryStore::new().with_max_sessions_per_subject(2).unwrap();
     let endpoint = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), users)
         .allow_password_grant()
         .with_hasher(hasher)

@@ -22,9 +22,7 @@ use serde_json::{Map, Value};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
 use tower_bearer::current_user::UserLookup;
-use tower_bearer::store::{
-    MemoryRefreshStore, MemoryRevocationStore, RefreshTokenStore, RevocationStore,
-};
+use tower_bearer::store::{MemoryStore, RefreshTokenStore, RevocationStore};
 use tower_bearer::token_endpoint::{
     hash_password, RevocationEndpoint, TokenEndpoint, TokenIssuer, User, UserStore, UserStoreError,
 };
@@ -195,10 +193,7 @@ async fn status(server: &TestServer, access: &str) -> u16 {
 }
 
 fn memory() -> (Arc<dyn RefreshTokenStore>, Arc<dyn RevocationStore>) {
-    (
-        Arc::new(MemoryRefreshStore::new()),
-        Arc::new(MemoryRevocationStore::new()),
-    )
+    (Arc::new(MemoryStore::new()), Arc::new(MemoryStore::new()))
 }
 
 #[tokio::test]

@@ -10,9 +10,8 @@ use common::{get_with_token, now, raw_hs256, serve, EchoClaims, SECRET};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::store::{
-    narrow_scopes, refresh, revoke_token, InvalidScope, MemoryRefreshStore, MemoryRevocationStore,
-    RefreshError, RefreshTokenStore, RevocationStore, RevokeOutcome, RotateError, Session,
-    StoreError, TokenTypeHint,
+    narrow_scopes, refresh, revoke_token, InvalidScope, MemoryStore, RefreshError,
+    RefreshTokenStore, RevocationStore, RevokeOutcome, Session, StoreError, TokenTypeHint,
 };
 use tower_bearer::{
     AuthError, BearerAuthLayer, Claims, InvalidToken, JwtValidator, RevocationCheck,
@@ -34,7 +33,7 @@ macro_rules! on_both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn memory() {
-                super::$name(Arc::new(MemoryRefreshStore::new()), Arc::new(MemoryRevocationStore::new())).await;
+                super::$name(Arc::new(MemoryStore::new()), Arc::new(MemoryStore::new())).await;
             }
 
             #[cfg(feature = "redis")]
@@ -98,11 +97,14 @@ async fn refresh_reuse_revokes_family(store: Refresh, _: Revocations) {
     let other = store.issue(&session(3600)).await.unwrap();
     let first = store.issue(&session(3600)).await.unwrap();
     let second = store.rotate(first.as_str()).await.unwrap();
-    assert_eq!(store.rotate(first.as_str()).await, Err(RotateError::Reused));
+    assert_eq!(
+        store.rotate(first.as_str()).await,
+        Err(RefreshError::Reused)
+    );
     // The whole family is gone, the newest token included.
     assert_eq!(
         store.rotate(second.token.as_str()).await,
-        Err(RotateError::Invalid)
+        Err(RefreshError::InvalidGrant)
     );
     assert_eq!(store.lookup(second.token.as_str()).await.unwrap(), None);
     // Other families are untouched.
@@ -125,7 +127,7 @@ async fn refresh_concurrent_rotation_succeeds_once(store: Refresh, _: Revocation
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(RotateError::Reused | RotateError::Invalid) => {}
+            Err(RefreshError::Reused | RefreshError::InvalidGrant) => {}
             Err(e) => panic!("{e}"),
         }
     }
@@ -136,7 +138,7 @@ async fn refresh_expired_refused(store: Refresh, _: Revocations) {
     let already = store.issue(&session(-10)).await.unwrap();
     assert_eq!(
         store.rotate(already.as_str()).await,
-        Err(RotateError::Invalid)
+        Err(RefreshError::InvalidGrant)
     );
 
     let short = store.issue(&session(1)).await.unwrap();
@@ -148,7 +150,7 @@ async fn refresh_expired_refused(store: Refresh, _: Revocations) {
     assert_eq!(store.lookup(short.as_str()).await.unwrap(), None);
     assert_eq!(
         store.rotate(short.as_str()).await,
-        Err(RotateError::Invalid)
+        Err(RefreshError::InvalidGrant)
     );
 }
 
@@ -159,7 +161,7 @@ async fn refresh_revoke_revokes_family(store: Refresh, _: Revocations) {
     assert!(store.revoke(first.as_str()).await.unwrap());
     assert_eq!(
         store.rotate(second.token.as_str()).await,
-        Err(RotateError::Invalid)
+        Err(RefreshError::InvalidGrant)
     );
     assert!(!store.revoke("never-issued").await.unwrap());
 
@@ -168,7 +170,7 @@ async fn refresh_revoke_revokes_family(store: Refresh, _: Revocations) {
     assert!(store.revoke_family(&family).await.unwrap());
     assert_eq!(
         store.rotate(other.as_str()).await,
-        Err(RotateError::Invalid)
+        Err(RefreshError::InvalidGrant)
     );
 }
 
@@ -357,7 +359,7 @@ fn narrow_scopes_cases() {
 
 #[cfg(feature = "token-endpoint")]
 mod clients {
-    use tower_bearer::store::{Client, ClientStore, MemoryClientStore};
+    use tower_bearer::store::{Client, ClientStore, MemoryStore};
     use tower_bearer::ConfigError;
 
     use super::*;
@@ -366,7 +368,7 @@ mod clients {
     async fn client_credentials_verify_ok_wrong_unknown() {
         let client = Client::new("svc-a", "s3cret-a", "items:read items:write").unwrap();
         assert!(!format!("{client:?}").contains("argon2"), "hash redacted");
-        let store = MemoryClientStore::new([client.clone()]);
+        let store = MemoryStore::new().with_clients([client.clone()]);
         assert_eq!(
             store.authenticate("svc-a", "s3cret-a").await.unwrap(),
             Some(client.clone())
@@ -421,6 +423,38 @@ mod clients {
             Client::new("svc", "secret", "bad\"scope"),
             Err(ConfigError::InvalidScope)
         );
+    }
+
+    /// One `MemoryStore` serves every store trait, and its clones share every part.
+    #[tokio::test]
+    async fn memory_store_clones_share_every_part() {
+        use tower_bearer::store::{LoginThrottle, LoginThrottleConfig};
+        let store = MemoryStore::new()
+            .with_clients([Client::new("svc", "s3cret", "read").unwrap()])
+            .with_login_throttle(LoginThrottleConfig::per_username(1));
+        let clone = store.clone();
+        let token = store.issue(&session(3600)).await.unwrap();
+        assert!(clone.lookup(token.as_str()).await.unwrap().is_some());
+        clone.rotate(token.as_str()).await.unwrap();
+        assert_eq!(
+            store.rotate(token.as_str()).await.unwrap_err(),
+            RefreshError::Reused
+        );
+        store.revoke_jti("shared-jti", now() + 60).await.unwrap();
+        assert!(clone.is_revoked("shared-jti").await.unwrap());
+        assert!(!clone.is_session_revoked("shared-jti").await.unwrap());
+        assert_eq!(clone.check("bob", None).await.unwrap(), None);
+        store.failed("bob", None).await.unwrap();
+        assert!(clone.check("bob", None).await.unwrap().is_some());
+        assert_eq!(clone.check("alice", None).await.unwrap(), None);
+        assert!(clone.authenticate("svc", "s3cret").await.unwrap().is_some());
+        assert!(clone.authenticate("svc", "wrong").await.unwrap().is_none());
+        // A separate store shares nothing.
+        let other = MemoryStore::new();
+        assert!(other.lookup(token.as_str()).await.unwrap().is_none());
+        assert!(!other.is_revoked("shared-jti").await.unwrap());
+        assert_eq!(other.check("bob", None).await.unwrap(), None);
+        assert!(other.authenticate("svc", "s3cret").await.unwrap().is_none());
     }
 }
 
@@ -652,8 +686,8 @@ mod redis_nodes {
 
 #[tokio::test]
 async fn memory_store_keeps_at_most_max_families() {
-    assert!(MemoryRefreshStore::new().with_max_families(0).is_err());
-    let store = MemoryRefreshStore::new().with_max_families(3).unwrap();
+    assert!(MemoryStore::new().with_max_families(0).is_err());
+    let store = MemoryStore::new().with_max_families(3).unwrap();
     let mut tokens = Vec::new();
     // Issued out of expiry order: the full store ends the sessions closest to expiry.
     for exp_in in [900, 600, 1200, 1500, 700] {
@@ -677,11 +711,11 @@ async fn memory_store_keeps_at_most_max_families() {
     // An ended session's token is unknown: refused, nothing revoked or rotated.
     assert_eq!(
         store.rotate(tokens[1].as_str()).await.unwrap_err(),
-        RotateError::Invalid
+        RefreshError::InvalidGrant
     );
 
     // Expired families make room before any live one is ended.
-    let store = MemoryRefreshStore::new().with_max_families(2).unwrap();
+    let store = MemoryStore::new().with_max_families(2).unwrap();
     let expired = store.issue(&session(-10)).await.unwrap();
     let kept = store.issue(&session(600)).await.unwrap();
     let newest = store.issue(&session(300)).await.unwrap();
@@ -693,7 +727,7 @@ async fn memory_store_keeps_at_most_max_families() {
 #[tokio::test]
 async fn memory_store_remembers_the_last_spent_tokens() {
     use tower_bearer::store::REMEMBERED_SPENT_TOKENS;
-    let store = MemoryRefreshStore::new();
+    let store = MemoryStore::new();
     let mut chain = vec![store.issue(&session(3600)).await.unwrap().into_string()];
     for _ in 0..REMEMBERED_SPENT_TOKENS + 10 {
         let next = store.rotate(chain.last().unwrap()).await.unwrap();
@@ -707,7 +741,7 @@ async fn memory_store_remembers_the_last_spent_tokens() {
     // Too old to remember: unknown, and the family lives on.
     assert_eq!(
         store.rotate(&chain[0]).await.unwrap_err(),
-        RotateError::Invalid
+        RefreshError::InvalidGrant
     );
     let current = chain.last().unwrap().clone();
     assert!(store.lookup(&current).await.unwrap().is_some());
@@ -715,7 +749,7 @@ async fn memory_store_remembers_the_last_spent_tokens() {
     let oldest_remembered = &chain[chain.len() - 1 - REMEMBERED_SPENT_TOKENS];
     assert_eq!(
         store.rotate(oldest_remembered).await.unwrap_err(),
-        RotateError::Reused
+        RefreshError::Reused
     );
     assert!(store.lookup(&current).await.unwrap().is_none());
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use tower_bearer::store::{Client, MemoryClientStore};
+use tower_bearer::store::{Client, MemoryStore};
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, TokenEndpoint, TokenIssuer, User,
 };
@@ -42,10 +42,9 @@ fn build_makes_the_dummy_hash() {
 #[test]
 fn an_endpoint_without_the_password_grant_does_not_hash() {
     let hasher = hasher();
-    let clients = Arc::new(MemoryClientStore::new([Client::new(
-        "svc", "s3cret:x", "read",
-    )
-    .unwrap()]));
+    let clients = Arc::new(
+        MemoryStore::new().with_clients([Client::new("svc", "s3cret:x", "read").unwrap()]),
+    );
     let endpoint = TokenEndpoint::builder(
         TokenIssuer::hs256(SECRET).unwrap(),
         InMemoryUserStore::<()>::new(),

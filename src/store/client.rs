@@ -1,16 +1,15 @@
 //! Confidential clients for the `client_credentials` grant (RFC 6749 §4.4): the
-//! [`ClientStore`] trait and [`MemoryClientStore`].
+//! [`ClientStore`] trait, implemented in memory by
+//! [`MemoryStore`](super::MemoryStore).
 //!
 //! Clients are configuration rather than shared mutable state: every node loads the same
 //! list, so an in-memory store serves multi-node deployments too.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
-use tokio::sync::Semaphore;
 
 use super::{BoxFuture, StoreError};
 use crate::error::{is_scope_token, ConfigError};
@@ -24,8 +23,8 @@ use crate::scopes::{narrow_scopes, InvalidScope};
 /// them (RFC 6749 §4.4.3).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Client {
-    id: String,
-    secret_hash: String,
+    pub(super) id: String,
+    pub(super) secret_hash: String,
     scope: String,
 }
 
@@ -142,84 +141,11 @@ impl<S: ClientStore + ?Sized> ClientStore for Arc<S> {
     }
 }
 
-/// Clients held in memory; secrets verified with Argon2id on the blocking thread pool
-/// (`tokio::task::spawn_blocking`), at most as many at once as there are CPUs. Unknown
-/// client ids are verified against a dummy hash, so timing does not reveal which ids
-/// exist.
-#[derive(Clone)]
-pub struct MemoryClientStore {
-    clients: Arc<HashMap<String, Client>>,
-    hashing: Arc<Semaphore>,
-}
-
-impl fmt::Debug for MemoryClientStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut ids: Vec<_> = self.clients.keys().collect();
-        ids.sort();
-        f.debug_struct("MemoryClientStore")
-            .field("clients", &ids)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for MemoryClientStore {
-    fn default() -> Self {
-        Self::new(Vec::new())
-    }
-}
-
 /// A hash of a random secret with the default parameters, verified for unknown ids.
-fn dummy_hash() -> &'static str {
+pub(super) fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         hash_secret(&super::random_b64::<16>().unwrap_or_default())
             .expect("hashing a fixed-size secret with default parameters")
     })
-}
-
-impl MemoryClientStore {
-    /// A store with `clients` (a later duplicate id replaces an earlier one).
-    ///
-    /// The first store built in a process also computes the dummy hash (one Argon2id
-    /// run), so that the first unknown id is not slower than the others.
-    #[must_use]
-    pub fn new(clients: impl IntoIterator<Item = Client>) -> Self {
-        let _ = dummy_hash();
-        let permits = std::thread::available_parallelism().map_or(2, usize::from);
-        Self {
-            clients: Arc::new(clients.into_iter().map(|c| (c.id.clone(), c)).collect()),
-            hashing: Arc::new(Semaphore::new(permits)),
-        }
-    }
-}
-
-impl ClientStore for MemoryClientStore {
-    fn authenticate<'a>(
-        &'a self,
-        client_id: &'a str,
-        secret: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Client>, StoreError>> {
-        Box::pin(async move {
-            let client = self.clients.get(client_id).cloned();
-            let hash = client
-                .as_ref()
-                .map_or_else(|| dummy_hash().to_owned(), |c| c.secret_hash.clone());
-            let secret = secret.to_owned();
-            let _permit = self
-                .hashing
-                .acquire()
-                .await
-                .map_err(|_| StoreError::Backend("hashing pool closed".into()))?;
-            let matches = tokio::task::spawn_blocking(move || {
-                PasswordHash::new(&hash).is_ok_and(|parsed| {
-                    Argon2::default()
-                        .verify_password(secret.as_bytes(), &parsed)
-                        .is_ok()
-                })
-            })
-            .await
-            .map_err(|e| StoreError::Backend(format!("hashing task failed: {e}")))?;
-            Ok(client.filter(|_| matches))
-        })
-    }
 }

@@ -7,11 +7,11 @@
 //! state; a token endpoint calls it and renders the answers.
 //!
 //! ```
-//! use tower_bearer::store::{refresh, MemoryRefreshStore, RefreshError, RefreshTokenStore, Session};
+//! use tower_bearer::store::{refresh, MemoryStore, RefreshError, RefreshTokenStore, Session};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = MemoryRefreshStore::new();
+//! let store = MemoryStore::new();
 //! let exp = jsonwebtoken::get_current_timestamp() as i64 + 3600;
 //! let first = store.issue(&Session::new("alice", "web", "me items", exp)).await?;
 //!
@@ -41,7 +41,7 @@
 //! atomically checks that the presented token is current, marks it used and makes its
 //! successor current. Presenting a used token again means two parties hold it (the
 //! client and an attacker, RFC 9700 §4.14.2): the store revokes the whole family, so
-//! the newest token dies too, and answers [`RotateError::Reused`]. Concurrent uses of
+//! the newest token dies too, and answers [`RefreshError::Reused`]. Concurrent uses of
 //! the same token therefore succeed at most once, on every backend.
 //!
 //! A family has a fixed absolute expiry set when it is issued; rotation does not
@@ -61,7 +61,7 @@
 //! rule ([`SubjectClaims::is_client_token`](crate::SubjectClaims::is_client_token)): a
 //! token with a `client_id` and no `sub`, or `sub` equal to `client_id`, speaks for a
 //! client; the current-user layer refuses it. No refresh token is issued with them
-//! (§4.4.3). See `MemoryClientStore` (feature `token-endpoint`).
+//! (§4.4.3). See [`MemoryStore`]'s `with_clients` (feature `token-endpoint`).
 //!
 //! # Revocation
 //!
@@ -101,32 +101,29 @@ mod throttle;
 
 pub use crate::scopes::{narrow_scopes, InvalidScope};
 #[cfg(feature = "token-endpoint")]
-pub use client::{Client, ClientStore, MemoryClientStore};
+pub use client::{Client, ClientStore};
 pub use feed::{RevocationFeed, RevocationListener, JTI_KEY_PREFIX, SID_KEY_PREFIX};
 pub use memory::{
-    MemoryRefreshStore, MemoryRevocationStore, DEFAULT_MAX_FAMILIES,
-    DEFAULT_MAX_SESSIONS_PER_SUBJECT, REMEMBERED_SPENT_TOKENS,
+    MemoryStore, DEFAULT_MAX_FAMILIES, DEFAULT_MAX_SESSIONS_PER_SUBJECT, REMEMBERED_SPENT_TOKENS,
 };
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, DEFAULT_PREFIX};
 #[cfg(feature = "redis")]
 pub use redis_conn::{
-    RedisConfig, RedisConnection, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRY_WAIT,
-    DEFAULT_REPLICA_ACK_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES,
+    RedisConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRY_WAIT, DEFAULT_REPLICA_ACK_TIMEOUT,
+    DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES,
 };
-#[cfg(all(feature = "redis", feature = "token-endpoint"))]
-pub use redis_throttle::RedisLoginThrottle;
 pub use refresh::{
     refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
-    RotateError, Rotated, Session,
+    Rotated, Session,
 };
 #[cfg(feature = "token-endpoint")]
 pub(crate) use revocation::session_revocation_until;
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
 #[cfg(feature = "token-endpoint")]
 pub use throttle::{
-    client_key, LoginThrottle, LoginThrottleConfig, MemoryLoginThrottle, Throttled,
-    DEFAULT_ADDRESS_LIMIT, DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
+    client_key, LoginThrottle, LoginThrottleConfig, Throttled, DEFAULT_ADDRESS_LIMIT,
+    DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
 };
 
 /// The future every store method returns: boxed and `Send`, so the store traits can be

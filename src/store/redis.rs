@@ -66,7 +66,7 @@ use super::feed::{RevocationFeed, JTI_KEY_PREFIX, SID_KEY_PREFIX};
 use super::memory::DEFAULT_MAX_SESSIONS_PER_SUBJECT;
 use super::redis_conn::{backend, RedisConfig, RedisConnection};
 use super::refresh::{
-    token_hash, FamilyId, RefreshRecord, RefreshToken, RefreshTokenStore, RotateError, Rotated,
+    token_hash, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated,
     Session,
 };
 use super::revocation::RevocationStore;
@@ -86,8 +86,9 @@ use families::{bad_reply, subject_tag, tagged, ISSUE, LOOKUP, REVOKE, REVOKE_FAM
 #[cfg(test)]
 use families::{family_of, new_family};
 
-/// A [`RefreshTokenStore`], [`RevocationStore`] and DPoP
-/// [`ReplayStore`](crate::dpop::ReplayStore) on one Redis server or a Redis Cluster.
+/// A [`RefreshTokenStore`], [`RevocationStore`], DPoP [`ReplayStore`](crate::dpop::ReplayStore)
+/// and (feature `token-endpoint`) [`LoginThrottle`](super::LoginThrottle) on one Redis
+/// server or a Redis Cluster.
 /// Clones share one multiplexed, self-reconnecting connection (a pool of them, one per
 /// node, on a cluster) and one revocation subscription.
 ///
@@ -104,10 +105,12 @@ use families::{family_of, new_family};
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: RedisConnection,
-    prefix: Arc<str>,
+    pub(super) conn: RedisConnection,
+    pub(super) prefix: Arc<str>,
     max_per_subject: usize,
     shared: Arc<Shared>,
+    #[cfg(feature = "token-endpoint")]
+    pub(super) throttle: super::redis_throttle::Throttle,
 }
 
 struct Shared {
@@ -196,6 +199,8 @@ impl RedisStore {
                 subscriber: None,
                 subscription: None,
             }),
+            #[cfg(feature = "token-endpoint")]
+            throttle: super::redis_throttle::Throttle::default(),
         }
     }
 
@@ -250,12 +255,6 @@ impl RedisStore {
         }
         self.max_per_subject = max;
         Ok(self)
-    }
-
-    /// The connection, for commands of your own.
-    #[must_use]
-    pub fn connection(&self) -> &RedisConnection {
-        &self.conn
     }
 
     /// The feed this store's revocations (its own and, while subscribed, every node's)

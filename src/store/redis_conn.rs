@@ -1,4 +1,4 @@
-//! [`RedisConfig`] and [`RedisConnection`]: one connection type over a single Redis
+//! [`RedisConfig`] and the crate-private `RedisConnection`: one connection type over a single Redis
 //! server (a self-reconnecting multiplexed connection) or a Redis Cluster (the `redis`
 //! crate's cluster client, which follows `MOVED`/`ASK` and re-reads the slot map after
 //! a failover), so every store runs the same code on both.
@@ -159,11 +159,7 @@ impl RedisConfig {
     }
 
     /// Opens the connection the stores share.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Backend`] if a URL is invalid or no server can be reached.
-    pub async fn open(&self) -> Result<RedisConnection, StoreError> {
+    pub(crate) async fn open(&self) -> Result<RedisConnection, StoreError> {
         if self.urls.is_empty() {
             return Err(StoreError::Backend("no Redis URL".into()));
         }
@@ -207,9 +203,9 @@ pub(crate) fn backend(e: &redis::RedisError) -> StoreError {
 
 /// A shared, cheaply cloned connection to one Redis server or a Redis Cluster; it
 /// implements the `redis` crate's `aio::ConnectionLike`, so any command or script runs
-/// on it. Built by [`RedisConfig::open`].
+/// on it. Built by `RedisConfig::open`.
 #[derive(Clone)]
-pub struct RedisConnection(Kind);
+pub(crate) struct RedisConnection(Kind);
 
 #[derive(Clone)]
 enum Kind {
@@ -228,21 +224,8 @@ impl fmt::Debug for RedisConnection {
 
 impl RedisConnection {
     /// Wraps a single-server connection manager.
-    #[must_use]
-    pub fn from_manager(conn: ConnectionManager) -> Self {
+    pub(crate) fn from_manager(conn: ConnectionManager) -> Self {
         Self(Kind::Single(conn))
-    }
-
-    /// Wraps a cluster connection.
-    #[must_use]
-    pub fn from_cluster(conn: ClusterConnection) -> Self {
-        Self(Kind::Cluster(conn))
-    }
-
-    /// Whether this talks to a cluster.
-    #[must_use]
-    pub fn is_cluster(&self) -> bool {
-        matches!(self.0, Kind::Cluster(_))
     }
 }
 

@@ -1,16 +1,19 @@
-//! [`RedisLoginThrottle`]: failed logins counted in Redis, shared by every node.
+//! The login-throttle side of [`RedisStore`] (features `redis` and `token-endpoint`):
+//! failed logins counted in Redis, shared by every node that uses the same Redis and
+//! key prefix.
 //!
 //! One sorted set per counter, `{prefix}login:{<kind>:<hash>}` (its own hash tag, so
 //! every script touches exactly one key, on one cluster node), holding the times of the
 //! recent failures (at most `limit` of them), expiring one window after the last. Times
 //! come from the Redis server's clock (`TIME`), so nodes with skewed clocks agree.
 
-use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Script;
 
-use super::redis_conn::{backend, RedisConnection};
+use super::redis::RedisStore;
+use super::redis_conn::backend;
 use super::throttle::{counter_key, LoginThrottle, LoginThrottleConfig, Throttled};
 use super::{random_b64, BoxFuture, StoreError};
 
@@ -42,66 +45,53 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return n
 ";
 
-/// A [`LoginThrottle`] in Redis (one server or a cluster): the counts are shared by
-/// every node that uses the same Redis and prefix.
-///
-/// ```no_run
-/// use tower_bearer::store::{LoginThrottleConfig, RedisLoginThrottle, RedisStore};
-///
-/// # async fn f() -> Result<(), tower_bearer::store::StoreError> {
-/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
-/// let throttle = RedisLoginThrottle::new(store.connection().clone(), LoginThrottleConfig::new());
-/// # let _ = throttle; Ok(()) }
-/// ```
+/// The limits and the two scripts; part of every [`RedisStore`].
 #[derive(Clone)]
-pub struct RedisLoginThrottle {
-    conn: RedisConnection,
-    config: LoginThrottleConfig,
-    prefix: String,
-    check: Script,
-    failed: Script,
+pub(super) struct Throttle {
+    pub(super) config: LoginThrottleConfig,
+    scripts: Arc<[Script; 2]>,
 }
 
-impl fmt::Debug for RedisLoginThrottle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisLoginThrottle")
-            .field("config", &self.config)
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RedisLoginThrottle {
-    /// Counts with `config` on `conn`, under the default prefix `tower-bearer:`.
-    #[must_use]
-    pub fn new(conn: RedisConnection, config: LoginThrottleConfig) -> Self {
+impl Default for Throttle {
+    fn default() -> Self {
         Self {
-            conn,
-            config,
-            prefix: super::DEFAULT_PREFIX.to_owned(),
-            check: Script::new(CHECK),
-            failed: Script::new(FAILED),
+            config: LoginThrottleConfig::default(),
+            scripts: Arc::new([Script::new(CHECK), Script::new(FAILED)]),
         }
     }
+}
 
-    /// Puts the counters under `prefix` (no braces in it, see
-    /// [`RedisStore::with_prefix`](super::RedisStore::with_prefix)).
+impl RedisStore {
+    /// Counts failed logins with `config` when the store serves as a
+    /// [`LoginThrottle`] (the defaults otherwise: 5 failures per username and 50 per
+    /// address in 60 s). The counts are shared by every node that uses the same Redis
+    /// and [prefix](Self::with_prefix). Feature `token-endpoint`.
+    ///
+    /// ```no_run
+    /// use tower_bearer::store::{LoginThrottleConfig, RedisStore};
+    ///
+    /// # async fn f() -> Result<(), tower_bearer::store::StoreError> {
+    /// let store = RedisStore::connect("redis://127.0.0.1:6379/")
+    ///     .await?
+    ///     .with_login_throttle(LoginThrottleConfig::per_username(5));
+    /// # let _ = store; Ok(()) }
+    /// ```
     #[must_use]
-    pub fn with_prefix(mut self, prefix: &str) -> Self {
-        prefix.clone_into(&mut self.prefix);
+    pub fn with_login_throttle(mut self, config: LoginThrottleConfig) -> Self {
+        self.throttle.config = config;
         self
     }
 
-    fn key(&self, counter: &str) -> String {
+    fn throttle_key(&self, counter: &str) -> String {
         format!("{}login:{{{counter}}}", self.prefix)
     }
 
     fn window_ms(&self) -> u64 {
-        u64::try_from(self.config.window().as_millis()).unwrap_or(u64::MAX)
+        u64::try_from(self.throttle.config.window().as_millis()).unwrap_or(u64::MAX)
     }
 }
 
-impl LoginThrottle for RedisLoginThrottle {
+impl LoginThrottle for RedisStore {
     fn check<'a>(
         &'a self,
         username: &'a str,
@@ -109,11 +99,10 @@ impl LoginThrottle for RedisLoginThrottle {
     ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
         Box::pin(async move {
             let mut waits = Vec::with_capacity(2);
-            for (counter, limit) in self.config.keys(username, client) {
+            for (counter, limit) in self.throttle.config.keys(username, client) {
                 let mut conn = self.conn.clone();
-                let wait: u64 = self
-                    .check
-                    .key(self.key(&counter))
+                let wait: u64 = self.throttle.scripts[0]
+                    .key(self.throttle_key(&counter))
                     .arg(self.window_ms())
                     .arg(limit)
                     .invoke_async(&mut conn)
@@ -138,11 +127,10 @@ impl LoginThrottle for RedisLoginThrottle {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let member = random_b64::<12>()?;
-            for (counter, limit) in self.config.keys(username, client) {
+            for (counter, limit) in self.throttle.config.keys(username, client) {
                 let mut conn = self.conn.clone();
-                let _: i64 = self
-                    .failed
-                    .key(self.key(&counter))
+                let _: i64 = self.throttle.scripts[1]
+                    .key(self.throttle_key(&counter))
                     .arg(self.window_ms())
                     .arg(limit)
                     .arg(&member)
@@ -158,7 +146,7 @@ impl LoginThrottle for RedisLoginThrottle {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             redis::cmd("DEL")
-                .arg(self.key(&counter_key("u", username)))
+                .arg(self.throttle_key(&counter_key("u", username)))
                 .query_async::<i64>(&mut conn)
                 .await
                 .map(drop)

@@ -149,36 +149,6 @@ pub struct Rotated {
     pub record: RefreshRecord,
 }
 
-/// Why [`RefreshTokenStore::rotate`] refused a token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RotateError {
-    /// Unknown, expired, or of a revoked family.
-    Invalid,
-    /// Already used: the family is now revoked (RFC 9700 §4.14.2).
-    Reused,
-    /// The store failed; nothing was changed that a retry would not fix.
-    Store(StoreError),
-}
-
-impl From<StoreError> for RotateError {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl fmt::Display for RotateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Invalid => f.write_str("refresh token is invalid, expired or revoked"),
-            Self::Reused => f.write_str("refresh token was reused; its family is revoked"),
-            Self::Store(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for RotateError {}
-
 /// Where refresh-token families live. Implementations must make
 /// [`rotate`](Self::rotate) atomic: under any number of concurrent calls with the same
 /// token, at most one succeeds.
@@ -201,8 +171,9 @@ pub trait RefreshTokenStore: Send + Sync {
 
     /// Atomically spends `token`: if it is the current token of a live family, marks
     /// it used and returns its successor; if it was used before, revokes the family and
-    /// answers [`RotateError::Reused`]; otherwise [`RotateError::Invalid`].
-    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>>;
+    /// answers [`RefreshError::Reused`]; otherwise [`RefreshError::InvalidGrant`]
+    /// (never [`RefreshError::InvalidScope`]: rotation does not look at scopes).
+    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RefreshError>>;
 
     /// Revokes the family of `token` (RFC 7009 §2.1: revoking a refresh token revokes
     /// the grant). `Ok(false)` if the token is unknown.
@@ -226,7 +197,7 @@ impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
     ) -> BoxFuture<'a, Result<Option<RefreshRecord>, StoreError>> {
         (**self).lookup(token)
     }
-    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>> {
+    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RefreshError>> {
         (**self).rotate(token)
     }
     fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
@@ -251,7 +222,9 @@ pub struct Refreshed {
     pub scope: String,
 }
 
-/// Why [`refresh`] refused, with the RFC 6749 §5.2 code to answer.
+/// Why a refresh token could not be used, by [`refresh`] or
+/// [`RefreshTokenStore::rotate`], with the RFC 6749 §5.2 code to answer (one per
+/// variant, see [`code`](Self::code)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RefreshError {
@@ -293,6 +266,12 @@ impl fmt::Display for RefreshError {
 
 impl std::error::Error for RefreshError {}
 
+impl From<StoreError> for RefreshError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
 /// The state side of the `refresh_token` grant (RFC 6749 §6) for an authenticated
 /// `client_id`: checks that the token belongs to that client and that `requested_scope`
 /// only narrows, then rotates.
@@ -322,11 +301,7 @@ pub async fn refresh<S: RefreshTokenStore + ?Sized>(
         .map_err(|_| RefreshError::InvalidScope)?;
     // The family's client and scopes never change, so the checks above still hold;
     // whether the token is still current is decided atomically here.
-    let rotated = store.rotate(token).await.map_err(|e| match e {
-        RotateError::Invalid => RefreshError::InvalidGrant,
-        RotateError::Reused => RefreshError::Reused,
-        RotateError::Store(e) => RefreshError::Store(e),
-    })?;
+    let rotated = store.rotate(token).await?;
     Ok(Refreshed {
         refresh_token: rotated.token,
         record: rotated.record,

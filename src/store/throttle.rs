@@ -1,7 +1,7 @@
 //! Login throttling: failed password logins counted per username and per client
 //! address in a sliding window ([`LoginThrottle`]), in memory for one node
-//! ([`MemoryLoginThrottle`]) or in Redis for all nodes (`RedisLoginThrottle`, feature
-//! `redis`).
+//! ([`MemoryStore`](super::MemoryStore)) or in Redis for all nodes (`RedisStore`,
+//! feature `redis`).
 //!
 //! The token endpoint asks [`LoginThrottle::check`] before it verifies a password (so a
 //! throttled guess costs no Argon2 run and reveals nothing), records every failure with
@@ -10,14 +10,11 @@
 //! the answers do not tell which exist. See
 //! [`TokenEndpointBuilder::with_login_throttle`](crate::token_endpoint::TokenEndpointBuilder::with_login_throttle).
 
-use std::collections::{HashMap, VecDeque};
-use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::time::Instant;
 
 use super::{BoxFuture, StoreError};
 
@@ -28,8 +25,6 @@ pub const DEFAULT_USERNAME_LIMIT: u32 = 5;
 pub const DEFAULT_ADDRESS_LIMIT: u32 = 50;
 /// Default window: 60 s.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
-/// Most counters a [`MemoryLoginThrottle`] keeps: 100,000.
-const MEMORY_CAPACITY: usize = 100_000;
 
 /// How many failed logins are allowed in how long.
 ///
@@ -205,164 +200,9 @@ impl<T: LoginThrottle + ?Sized> LoginThrottle for Arc<T> {
     }
 }
 
-/// Counts in this process only: for a single node. Clones share the counts. At most
-/// 100,000 counters are kept; past that, expired ones are dropped, and new names are
-/// not counted until room frees up (the address count still applies to them).
-#[derive(Clone)]
-pub struct MemoryLoginThrottle {
-    config: LoginThrottleConfig,
-    counters: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
-}
-
-impl fmt::Debug for MemoryLoginThrottle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryLoginThrottle")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MemoryLoginThrottle {
-    /// A throttle with `config`.
-    #[must_use]
-    pub fn new(config: LoginThrottleConfig) -> Self {
-        Self {
-            config,
-            counters: Arc::new(Mutex::new(HashMap::new())),
-        }
-    }
-
-    fn with_counters<R>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<Instant>>) -> R) -> R {
-        f(&mut self.counters.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-/// Drops the failures older than `window` from the front.
-fn expire(failures: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while failures
-        .front()
-        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-    {
-        failures.pop_front();
-    }
-}
-
-impl LoginThrottle for MemoryLoginThrottle {
-    fn check<'a>(
-        &'a self,
-        username: &'a str,
-        client: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
-        let keys = self.config.keys(username, client);
-        let window = self.config.window;
-        let now = Instant::now();
-        let answer = self.with_counters(|counters| {
-            let mut longest: Option<Duration> = None;
-            for (key, limit) in &keys {
-                let Some(failures) = counters.get_mut(key) else {
-                    continue;
-                };
-                expire(failures, now, window);
-                let limit = usize::try_from(*limit).unwrap_or(usize::MAX);
-                if failures.len() >= limit {
-                    // The lock lifts when the failure that makes the count reach the
-                    // limit leaves the window.
-                    let oldest = failures[failures.len() - limit];
-                    let wait = (oldest + window).saturating_duration_since(now);
-                    longest = Some(longest.map_or(wait, |w| w.max(wait)));
-                }
-            }
-            longest.map(|wait| Throttled {
-                retry_after: wait.max(Duration::from_secs(1)),
-            })
-        });
-        Box::pin(std::future::ready(Ok(answer)))
-    }
-
-    fn failed<'a>(
-        &'a self,
-        username: &'a str,
-        client: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let keys = self.config.keys(username, client);
-        let window = self.config.window;
-        let now = Instant::now();
-        self.with_counters(|counters| {
-            for (key, limit) in keys {
-                if !counters.contains_key(&key) && counters.len() >= MEMORY_CAPACITY {
-                    counters.retain(|_, failures| {
-                        expire(failures, now, window);
-                        !failures.is_empty()
-                    });
-                    if counters.len() >= MEMORY_CAPACITY {
-                        continue;
-                    }
-                }
-                let failures = counters.entry(key).or_default();
-                expire(failures, now, window);
-                failures.push_back(now);
-                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-                while failures.len() > limit {
-                    failures.pop_front();
-                }
-            }
-        });
-        Box::pin(std::future::ready(Ok(())))
-    }
-
-    fn succeeded<'a>(&'a self, username: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        let key = counter_key("u", username);
-        self.with_counters(|counters| counters.remove(&key));
-        Box::pin(std::future::ready(Ok(())))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn sliding_window_per_username_and_address() {
-        let throttle = MemoryLoginThrottle::new(
-            LoginThrottleConfig::new()
-                .with_username_limit(3)
-                .with_address_limit(5),
-        );
-        for _ in 0..3 {
-            assert_eq!(throttle.check("bob", Some("1.2.3.4")).await.unwrap(), None);
-            throttle.failed("bob", Some("1.2.3.4")).await.unwrap();
-            tokio::time::advance(Duration::from_secs(10)).await;
-        }
-        // Three failures at t = 0, 10, 20; now t = 30: locked until t = 60.
-        let locked = throttle.check("bob", None).await.unwrap().unwrap();
-        assert_eq!(locked.retry_after, Duration::from_secs(30));
-        // Another username from the same address still passes (3 < 5)...
-        assert_eq!(throttle.check("eve", Some("1.2.3.4")).await.unwrap(), None);
-        throttle.failed("eve", Some("1.2.3.4")).await.unwrap();
-        throttle.failed("zed", Some("1.2.3.4")).await.unwrap();
-        // ...until the address reaches its own limit.
-        assert!(throttle
-            .check("carol", Some("1.2.3.4"))
-            .await
-            .unwrap()
-            .is_some());
-        assert_eq!(
-            throttle.check("carol", Some("5.6.7.8")).await.unwrap(),
-            None
-        );
-        // The window slides: at t = 60 the first failure is gone.
-        tokio::time::advance(Duration::from_secs(30)).await;
-        assert_eq!(throttle.check("bob", None).await.unwrap(), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn success_resets_the_username_only() {
-        let throttle = MemoryLoginThrottle::new(LoginThrottleConfig::per_username(1));
-        throttle.failed("bob", Some("a")).await.unwrap();
-        assert!(throttle.check("bob", None).await.unwrap().is_some());
-        throttle.succeeded("bob").await.unwrap();
-        assert_eq!(throttle.check("bob", None).await.unwrap(), None);
-    }
 
     #[test]
     fn client_keys() {

@@ -95,7 +95,7 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //! use axum::{routing::get, Router};
-//! use tower_bearer::store::{MemoryRefreshStore, MemoryRevocationStore};
+//! use tower_bearer::store::MemoryStore;
 //! use tower_bearer::token_endpoint::{
 //!     hash_password, InMemoryUserStore, RevocationEndpoint, TokenEndpoint, TokenIssuer, User,
 //! };
@@ -106,14 +106,14 @@
 //! const SECRET: &[u8] = b"change-me-to-32-or-more-random-bytes";
 //! let users = InMemoryUserStore::new()
 //!     .with_user(User::new("alice", hash_password("wonderland")?).with_scopes(["me"]));
-//! let refresh = Arc::new(MemoryRefreshStore::new());
-//! let revocations = Arc::new(MemoryRevocationStore::new());
+//! // One store for refresh-token sessions and revoked access tokens.
+//! let store = Arc::new(MemoryStore::new());
 //! let token = TokenEndpoint::builder(TokenIssuer::hs256(SECRET)?, users)
 //!     .allow_password_grant()
-//!     .with_refresh_tokens(refresh.clone(), Duration::from_secs(14 * 24 * 3600))
+//!     .with_refresh_tokens(store.clone(), Duration::from_secs(14 * 24 * 3600))
 //!     .build()?;
 //! let validator = JwtValidator::<Claims>::hs256(SECRET)?;
-//! let revoke = RevocationEndpoint::new(validator.clone(), refresh, revocations);
+//! let revoke = RevocationEndpoint::new(validator.clone(), store.clone(), store);
 //!
 //! let app = Router::new()
 //!     .route("/users/me", get(|| async { "me" }))

@@ -29,7 +29,7 @@ use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
 use crate::store::{
     client_id_eq, client_key, narrow_scopes, session_revocation_until, ClientStore, LoginThrottle,
-    RefreshRecord, RefreshTokenStore, RevocationStore, RotateError, Session,
+    RefreshError, RefreshRecord, RefreshTokenStore, RevocationStore, Session,
 };
 
 mod builder;

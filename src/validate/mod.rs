@@ -178,7 +178,7 @@ mod tests {
     fn only_the_crates_jwt_validators_defer_the_syntax_check() {
         let jwt = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!").unwrap();
         assert!(jwt.accepts_only_b64token(Internal));
-        let revocable = RevocationCheck::new(jwt, crate::store::MemoryRevocationStore::new());
+        let revocable = RevocationCheck::new(jwt, crate::store::MemoryStore::new());
         assert!(revocable.accepts_only_b64token(Internal));
         let user = validate_fn(|_: &str| async { Err::<Claims, _>(AuthError::MissingToken) });
         assert!(!user.accepts_only_b64token(Internal));

@@ -63,11 +63,11 @@ pub type RevocationFuture<C> = Pin<Box<dyn Future<Output = Result<C, AuthError>>
 ///   [`JwtValidator::require_jti`](crate::JwtValidator::require_jti) to say so up front.
 ///
 /// ```
-/// use tower_bearer::store::MemoryRevocationStore;
+/// use tower_bearer::store::MemoryStore;
 /// use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, RevocationCheck};
 ///
 /// let jwt = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?.require_jti();
-/// let layer = BearerAuthLayer::new(RevocationCheck::new(jwt, MemoryRevocationStore::new()));
+/// let layer = BearerAuthLayer::new(RevocationCheck::new(jwt, MemoryStore::new()));
 /// # let _ = layer;
 /// # Ok::<_, tower_bearer::ConfigError>(())
 /// ```

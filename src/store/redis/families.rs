@@ -224,10 +224,10 @@ impl RefreshTokenStore for RedisStore {
         })
     }
 
-    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RotateError>> {
+    fn rotate<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Rotated, RefreshError>> {
         Box::pin(async move {
             let Some(family) = family_of(token) else {
-                return Err(RotateError::Invalid);
+                return Err(RefreshError::InvalidGrant);
             };
             let successor = RefreshToken::generate_in(&family)?;
             let reply: Vec<String> = self
@@ -253,8 +253,8 @@ impl RefreshTokenStore for RedisStore {
                         },
                     },
                 }),
-                [reused] if reused == "reused" => Err(RotateError::Reused),
-                [invalid] if invalid == "invalid" => Err(RotateError::Invalid),
+                [reused] if reused == "reused" => Err(RefreshError::Reused),
+                [invalid] if invalid == "invalid" => Err(RefreshError::InvalidGrant),
                 _ => Err(bad_reply().into()),
             }
         })

@@ -48,12 +48,12 @@ impl<S: UserStore> Inner<S> {
             .join(" ");
         let rotated = match config.store.rotate(token).await {
             Ok(rotated) => rotated,
-            Err(RotateError::Reused) => {
+            Err(RefreshError::Reused) => {
                 // The store revoked the family; its access tokens end too.
                 self.end_session(config, &record).await?;
                 return Err(TokenError::InvalidRefreshToken);
             }
-            Err(RotateError::Store(_)) => return Err(TokenError::TemporarilyUnavailable),
+            Err(RefreshError::Store(_)) => return Err(TokenError::TemporarilyUnavailable),
             Err(_) => return Err(TokenError::InvalidRefreshToken),
         };
         let mut extra = self.store.extra_claims(&user);
