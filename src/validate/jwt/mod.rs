@@ -311,7 +311,7 @@ impl<T> JwtValidator<T> {
     /// RFC 9068 §4: requires the header's `typ` to be `at+jwt` (or `application/at+jwt`,
     /// compared case-insensitively as a media type, RFC 7515 §4.1.9), so that ID tokens,
     /// refresh tokens and other JWTs signed by the same keys are refused as access
-    /// tokens ([`InvalidToken::WrongType`]). Off by default: many issuers still send
+    /// tokens ([`InvalidToken::WrongType`](crate::InvalidToken::WrongType)). Off by default: many issuers still send
     /// `typ: JWT` access tokens.
     #[must_use]
     pub fn require_access_token_type(mut self) -> Self {
@@ -322,7 +322,7 @@ impl<T> JwtValidator<T> {
     }
 
     /// Refuses ES256/ES384 signatures whose `s` is above half the curve order
-    /// ([`InvalidToken::BadSignature`]): one token, one valid signature.
+    /// ([`InvalidToken::BadSignature`](crate::InvalidToken::BadSignature)): one token, one valid signature.
     ///
     /// From a valid signature `(r, s)` anyone can make a second one, `(r, n-s)`, so a
     /// token has two valid strings (a cache or deny list keyed by the token string sees

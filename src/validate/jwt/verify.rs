@@ -44,6 +44,7 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     /// As [`verify_timed`](Self::verify_timed), for a caller that has already decoded
     /// `token`'s payload segment into `json` (the multi-issuer routing reads `iss`
     /// first): the payload is not decoded twice.
+    #[cfg(feature = "jwks-core")]
     #[inline]
     pub(crate) fn verify_decoded(
         &self,
@@ -142,6 +143,7 @@ impl<T: DeserializeOwned + 'static> JwtValidator<T> {
     /// `token`'s payload into `text` and scanned it into `flat` with no scope claim
     /// name of its own (the multi-issuer routing, which reads `iss` that way): the
     /// signature is verified first, then the claims are built from that reading.
+    #[cfg(feature = "jwks-core")]
     #[inline]
     pub(crate) fn verify_scanned(
         &self,
