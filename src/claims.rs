@@ -87,6 +87,7 @@
 //! `Option<Auth<MyClaims>>` behind an [`optional`](crate::BearerAuthLayer::optional)
 //! layer).
 
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::validate::jwt::json::{numeric_date, optional_numeric_date};
@@ -140,7 +141,7 @@ pub struct Claims {
 }
 
 /// The `aud` claim: a single string or an array of strings (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Audience {
     /// `"aud": "api"`
@@ -196,16 +197,46 @@ impl Scope {
 
 impl<'de> Deserialize<'de> for Scope {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Joined(String),
-            List(Vec<String>),
+        Ok(
+            match deserializer.deserialize_any(StringOrList("a scope string or array"))? {
+                Audience::One(joined) => Self(joined),
+                Audience::Many(list) => Self(list.join(" ")),
+            },
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StringOrList("a string or an array of strings"))
+    }
+}
+
+/// Reads a string or an array of strings straight from the deserializer (serde's
+/// untagged enums first buffer the value, on every token).
+struct StringOrList(&'static str);
+
+impl<'de> Visitor<'de> for StringOrList {
+    type Value = Audience;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Audience, E> {
+        Ok(Audience::One(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Audience, E> {
+        Ok(Audience::One(value))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+        while let Some(value) = seq.next_element::<String>()? {
+            list.push(value);
         }
-        Ok(match Form::deserialize(deserializer)? {
-            Form::Joined(joined) => Self(joined),
-            Form::List(list) => Self(list.join(" ")),
-        })
+        Ok(Audience::Many(list))
     }
 }
 

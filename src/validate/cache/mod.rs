@@ -10,8 +10,9 @@
 //! - Only tokens that passed every check of the validator are stored.
 //! - Each entry expires with its token's `exp` (plus the validator's leeway), and `exp`
 //!   and `nbf` are checked again on every hit.
-//! - Bounded both in entries and in (estimated) memory; eviction is moka's
-//!   TinyLFU policy.
+//! - Bounded both in entries and in (estimated) memory, in shards with a lock each;
+//!   a full shard first drops tokens past their `exp`, then entries in hash order
+//!   (effectively at random). A hit hashes only the token's last 32 bytes.
 //! - A validator with only HMAC keys bypasses the cache unless
 //!   [`cache_hmac`](CachedValidator::cache_hmac) is called: a hit saves only a few
 //!   hundred nanoseconds over the HMAC check, while every token seen once pays an
@@ -23,14 +24,15 @@
 //! - The cache holds the tokens themselves (in memory only, like the requests that
 //!   carried them), not just a digest: that is what makes a hit exact.
 
+mod table;
+
 use std::fmt;
 use std::future::Ready;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use foldhash::fast::RandomState;
-use moka::sync::Cache;
-use moka::Expiry;
 use serde::de::DeserializeOwned;
+
+use table::{Entry, Table};
 
 #[cfg(feature = "jwks-core")]
 use super::jwks::Timed;
@@ -44,7 +46,7 @@ use crate::error::{AuthError, InvalidToken};
 /// Default memory budget per entry, on average, in bytes.
 pub const DEFAULT_BYTES_PER_ENTRY: u64 = 2 * 1024;
 
-/// Rough per-entry bookkeeping of the cache itself (key, node, timers), in bytes.
+/// Rough per-entry bookkeeping of the table itself, in bytes.
 const ENTRY_OVERHEAD: usize = 128;
 
 /// A [`JwtValidator`] with a bounded cache of verified tokens.
@@ -63,7 +65,7 @@ const ENTRY_OVERHEAD: usize = 128;
 /// ```
 pub struct CachedValidator<T = Claims, V = JwtValidator<T>> {
     validator: V,
-    cache: Option<Cache<Box<str>, Entry<T>, RandomState>>,
+    cache: Option<Arc<Table<T>>>,
     max_entries: u64,
     max_bytes: u64,
     cache_hmac: bool,
@@ -72,15 +74,6 @@ pub struct CachedValidator<T = Claims, V = JwtValidator<T>> {
     leeway: i64,
     max_token_len: usize,
     hmac_only: bool,
-}
-
-#[derive(Clone)]
-struct Entry<T> {
-    claims: T,
-    times: Times,
-    /// The key set's generation (always 0 in front of a static [`JwtValidator`]).
-    generation: u64,
-    weight: u32,
 }
 
 impl<T, V: Clone> Clone for CachedValidator<T, V> {
@@ -106,25 +99,8 @@ impl<T, V: fmt::Debug> fmt::Debug for CachedValidator<T, V> {
             .field("enabled", &self.cache.is_some())
             .field("max_entries", &self.max_entries)
             .field("max_bytes", &self.max_bytes)
-            .field("entries", &self.cache.as_ref().map(Cache::entry_count))
+            .field("entries", &self.cache.as_ref().map(|table| table.len()))
             .finish_non_exhaustive()
-    }
-}
-
-/// Expires each entry when its token expires (`exp` + leeway).
-struct ExpireWithToken {
-    leeway: i64,
-    clock: fn() -> i64,
-}
-
-impl<T> Expiry<Box<str>, Entry<T>> for ExpireWithToken {
-    fn expire_after_create(&self, _: &Box<str>, entry: &Entry<T>, _: Instant) -> Option<Duration> {
-        let left = entry
-            .times
-            .exp
-            .saturating_add(self.leeway)
-            .saturating_sub((self.clock)());
-        Some(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
     }
 }
 
@@ -237,21 +213,7 @@ where
             self.cache = None;
             return;
         }
-        // Every entry weighs at least `floor`, so `max_bytes / floor = max_entries`
-        // bounds the count while the weights bound the memory.
-        let floor = (self.max_bytes / self.max_entries).max(1);
-        self.cache = Some(
-            Cache::builder()
-                .max_capacity(self.max_bytes)
-                .weigher(move |_, entry: &Entry<T>| {
-                    u32::try_from(u64::from(entry.weight).max(floor)).unwrap_or(u32::MAX)
-                })
-                .expire_after(ExpireWithToken {
-                    leeway: self.leeway,
-                    clock: self.clock,
-                })
-                .build_with_hasher(RandomState::default()),
-        );
+        self.cache = Some(Arc::new(Table::new(self.max_entries, self.max_bytes)));
     }
 
     /// The wrapped validator.
@@ -264,17 +226,18 @@ where
         self.cache.is_some()
     }
 
-    /// Approximate number of cached tokens (pending evictions may not be counted yet;
-    /// see [`run_pending_tasks`](Self::run_pending_tasks)).
+    /// The number of cached tokens, expired ones not yet removed included (see
+    /// [`run_pending_tasks`](Self::run_pending_tasks)).
     pub fn entry_count(&self) -> u64 {
-        self.cache.as_ref().map_or(0, Cache::entry_count)
+        self.cache.as_ref().map_or(0, |table| table.len())
     }
 
-    /// Applies pending evictions and expirations now (the cache otherwise does so as
-    /// it is used).
+    /// Removes the tokens past their `exp` now (the cache otherwise removes them when
+    /// they are presented again or when their shard is full; an expired entry is never
+    /// served).
     pub fn run_pending_tasks(&self) {
         if let Some(cache) = &self.cache {
-            cache.run_pending_tasks();
+            cache.remove_all_expired((self.clock)(), self.leeway);
         }
     }
 
@@ -282,43 +245,37 @@ where
     /// within `exp`/`nbf`; `None` (the token is then verified) otherwise.
     #[inline]
     fn lookup(
-        cache: &Cache<Box<str>, Entry<T>, RandomState>,
+        cache: &Table<T>,
         token: &str,
         generation: u64,
         now: i64,
         leeway: i64,
     ) -> Option<Result<T, InvalidToken>> {
-        let entry = cache.get(token).filter(|entry| {
-            // After a change of the key set, verify again (and replace the entry).
-            entry.generation == generation
-        });
+        // After a change of the key set, an entry misses: the token is verified again
+        // (and its entry replaced).
+        let hit = cache.get(token, generation);
         #[cfg(feature = "metrics")]
-        crate::metrics::cache(entry.is_some());
-        let entry = entry?;
-        Some(match entry.times.check(now, leeway) {
-            Ok(()) => Ok(entry.claims),
+        crate::metrics::cache(hit.is_some());
+        let (claims, times) = hit?;
+        Some(match times.check(now, leeway) {
+            Ok(()) => Ok(claims),
             Err(error) => {
-                cache.invalidate(token);
+                cache.remove(token);
                 Err(error)
             }
         })
     }
 
-    fn store(
-        cache: &Cache<Box<str>, Entry<T>, RandomState>,
-        token: &str,
-        claims: &T,
-        times: Times,
-        generation: u64,
-    ) {
+    fn store(&self, cache: &Table<T>, token: &str, claims: &T, times: Times, generation: u64) {
         let estimate = token.len() + std::mem::size_of::<Entry<T>>() + ENTRY_OVERHEAD;
         let entry = Entry {
+            token: token.into(),
             claims: claims.clone(),
             times,
             generation,
-            weight: u32::try_from(estimate).unwrap_or(u32::MAX),
+            weight: u64::try_from(estimate).unwrap_or(u64::MAX),
         };
-        cache.insert(token.into(), entry);
+        cache.insert(entry, (self.clock)(), self.leeway);
     }
 }
 
@@ -347,7 +304,7 @@ where
             return hit;
         }
         let (claims, times) = self.validator.verify_timed(token)?;
-        Self::store(cache, token, &claims, times, 0);
+        self.store(cache, token, &claims, times, 0);
         Ok(claims)
     }
 }
@@ -390,7 +347,7 @@ where
         }
         match self.validator.validate_timed(token) {
             Timed::Verified(claims, times, generation) => {
-                Self::store(cache, token, &claims, times, generation);
+                self.store(cache, token, &claims, times, generation);
                 Validation::Ready(Ok(claims))
             }
             Timed::Uncached(validation) => validation,
