@@ -6,6 +6,8 @@
 //! the payload to the serde path: that path then decides, with the same result the fast
 //! path would have given. `tests/fuzz_jwt.rs` checks the two agree.
 
+use smallvec::SmallVec;
+
 use super::json::JsonStr;
 use super::reader::{borrowed, Reader};
 use super::registered::{Audiences, Registered};
@@ -100,20 +102,20 @@ pub(crate) struct Member<'a> {
 /// the application's own without parsing it again ([`super::scanned`]).
 #[derive(Debug)]
 pub(crate) struct Members<'a> {
-    list: [Member<'a>; MAX_MEMBERS],
-    len: usize,
+    // Inline and left uninitialized until pushed (zeroing 48 members cost more than
+    // reading a whole payload).
+    list: SmallVec<[Member<'a>; MAX_MEMBERS]>,
 }
 
 impl<'a> Members<'a> {
     pub(crate) fn new() -> Self {
         Self {
-            list: [Member::default(); MAX_MEMBERS],
-            len: 0,
+            list: SmallVec::new(),
         }
     }
 
     pub(crate) fn as_slice(&self) -> &[Member<'a>] {
-        &self.list[..self.len]
+        &self.list
     }
 }
 
@@ -152,12 +154,14 @@ impl<'a> Record<'a> for Members<'a> {
         value: (usize, usize),
         kind: Kind,
     ) -> Option<()> {
-        *self.list.get_mut(self.len)? = Member {
+        if self.list.len() == MAX_MEMBERS {
+            return None;
+        }
+        self.list.push(Member {
             key: text.get(key.0..key.1)?,
             value: text.get(value.0..value.1)?,
             kind,
-        };
-        self.len += 1;
+        });
         Some(())
     }
 }

@@ -418,9 +418,10 @@ impl<'de> Strings<'de> {
     /// The next element, quotes included. Between elements are only commas and
     /// whitespace, and no string has an escaped quote, so quotes pair up.
     fn next_string(&mut self) -> Option<&'de str> {
+        // Elements are short: a plain loop beats memchr's set-up here.
         let bytes = self.rest.as_bytes();
-        let open = memchr::memchr(b'"', bytes)?;
-        let close = open + 1 + memchr::memchr(b'"', bytes.get(open + 1..)?)?;
+        let open = bytes.iter().position(|&b| b == b'"')?;
+        let close = open + 1 + bytes.get(open + 1..)?.iter().position(|&b| b == b'"')?;
         let string = self.rest.get(open..=close)?;
         self.rest = self.rest.get(close + 1..)?;
         Some(string)
@@ -429,6 +430,11 @@ impl<'de> Strings<'de> {
 
 impl<'de> SeqAccess<'de> for Strings<'de> {
     type Error = Error;
+
+    /// Exact: every element is a string with two quotes and none inside.
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.rest.bytes().filter(|&b| b == b'"').count() / 2)
+    }
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
