@@ -14,6 +14,9 @@
 //! cargo bench --bench dpop -- --warm-up-time 1 --measurement-time 3
 //! ```
 
+mod common;
+
+use common::{call_now, now, Ok200, Req, SECRET};
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::hint::black_box;
@@ -32,54 +35,8 @@ use tower_bearer::dpop::{ath_of, jwk_thumbprint, Dpop, MemoryReplayStore};
 use tower_bearer::keys::public_jwk_from_private;
 use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};
 
-const SECRET: &[u8] = b"bench-secret-that-is-at-least-32-bytes-long";
 const BASE: &str = "https://api.example.com";
 const PATH: &str = "/users/me";
-
-type Req = Request<Empty<Bytes>>;
-
-#[derive(Clone, Copy)]
-struct Ok200;
-
-impl Service<Req> for Ok200 {
-    type Response = Response<Empty<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        black_box(request.extensions().len());
-        ready(Ok(Response::new(Empty::new())))
-    }
-}
-
-fn call_now<S, B>(service: &mut S, request: Req) -> StatusCode
-where
-    S: Service<Req, Response = Response<B>>,
-    S::Error: std::fmt::Debug,
-{
-    let mut cx = Context::from_waker(Waker::noop());
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => {}
-        _ => panic!("service not ready"),
-    }
-    let mut future = std::pin::pin!(service.call(request));
-    loop {
-        if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
-            return response.expect("service error").status();
-        }
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn key_file(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

@@ -9,6 +9,9 @@
 //! Every row drives a ready service directly (`poll_ready`, `call`, one poll of an
 //! immediately-ready future with a no-op waker), so `row - bare` is the layer's cost.
 
+mod common;
+
+use common::{bearer, call_now, now, request, Ok200, Req, SECRET};
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::hint::black_box;
@@ -28,29 +31,8 @@ use tower_bearer::{
     TokenValidator, Validation,
 };
 
-type Req = Request<Empty<Bytes>>;
-
-const SECRET: &[u8] = b"bench-secret-that-is-at-least-32-bytes-long";
 /// An opaque token as providers issue them: 256 bits, base64url.
 const OPAQUE: &str = "iwqgeum3Z5le08md71DqvkcIDVdhXSfzlMXBjIOKnLI";
-
-#[derive(Clone, Copy)]
-struct Ok200;
-
-impl Service<Req> for Ok200 {
-    type Response = Response<Empty<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        black_box(request.extensions().len());
-        ready(Ok(Response::new(Empty::new())))
-    }
-}
 
 /// Answers every introspection request from memory (used once, to fill the cache).
 struct Canned(Bytes);
@@ -59,33 +41,6 @@ impl IntrospectionClient for Canned {
     async fn send(&self, _: Request<Bytes>, _: usize) -> Result<Response<Bytes>, ClientError> {
         Ok(Response::new(self.0.clone()))
     }
-}
-
-fn call_now<S, B>(service: &mut S, request: Req) -> StatusCode
-where
-    S: Service<Req, Response = Response<B>>,
-    S::Error: std::fmt::Debug,
-{
-    let mut cx = Context::from_waker(Waker::noop());
-    assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
-    let mut future = std::pin::pin!(service.call(request));
-    loop {
-        if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
-            return response.expect("service error").status();
-        }
-    }
-}
-
-fn request(token: Option<&HeaderValue>) -> Req {
-    let mut request = Request::new(Empty::new());
-    if let Some(value) = token {
-        request.headers_mut().insert(AUTHORIZATION, value.clone());
-    }
-    request
-}
-
-fn now() -> i64 {
-    jsonwebtoken::get_current_timestamp() as i64
 }
 
 fn main() {
@@ -120,7 +75,7 @@ fn main() {
         Validation::Ready(Ok(_))
     ));
 
-    let opaque = HeaderValue::try_from(format!("Bearer {OPAQUE}")).unwrap();
+    let opaque = bearer(OPAQUE);
     let claims = serde_json::json!({"sub": "svc", "exp": exp, "scope": "api:read"});
     let jwt = jsonwebtoken::encode(
         &Header::default(),
@@ -128,7 +83,7 @@ fn main() {
         &EncodingKey::from_secret(SECRET),
     )
     .unwrap();
-    let jwt = HeaderValue::try_from(format!("Bearer {jwt}")).unwrap();
+    let jwt = bearer(&jwt);
 
     let mut bare = Ok200;
     let mut cached = BearerAuthLayer::new(validator).layer(Ok200);

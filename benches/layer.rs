@@ -19,6 +19,9 @@
 //! RSA/EC/Ed whenever the `aws-lc` feature is on. The RustCrypto-only numbers:
 //! `--no-default-features --features rust-crypto,jwks,cache`.
 
+mod common;
+
+use common::{bearer, call_now, now, request, Ok200, Req, SECRET};
 use std::convert::Infallible;
 use std::fmt::Debug;
 use std::future::{ready, Future, Ready};
@@ -40,61 +43,8 @@ use sha2::Sha256;
 use tower::{Layer, Service};
 use tower_bearer::{Audience, BearerAuthLayer, Claims, JwtValidator};
 
-const SECRET: &[u8] = b"bench-secret-that-is-at-least-32-bytes-long";
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "api";
-
-type Req = Request<Empty<Bytes>>;
-
-/// The innermost service of every row: answers 200 at once.
-#[derive(Clone, Copy)]
-struct Ok200;
-
-impl Service<Req> for Ok200 {
-    type Response = Response<Empty<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Req) -> Self::Future {
-        black_box(request.extensions().len());
-        ready(Ok(Response::new(Empty::new())))
-    }
-}
-
-/// `poll_ready`, `call`, and poll the response future until ready, with a no-op waker.
-fn call_now<S, B>(service: &mut S, request: Req) -> StatusCode
-where
-    S: Service<Req, Response = Response<B>>,
-    S::Error: Debug,
-{
-    let mut cx = Context::from_waker(Waker::noop());
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => {}
-        _ => panic!("service not ready"),
-    }
-    let mut future = std::pin::pin!(service.call(request));
-    loop {
-        if let Poll::Ready(response) = future.as_mut().poll(&mut cx) {
-            return response.expect("service error").status();
-        }
-    }
-}
-
-fn request(authorization: Option<&HeaderValue>) -> Req {
-    let mut request = Request::new(Empty::new());
-    if let Some(value) = authorization {
-        request.headers_mut().insert(AUTHORIZATION, value.clone());
-    }
-    request
-}
-
-fn bearer(token: &str) -> HeaderValue {
-    HeaderValue::try_from(format!("Bearer {token}")).unwrap()
-}
 
 // ----- a hand-written minimal jsonwebtoken layer, as a user would write it -----
 
@@ -161,13 +111,6 @@ where
 }
 
 // ----- tokens and keys -----
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// The claims every token of these rows carries. `BENCH_CLAIMS=plain` leaves out
 /// `roles`, for comparing with builds from before the `hs256/user_claims` row existed

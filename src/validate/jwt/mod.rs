@@ -26,7 +26,7 @@ use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError};
 use header::{known_headers, KnownHeader};
 use key::VerifyingKey;
-#[cfg(feature = "cache")]
+#[cfg(any(feature = "cache", test))]
 pub(crate) use verify::{now, Times};
 
 /// Default leeway for `exp` and `nbf`.
