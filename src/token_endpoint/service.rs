@@ -1,25 +1,20 @@
 //! [`TokenEndpoint`]: the Tower service answering `POST /token`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tower_service::Service;
 
 use super::error::{json_response, BadRequest, TokenError};
 use super::form::{self, TokenForm};
@@ -113,81 +108,15 @@ enum ClientSecret {
     Confidential([u8; 32]),
 }
 
-impl<S, B> Service<Request<B>> for TokenEndpoint<S>
-where
-    S: UserStore,
-    B: Body + Send + 'static,
-    B::Data: Send,
-{
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+post_only_service!(TokenEndpoint<S> where [S: UserStore,], |this, request| {
+    let inner = Arc::clone(&this.inner);
+    async move {
+        inner
+            .handle(request)
+            .await
+            .unwrap_or_else(|error| inner.refusal(error))
     }
-
-    fn call(&mut self, request: Request<B>) -> ResponseFuture {
-        if request.method() != Method::POST {
-            return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
-        }
-        let inner = Arc::clone(&self.inner);
-        ResponseFuture {
-            kind: Kind::Pending(Box::pin(async move {
-                inner
-                    .handle(request)
-                    .await
-                    .unwrap_or_else(|error| inner.refusal(error))
-            })),
-        }
-    }
-}
-
-/// Response future of [`TokenEndpoint`]: ready for refusals decided from the request
-/// line, else the boxed login (Argon2 dominates its cost, not the box).
-pub struct ResponseFuture {
-    kind: Kind,
-}
-
-enum Kind {
-    Ready(Option<Response<Full<Bytes>>>),
-    Pending(Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>),
-}
-
-impl ResponseFuture {
-    pub(crate) fn pending(
-        future: impl Future<Output = Response<Full<Bytes>>> + Send + 'static,
-    ) -> Self {
-        Self {
-            kind: Kind::Pending(Box::pin(future)),
-        }
-    }
-
-    pub(crate) fn ready(response: Response<Full<Bytes>>) -> Self {
-        Self {
-            kind: Kind::Ready(Some(response)),
-        }
-    }
-}
-
-impl fmt::Debug for ResponseFuture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl Future for ResponseFuture {
-    type Output = Result<Response<Full<Bytes>>, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.kind {
-            Kind::Ready(response) => {
-                Poll::Ready(Ok(response.take().expect("polled after completion")))
-            }
-            Kind::Pending(future) => future.as_mut().poll(cx).map(Ok),
-        }
-    }
-}
+});
 
 #[derive(serde::Serialize)]
 struct Success<'a> {
