@@ -150,7 +150,10 @@ where
         let form = read_urlencoded_form(headers, body).await?;
         let client_id = match clients {
             Some(_) if optional && !names_client(headers, &form) => String::new(),
-            Some(clients) => authenticated_client(clients, headers, &form).await?,
+            Some(clients) => authenticated_client(clients, headers, &form)
+                .await?
+                .id()
+                .to_owned(),
             None => client_identity(headers, &form),
         };
         let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;

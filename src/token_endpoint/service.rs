@@ -23,8 +23,8 @@ use super::password::{PasswordHasher, VerifyError};
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
 use crate::store::{
-    client_id_eq, client_key, narrow_scopes, session_revocation_until, ClientStore, LoginThrottle,
-    RefreshError, RefreshRecord, RefreshTokenStore, RevocationStore, Session,
+    client_id_eq, client_key, narrow_scopes, session_revocation_until, Client, ClientStore,
+    LoginThrottle, RefreshError, RefreshRecord, RefreshTokenStore, RevocationStore, Session,
 };
 
 mod builder;
@@ -33,10 +33,10 @@ mod request;
 
 pub use builder::TokenEndpointBuilder;
 pub(crate) use request::{
-    authenticated_client, client_credentials, client_identity, declared_length, read_body,
-    read_urlencoded_form,
+    authenticated_client, client_identity, declared_length, presented_client, read_body,
+    read_urlencoded_form, single_authorization,
 };
-use request::{parse_basic, parse_scope, Basic};
+use request::parse_scope;
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
@@ -241,6 +241,7 @@ impl<S: UserStore> Inner<S> {
 
 #[cfg(test)]
 mod tests {
+    use super::request::{parse_basic, Basic};
     use super::*;
 
     #[test]
