@@ -199,12 +199,12 @@ mod users;
 
 pub use error::{BadRequest, TokenError};
 pub use introspection::IntrospectionEndpoint;
-pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
+pub use issuer::{IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
-    hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MAX_WAIT,
+    hash_password, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MAX_WAIT,
     DEFAULT_WAITING_PER_SLOT, OWASP_ITERATIONS, OWASP_MEMORY_KIB, OWASP_PARALLELISM,
 };
 pub use post_only::ResponseFuture;
 pub use revocation_endpoint::RevocationEndpoint;
 pub use service::{TokenEndpoint, TokenEndpointBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY};
-pub use users::{InMemoryUserStore, User, UserStore, UserStoreError};
+pub use users::{InMemoryUserStore, User, UserStore};

@@ -32,11 +32,11 @@ mod grants;
 mod request;
 
 pub use builder::TokenEndpointBuilder;
+use request::parse_scope;
 pub(crate) use request::{
     authenticated_client, client_identity, declared_length, presented_client, read_body,
     read_urlencoded_form, single_authorization,
 };
-use request::parse_scope;
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
@@ -223,10 +223,7 @@ impl<S: UserStore> Inner<S> {
             // RFC 9449 §6.1: the token is bound to the proof's key.
             extra.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
         }
-        let issued = self
-            .issuer
-            .issue(subject, scope, extra)
-            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        let issued = self.issuer.issue(subject, scope, extra)?;
         let body = serde_json::to_vec(&Success {
             access_token: &issued.token,
             token_type: if jkt.is_some() { "DPoP" } else { "bearer" },

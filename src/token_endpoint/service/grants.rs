@@ -239,9 +239,8 @@ impl<S: UserStore> Inner<S> {
                 .check(username, address)
                 .await
                 .map_err(|_| TokenError::TemporarilyUnavailable)?;
-            if let Some(throttled) = throttled {
-                let secs = throttled.retry_after.as_secs()
-                    + u64::from(throttled.retry_after.subsec_nanos() > 0);
+            if let Some(retry_after) = throttled {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 return Err(TokenError::TooManyAttempts {
                     retry_after: u32::try_from(secs).unwrap_or(u32::MAX).max(1),
                 });
