@@ -347,9 +347,7 @@ async fn cluster_demo_survives_master_failover() {
             .issue(&user_session(&format!("user-{i}")))
             .await
             .unwrap();
-        let (second, _) = refresh(&direct, first.as_str(), "web", None)
-            .await
-            .unwrap();
+        let (second, _) = refresh(&direct, first.as_str(), "web", None).await.unwrap();
         let second = second.token;
         sessions.push((first, second));
     }

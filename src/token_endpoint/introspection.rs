@@ -10,7 +10,7 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::error::{json_response, BadRequest, TokenError};
+use super::error::{json_response, TokenError};
 use super::service::{authenticated_client, read_urlencoded_form};
 use crate::error::AuthError;
 use crate::store::{ClientStore, RefreshRecord, RefreshTokenStore, StoreError, TokenTypeHint};
@@ -122,7 +122,7 @@ where
         let headers = &parts.headers;
         let form = read_urlencoded_form(headers, body).await?;
         authenticated_client(&*self.clients, headers, &form).await?;
-        let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
+        let token = form.token.as_deref().ok_or(TokenError::MissingToken)?;
         let hint = form
             .token_type_hint
             .as_deref()

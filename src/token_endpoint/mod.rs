@@ -197,7 +197,7 @@ mod revocation_endpoint;
 mod service;
 mod users;
 
-pub use error::{BadRequest, TokenError};
+pub use error::TokenError;
 pub use introspection::IntrospectionEndpoint;
 pub use issuer::{IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{

@@ -8,7 +8,7 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
 
-use super::error::{json_response, BadRequest, TokenError};
+use super::error::{json_response, TokenError};
 use super::service::{authenticated_client, client_identity, read_urlencoded_form};
 use crate::claims::HasJti;
 use crate::store::{
@@ -156,7 +156,7 @@ where
                 .to_owned(),
             None => client_identity(headers, &form),
         };
-        let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
+        let token = form.token.as_deref().ok_or(TokenError::MissingToken)?;
         let hint = form
             .token_type_hint
             .as_deref()

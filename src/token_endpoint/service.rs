@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::error::{json_response, BadRequest, TokenError};
+use super::error::{json_response, TokenError};
 use super::form::{self, TokenForm};
 use super::issuer::TokenIssuer;
 use super::password::{PasswordHasher, VerifyError};
@@ -167,7 +167,7 @@ impl<S: UserStore> Inner<S> {
                 self.password_grant(form, &client_id, jkt, address.as_deref())
                     .await
             }
-            None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
+            None if !self.password_grant => Err(TokenError::MissingGrantType),
             _ => Err(TokenError::UnsupportedGrantType),
         }
     }

@@ -21,7 +21,7 @@ impl<S: UserStore> Inner<S> {
         let token = form
             .refresh_token
             .as_deref()
-            .ok_or(BadRequest::MissingRefreshToken)?;
+            .ok_or(TokenError::MissingRefreshToken)?;
         if let Some(scope) = &form.scope {
             parse_scope(scope)?;
         }
@@ -196,11 +196,11 @@ impl<S: UserStore> Inner<S> {
         match form.grant_type.as_deref() {
             Some("password") => {}
             None if self.lenient_grant_type => {}
-            None => return Err(BadRequest::MissingGrantType.into()),
+            None => return Err(TokenError::MissingGrantType),
             Some(_) => return Err(TokenError::UnsupportedGrantType),
         }
-        let username = form.username.ok_or(BadRequest::MissingUsername)?;
-        let password = form.password.ok_or(BadRequest::MissingPassword)?;
+        let username = form.username.ok_or(TokenError::MissingUsername)?;
+        let password = form.password.ok_or(TokenError::MissingPassword)?;
         let requested = match &form.scope {
             Some(scope) => Some(parse_scope(scope)?),
             None => None,

@@ -48,7 +48,7 @@ pub(crate) fn presented_client(
                     .as_ref()
                     .is_some_and(|body_id| *body_id != id)
             {
-                return Err(BadRequest::MultipleClientAuthentication.into());
+                return Err(TokenError::MultipleClientAuthentication);
             }
             Ok(Presented {
                 id,
@@ -75,7 +75,7 @@ pub(crate) fn single_authorization(
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let authorization = values.next();
     if values.next().is_some() {
-        return Err(BadRequest::DuplicateAuthorizationHeader.into());
+        return Err(TokenError::DuplicateAuthorizationHeader);
     }
     Ok(authorization)
 }
@@ -170,7 +170,7 @@ where
     let mut body = std::pin::pin!(body);
     let mut buffer = BytesMut::new();
     while let Some(frame) = body.as_mut().frame().await {
-        let frame = frame.map_err(|_| BadRequest::MalformedBody)?;
+        let frame = frame.map_err(|_| TokenError::MalformedBody)?;
         if let Ok(data) = frame.into_data() {
             if buffer.len().saturating_add(data.remaining()) > limit {
                 return Err(TokenError::PayloadTooLarge);
