@@ -20,7 +20,8 @@ use http_body_util::Full;
 use serde_json::json;
 use tower::{service_fn, ServiceBuilder};
 use tower_bearer::current_user::{CurrentUser, UserLookup, MAX_USER_CACHE_TTL};
-use tower_bearer::token_endpoint::{User, UserStore, UserStoreError};
+use tower_bearer::store::StoreError;
+use tower_bearer::token_endpoint::{User, UserStore};
 use tower_bearer::{BearerAuthLayer, Claims, ConfigError, GuardLayer, JwtValidator, Rejection};
 
 /// A user store the test can change while the server runs, counting lookups.
@@ -60,10 +61,10 @@ impl UserStore for Users {
     fn find_user(
         &self,
         username: &str,
-    ) -> impl Future<Output = Result<Option<User<String>>, UserStoreError>> + Send {
+    ) -> impl Future<Output = Result<Option<User<String>>, StoreError>> + Send {
         self.lookups.fetch_add(1, Ordering::SeqCst);
         let answer = if self.down.load(Ordering::SeqCst) {
-            Err(UserStoreError::default())
+            Err(StoreError::Backend("the user database is down".into()))
         } else {
             Ok(self.users.lock().unwrap().get(username).cloned())
         };

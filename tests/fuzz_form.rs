@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use tower_bearer::fuzzing::decode_form;
-use tower_bearer::token_endpoint::{BadRequest, TokenError};
+use tower_bearer::token_endpoint::TokenError;
 
 const URLENCODED: &[u8] = b"application/x-www-form-urlencoded";
 const MULTIPART: &[u8] = b"multipart/form-data; boundary=XyZ";
@@ -111,7 +111,7 @@ proptest! {
         let mut pairs: Vec<_> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let name = pairs[which.index(pairs.len())].0;
         pairs.push((name, &extra));
-        let duplicate = TokenError::InvalidRequest(BadRequest::DuplicateParameter);
+        let duplicate = TokenError::DuplicateParameter;
         prop_assert_eq!(decoded(URLENCODED, &urlencode(&pairs)), Err(duplicate));
         prop_assert_eq!(decoded(MULTIPART, &multipart(&pairs)), Err(duplicate));
     }
@@ -130,7 +130,7 @@ proptest! {
     ) {
         let encoded: String = bad.iter().map(|b| format!("%{b:02X}")).collect();
         let body = format!("{name}={prefix}{encoded}");
-        let refused = TokenError::InvalidRequest(BadRequest::InvalidEncoding);
+        let refused = TokenError::InvalidEncoding;
         prop_assert_eq!(decoded(URLENCODED, body.as_bytes()), Err(refused));
         let mut raw = format!("--XyZ\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{prefix}").into_bytes();
         raw.extend_from_slice(&bad);

@@ -57,7 +57,7 @@ async fn cluster_stores_rotate_revoke_reuse_and_throttle() {
             .unwrap()
             .expect("a live family");
         assert_eq!(found.session.subject, subject);
-        let second = refresh(&b, first.as_str(), "web", None).await.unwrap();
+        let (second, _) = refresh(&b, first.as_str(), "web", None).await.unwrap();
         assert_eq!(second.record.family, found.family);
         // The spent token is still known (lookup), but using it again is reuse...
         assert!(a.lookup(first.as_str()).await.unwrap().is_some());
@@ -67,7 +67,7 @@ async fn cluster_stores_rotate_revoke_reuse_and_throttle() {
         );
         // ...which revoked the whole family, the newest token too.
         assert_eq!(
-            refresh(&b, second.refresh_token.as_str(), "web", None).await,
+            refresh(&b, second.token.as_str(), "web", None).await,
             Err(RefreshError::InvalidGrant)
         );
     }
@@ -162,8 +162,8 @@ async fn cluster_stores_rotate_revoke_reuse_and_throttle() {
         assert_eq!(node.check("mallory", Some("10.0.0.1")).await.unwrap(), None);
         node.failed("mallory", Some("10.0.0.1")).await.unwrap();
     }
-    let throttled = tb.check("mallory", None).await.unwrap().expect("throttled");
-    assert!(throttled.retry_after > Duration::ZERO && throttled.retry_after <= config.window());
+    let retry_after = tb.check("mallory", None).await.unwrap().expect("throttled");
+    assert!(retry_after > Duration::ZERO && retry_after <= config.window());
     assert_eq!(ta.check("someone-else", None).await.unwrap(), None);
     ta.succeeded("mallory").await.unwrap();
     assert_eq!(tb.check("mallory", None).await.unwrap(), None);
@@ -341,10 +341,8 @@ async fn cluster_demo_survives_master_failover() {
             .issue(&user_session(&format!("user-{i}")))
             .await
             .unwrap();
-        let second = refresh(&direct, first.as_str(), "web", None)
-            .await
-            .unwrap()
-            .refresh_token;
+        let (second, _) = refresh(&direct, first.as_str(), "web", None).await.unwrap();
+        let second = second.token;
         sessions.push((first, second));
     }
     // The demo has one user: its sessions all sit on the primary of johndoe's slot,

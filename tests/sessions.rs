@@ -22,9 +22,9 @@ use serde_json::{Map, Value};
 use tower::util::BoxCloneService;
 use tower::{service_fn, Layer, ServiceExt};
 use tower_bearer::current_user::UserLookup;
-use tower_bearer::store::{MemoryStore, RefreshTokenStore, RevocationStore};
+use tower_bearer::store::{MemoryStore, RefreshTokenStore, RevocationStore, StoreError};
 use tower_bearer::token_endpoint::{
-    hash_password, RevocationEndpoint, TokenEndpoint, TokenIssuer, User, UserStore, UserStoreError,
+    hash_password, RevocationEndpoint, TokenEndpoint, TokenIssuer, User, UserStore,
 };
 use tower_bearer::{BearerAuthLayer, Claims, GuardLayer, JwtValidator, RevocationCheck};
 
@@ -73,7 +73,7 @@ impl UserStore for Users {
     fn find_user(
         &self,
         username: &str,
-    ) -> impl Future<Output = Result<Option<User<String>>, UserStoreError>> + Send {
+    ) -> impl Future<Output = Result<Option<User<String>>, StoreError>> + Send {
         std::future::ready(Ok(self.users.lock().unwrap().get(username).cloned()))
     }
 

@@ -12,9 +12,10 @@ use http::StatusCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::{json, Map, Value};
 use tower::Layer as _;
+use tower_bearer::store::StoreError;
 use tower_bearer::token_endpoint::{
     InMemoryUserStore, PasswordHasher, TokenEndpoint, TokenEndpointBuilder, TokenIssuer, User,
-    UserStore, UserStoreError,
+    UserStore,
 };
 use tower_bearer::{BearerAuthLayer, Claims, ConfigError, JwtValidator};
 
@@ -35,8 +36,7 @@ impl UserStore for Store {
     fn find_user(
         &self,
         username: &str,
-    ) -> impl std::future::Future<Output = Result<Option<User<String>>, UserStoreError>> + Send
-    {
+    ) -> impl std::future::Future<Output = Result<Option<User<String>>, StoreError>> + Send {
         self.0.find_user(username)
     }
 

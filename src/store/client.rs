@@ -6,10 +6,9 @@
 //! list, so an in-memory store serves multi-node deployments too.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::PasswordHash;
 
 use super::{BoxFuture, StoreError};
 use crate::error::{is_scope_token, ConfigError};
@@ -46,15 +45,11 @@ fn check_scope(scope: &str) -> Result<String, ConfigError> {
     Ok(scopes.join(" "))
 }
 
-/// Argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes) of `secret` with a random
-/// salt, as a PHC string.
+/// Argon2id of `secret` with a random salt, as a PHC string: the same hashing (OWASP's
+/// parameters) as users' passwords.
 fn hash_secret(secret: &str) -> Result<String, ConfigError> {
-    let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
-    Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
+    crate::token_endpoint::PasswordHasher::new()
+        .hash(secret)
         .map_err(|_| ConfigError::InvalidValue("client secret"))
 }
 
@@ -139,13 +134,4 @@ impl<S: ClientStore + ?Sized> ClientStore for Arc<S> {
     ) -> BoxFuture<'a, Result<Option<Client>, StoreError>> {
         (**self).authenticate(client_id, secret)
     }
-}
-
-/// A hash of a random secret with the default parameters, verified for unknown ids.
-pub(super) fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        hash_secret(&super::random_b64::<16>().unwrap_or_default())
-            .expect("hashing a fixed-size secret with default parameters")
-    })
 }

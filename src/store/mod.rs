@@ -16,14 +16,14 @@
 //! let first = store.issue(&Session::new("alice", "web", "me items", exp)).await?;
 //!
 //! // Each use rotates: a new token, the same session, scopes only narrowed.
-//! let next = refresh(&store, first.as_str(), "web", Some("me")).await?;
-//! assert_eq!(next.scope, "me");
+//! let (next, scope) = refresh(&store, first.as_str(), "web", Some("me")).await?;
+//! assert_eq!(scope, "me");
 //! assert_eq!(next.record.session.scope, "me items");
 //!
 //! // Presenting the old token again is reuse: refused, and the whole family is revoked.
 //! let reused = refresh(&store, first.as_str(), "web", None).await;
 //! assert!(matches!(reused, Err(RefreshError::Reused)));
-//! let newest = refresh(&store, next.refresh_token.as_str(), "web", None).await;
+//! let newest = refresh(&store, next.token.as_str(), "web", None).await;
 //! assert!(matches!(newest, Err(RefreshError::InvalidGrant)));
 //! # Ok(())
 //! # }
@@ -114,16 +114,16 @@ pub use redis_conn::{
     DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES,
 };
 pub use refresh::{
-    refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Refreshed,
-    Rotated, Session,
+    refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated,
+    Session,
 };
 #[cfg(feature = "token-endpoint")]
 pub(crate) use revocation::session_revocation_until;
 pub use revocation::{revoke_token, RevocationStore, RevokeOutcome, TokenTypeHint};
 #[cfg(feature = "token-endpoint")]
 pub use throttle::{
-    client_key, LoginThrottle, LoginThrottleConfig, Throttled, DEFAULT_ADDRESS_LIMIT,
-    DEFAULT_USERNAME_LIMIT, DEFAULT_WINDOW,
+    client_key, LoginThrottle, LoginThrottleConfig, DEFAULT_ADDRESS_LIMIT, DEFAULT_USERNAME_LIMIT,
+    DEFAULT_WINDOW,
 };
 
 /// The future every store method returns: boxed and `Send`, so the store traits can be

@@ -14,7 +14,7 @@ use redis::Script;
 
 use super::redis::RedisStore;
 use super::redis_conn::backend;
-use super::throttle::{counter_key, LoginThrottle, LoginThrottleConfig, Throttled};
+use super::throttle::{counter_key, LoginThrottle, LoginThrottleConfig};
 use super::{random_b64, BoxFuture, StoreError};
 
 /// KEYS: counter. ARGV: window ms, limit. Returns the ms until the count is below the
@@ -96,7 +96,7 @@ impl LoginThrottle for RedisStore {
         &'a self,
         username: &'a str,
         client: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         Box::pin(async move {
             let mut waits = Vec::with_capacity(2);
             for (counter, limit) in self.throttle.config.keys(username, client) {
@@ -114,9 +114,7 @@ impl LoginThrottle for RedisStore {
                 .into_iter()
                 .max()
                 .filter(|ms| *ms > 0)
-                .map(|ms| Throttled {
-                    retry_after: Duration::from_millis(ms).max(Duration::from_secs(1)),
-                }))
+                .map(|ms| Duration::from_millis(ms).max(Duration::from_secs(1))))
         })
     }
 

@@ -140,7 +140,8 @@ pub struct RefreshRecord {
     pub session: Session,
 }
 
-/// A successful rotation: the successor token and the family it continues.
+/// A successful rotation: the successor token and the family it continues. Returned by
+/// [`RefreshTokenStore::rotate`] and, with the new access token's scope, by [`refresh`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotated {
     /// The new current token of the family; give it to the client.
@@ -211,17 +212,6 @@ impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
     }
 }
 
-/// The result of a successful [`refresh`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refreshed {
-    /// The new refresh token (rotation); return it as `refresh_token`.
-    pub refresh_token: RefreshToken,
-    /// The family: `session.subject` is the new access token's `sub`.
-    pub record: RefreshRecord,
-    /// The new access token's scopes (the requested subset), space-separated.
-    pub scope: String,
-}
-
 /// Why a refresh token could not be used, by [`refresh`] or
 /// [`RefreshTokenStore::rotate`], with the RFC 6749 §5.2 code to answer (one per
 /// variant, see [`code`](Self::code)).
@@ -277,8 +267,10 @@ impl From<StoreError> for RefreshError {
 /// only narrows, then rotates.
 ///
 /// Neither a token of another client nor a scope request that is too wide spends the
-/// token. The token endpoint then signs an access token for `record.session.subject`
-/// with `scope`, and returns `refresh_token` alongside.
+/// token. Returns the rotation and the new access token's scope (the requested subset,
+/// space-separated): the token endpoint then signs an access token for
+/// `record.session.subject` with that scope, and returns the rotation's `token` as
+/// `refresh_token` alongside.
 ///
 /// # Errors
 ///
@@ -288,7 +280,7 @@ pub async fn refresh<S: RefreshTokenStore + ?Sized>(
     token: &str,
     client_id: &str,
     requested_scope: Option<&str>,
-) -> Result<Refreshed, RefreshError> {
+) -> Result<(Rotated, String), RefreshError> {
     let record = store
         .lookup(token)
         .await
@@ -302,9 +294,5 @@ pub async fn refresh<S: RefreshTokenStore + ?Sized>(
     // The family's client and scopes never change, so the checks above still hold;
     // whether the token is still current is decided atomically here.
     let rotated = store.rotate(token).await?;
-    Ok(Refreshed {
-        refresh_token: rotated.token,
-        record: rotated.record,
-        scope,
-    })
+    Ok((rotated, scope))
 }

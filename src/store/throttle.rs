@@ -152,22 +152,16 @@ pub fn client_key(address: IpAddr) -> String {
     }
 }
 
-/// A refused login: come back after `retry_after`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throttled {
-    /// Until the oldest counted failure leaves the window (at least one second).
-    pub retry_after: Duration,
-}
-
 /// Counts failed logins. `Arc<T>` implements it when `T` does.
 pub trait LoginThrottle: Send + Sync {
     /// Whether a login for `username` from `client` (a [`client_key`], `None` when the
-    /// address is unknown) must be refused now.
+    /// address is unknown) must be refused now: `Some(retry_after)`, the wait until the
+    /// oldest counted failure leaves the window (at least one second), or `None`.
     fn check<'a>(
         &'a self,
         username: &'a str,
         client: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>>;
 
     /// Counts a failed login (wrong password, unknown or disabled user).
     fn failed<'a>(
@@ -185,7 +179,7 @@ impl<T: LoginThrottle + ?Sized> LoginThrottle for Arc<T> {
         &'a self,
         username: &'a str,
         client: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         (**self).check(username, client)
     }
     fn failed<'a>(

@@ -15,8 +15,30 @@ use http_body_util::Full;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenError {
-    /// The request is malformed (`400 invalid_request`).
-    InvalidRequest(BadRequest),
+    /// `400 invalid_request`: a parameter appears more than once (RFC 6749 §3.2).
+    DuplicateParameter,
+    /// `400 invalid_request`: `grant_type` is missing (strict mode).
+    MissingGrantType,
+    /// `400 invalid_request`: `username` is missing.
+    MissingUsername,
+    /// `400 invalid_request`: `password` is missing.
+    MissingPassword,
+    /// `400 invalid_request`: the body could not be read or decoded (bad chunking,
+    /// truncated, broken multipart).
+    MalformedBody,
+    /// `400 invalid_request`: the client authenticated in more than one way, or named
+    /// two different ids (RFC 6749 §2.3).
+    MultipleClientAuthentication,
+    /// `400 invalid_request`: more than one `Authorization` header.
+    DuplicateAuthorizationHeader,
+    /// `400 invalid_request`: `grant_type=refresh_token` without a `refresh_token`
+    /// parameter.
+    MissingRefreshToken,
+    /// `400 invalid_request`: a revocation or introspection request without a `token`
+    /// parameter (RFC 7009 §2.1).
+    MissingToken,
+    /// `400 invalid_request`: a parameter is not UTF-8 once percent-decoded.
+    InvalidEncoding,
     /// Client authentication failed (`401 invalid_client`). `basic` is `true` when the
     /// client tried HTTP Basic, and the answer then carries `WWW-Authenticate: Basic`
     /// (§5.2).
@@ -71,53 +93,6 @@ pub enum TokenError {
     },
 }
 
-/// Why a token request is malformed (`400 invalid_request`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BadRequest {
-    /// A parameter appears more than once (RFC 6749 §3.2).
-    DuplicateParameter,
-    /// `grant_type` is missing (strict mode).
-    MissingGrantType,
-    /// `username` is missing.
-    MissingUsername,
-    /// `password` is missing.
-    MissingPassword,
-    /// The body could not be read or decoded (bad chunking, truncated, broken
-    /// multipart).
-    MalformedBody,
-    /// The client authenticated in more than one way, or named two different ids
-    /// (RFC 6749 §2.3).
-    MultipleClientAuthentication,
-    /// More than one `Authorization` header.
-    DuplicateAuthorizationHeader,
-    /// `grant_type=refresh_token` without a `refresh_token` parameter.
-    MissingRefreshToken,
-    /// A revocation request without a `token` parameter (RFC 7009 §2.1).
-    MissingToken,
-    /// A parameter is not UTF-8 once percent-decoded.
-    InvalidEncoding,
-}
-
-impl BadRequest {
-    /// The fixed `error_description`.
-    #[must_use]
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::DuplicateParameter => "A request parameter appears more than once",
-            Self::MissingGrantType => "The grant_type parameter is missing",
-            Self::MissingUsername => "The username parameter is missing",
-            Self::MissingPassword => "The password parameter is missing",
-            Self::MalformedBody => "The request body could not be read or decoded",
-            Self::MultipleClientAuthentication => "The client authenticated in more than one way",
-            Self::DuplicateAuthorizationHeader => "More than one Authorization header",
-            Self::MissingRefreshToken => "The refresh_token parameter is missing",
-            Self::MissingToken => "The token parameter is missing",
-            Self::InvalidEncoding => "A request parameter is not valid UTF-8",
-        }
-    }
-}
-
 impl TokenError {
     /// The HTTP status.
     #[must_use]
@@ -140,7 +115,16 @@ impl TokenError {
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {
-            Self::InvalidRequest(_)
+            Self::DuplicateParameter
+            | Self::MissingGrantType
+            | Self::MissingUsername
+            | Self::MissingPassword
+            | Self::MalformedBody
+            | Self::MultipleClientAuthentication
+            | Self::DuplicateAuthorizationHeader
+            | Self::MissingRefreshToken
+            | Self::MissingToken
+            | Self::InvalidEncoding
             | Self::MethodNotAllowed
             | Self::PayloadTooLarge
             | Self::RequestTimeout
@@ -163,7 +147,16 @@ impl TokenError {
     #[must_use]
     pub fn description(self) -> &'static str {
         match self {
-            Self::InvalidRequest(reason) => reason.description(),
+            Self::DuplicateParameter => "A request parameter appears more than once",
+            Self::MissingGrantType => "The grant_type parameter is missing",
+            Self::MissingUsername => "The username parameter is missing",
+            Self::MissingPassword => "The password parameter is missing",
+            Self::MalformedBody => "The request body could not be read or decoded",
+            Self::MultipleClientAuthentication => "The client authenticated in more than one way",
+            Self::DuplicateAuthorizationHeader => "More than one Authorization header",
+            Self::MissingRefreshToken => "The refresh_token parameter is missing",
+            Self::MissingToken => "The token parameter is missing",
+            Self::InvalidEncoding => "A request parameter is not valid UTF-8",
             Self::InvalidClient { .. } => "Client authentication failed",
             Self::InvalidGrant => "Incorrect username or password",
             Self::InvalidRefreshToken => {
@@ -246,11 +239,5 @@ impl From<crate::dpop::DpopError> for TokenError {
             crate::dpop::DpopError::UseNonce => Self::UseDpopNonce,
             _ => Self::InvalidDpopProof(crate::dpop::ProofError::Malformed),
         }
-    }
-}
-
-impl From<BadRequest> for TokenError {
-    fn from(reason: BadRequest) -> Self {
-        Self::InvalidRequest(reason)
     }
 }

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 
-use super::error::{BadRequest, TokenError};
+use super::error::TokenError;
 
 /// The parameters of a token request, decoded and de-duplicated.
 #[derive(Default, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl TokenForm {
         };
         let bit = 1u16 << index;
         if self.seen & bit != 0 {
-            return Err(BadRequest::DuplicateParameter.into());
+            return Err(TokenError::DuplicateParameter);
         }
         self.seen |= bit;
         if !value.is_empty() {
@@ -114,7 +114,7 @@ pub(crate) fn encoding(content_type: Option<&[u8]>) -> Result<Encoding, TokenErr
     if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         Ok(Encoding::UrlEncoded)
     } else if essence.eq_ignore_ascii_case("multipart/form-data") {
-        let boundary = multer::parse_boundary(value).map_err(|_| BadRequest::MalformedBody)?;
+        let boundary = multer::parse_boundary(value).map_err(|_| TokenError::MalformedBody)?;
         Ok(Encoding::Multipart { boundary })
     } else {
         Err(TokenError::UnsupportedMediaType)
@@ -146,7 +146,7 @@ fn decode_component(raw: &[u8]) -> Result<String, TokenError> {
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
     let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-    String::from_utf8(bytes).map_err(|_| BadRequest::InvalidEncoding.into())
+    String::from_utf8(bytes).map_err(|_| TokenError::InvalidEncoding)
 }
 
 /// Decodes a body (already read and bounded) in its encoding.
@@ -166,11 +166,11 @@ async fn parse_multipart(body: Bytes, boundary: String) -> Result<TokenForm, Tok
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(_) => return Err(BadRequest::MalformedBody.into()),
+            Err(_) => return Err(TokenError::MalformedBody),
         };
         let name = field.name().unwrap_or("").to_owned();
-        let value = field.bytes().await.map_err(|_| BadRequest::MalformedBody)?;
-        let value = String::from_utf8(value.into()).map_err(|_| BadRequest::InvalidEncoding)?;
+        let value = field.bytes().await.map_err(|_| TokenError::MalformedBody)?;
+        let value = String::from_utf8(value.into()).map_err(|_| TokenError::InvalidEncoding)?;
         form.set(&name, value)?;
     }
     Ok(form)
@@ -193,7 +193,7 @@ pub fn decode_form(
     // One in-memory chunk: the future is ready on its first poll.
     let mut form = decode(encoding(content_type)?, Bytes::copy_from_slice(body))
         .now_or_never()
-        .unwrap_or(Err(BadRequest::MalformedBody.into()))?;
+        .unwrap_or(Err(TokenError::MalformedBody))?;
     Ok(form
         .fields_mut()
         .into_iter()
@@ -208,10 +208,7 @@ mod tests {
     #[test]
     fn urlencoded_duplicate_fails() {
         let err = parse_urlencoded(b"username=a&username=b").unwrap_err();
-        assert_eq!(
-            err,
-            TokenError::InvalidRequest(BadRequest::DuplicateParameter)
-        );
+        assert_eq!(err, TokenError::DuplicateParameter);
     }
 
     #[test]
@@ -227,7 +224,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_urlencoded(body).unwrap_err(),
-                TokenError::InvalidRequest(BadRequest::InvalidEncoding),
+                TokenError::InvalidEncoding,
                 "{body:?}"
             );
         }
@@ -247,7 +244,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_urlencoded(body).unwrap_err(),
-                TokenError::InvalidRequest(BadRequest::DuplicateParameter),
+                TokenError::DuplicateParameter,
                 "{body:?}"
             );
         }

@@ -1,21 +1,17 @@
 //! [`IntrospectionEndpoint`]: RFC 7662 token introspection as a Tower service.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tower_service::Service;
 
-use super::error::{json_response, BadRequest, TokenError};
+use super::error::{json_response, TokenError};
 use super::service::{authenticated_client, read_urlencoded_form};
-use super::ResponseFuture;
 use crate::error::AuthError;
 use crate::store::{ClientStore, RefreshRecord, RefreshTokenStore, StoreError, TokenTypeHint};
 use crate::validate::{TokenValidator, Validation};
@@ -97,34 +93,18 @@ where
     }
 }
 
-impl<V, B> Service<Request<B>> for IntrospectionEndpoint<V>
-where
+post_only_service!(IntrospectionEndpoint<V> where [
     V: TokenValidator,
     V::Claims: Serialize,
-    B: Body + Send + 'static,
-    B::Data: Send,
-{
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+], |this, request| {
+    let inner = Arc::clone(&this.inner);
+    async move {
+        inner
+            .handle(request)
+            .await
+            .unwrap_or_else(TokenError::into_response)
     }
-
-    fn call(&mut self, request: Request<B>) -> ResponseFuture {
-        if request.method() != Method::POST {
-            return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
-        }
-        let inner = Arc::clone(&self.inner);
-        ResponseFuture::pending(async move {
-            inner
-                .handle(request)
-                .await
-                .unwrap_or_else(TokenError::into_response)
-        })
-    }
-}
+});
 
 const INACTIVE: &[u8] = br#"{"active":false}"#;
 
@@ -142,7 +122,7 @@ where
         let headers = &parts.headers;
         let form = read_urlencoded_form(headers, body).await?;
         authenticated_client(&*self.clients, headers, &form).await?;
-        let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
+        let token = form.token.as_deref().ok_or(TokenError::MissingToken)?;
         let hint = form
             .token_type_hint
             .as_deref()

@@ -9,24 +9,12 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value};
 
+use super::TokenError;
 use crate::error::ConfigError;
 use crate::keys::{SignerKey, SigningKeys};
 
 /// Default token lifetime: 30 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1800);
-
-/// Why a token could not be signed (a key/backend failure, never client input).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct IssueError;
-
-impl fmt::Display for IssueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the access token could not be signed")
-    }
-}
-
-impl std::error::Error for IssueError {}
 
 /// A signed access token and its lifetime.
 #[derive(Clone, PartialEq, Eq)]
@@ -269,16 +257,18 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`IssueError`] if the random generator or the signing backend fails.
+    /// [`TokenError::TemporarilyUnavailable`] if the clock, the random generator or the
+    /// signing backend fails (never caused by client input; the token endpoint answers
+    /// it as is).
     pub fn issue(
         &self,
         subject: &str,
         scope: &str,
         extra: Map<String, Value>,
-    ) -> Result<IssuedToken, IssueError> {
+    ) -> Result<IssuedToken, TokenError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| IssueError)?
+            .map_err(|_| TokenError::TemporarilyUnavailable)?
             .as_secs();
         let ttl = self.ttl.as_secs();
         let mut claims = extra;
@@ -305,16 +295,17 @@ impl TokenIssuer {
         }
         if self.jti {
             let mut id = [0u8; 16];
-            getrandom::getrandom(&mut id).map_err(|_| IssueError)?;
+            getrandom::getrandom(&mut id).map_err(|_| TokenError::TemporarilyUnavailable)?;
             claims.insert("jti".into(), URL_SAFE_NO_PAD.encode(id).into());
         }
-        let payload = serde_json::to_vec(&Value::Object(claims)).map_err(|_| IssueError)?;
+        let payload = serde_json::to_vec(&Value::Object(claims))
+            .map_err(|_| TokenError::TemporarilyUnavailable)?;
         let typ = self.typ.as_deref();
         let token = match &self.signing {
             Signing::Fixed(key) => key.sign_typed(&payload, typ),
             Signing::Rotating(keys) => keys.sign_typed(&payload, typ),
         }
-        .ok_or(IssueError)?;
+        .ok_or(TokenError::TemporarilyUnavailable)?;
         Ok(IssuedToken {
             token,
             expires_in: ttl,

@@ -183,6 +183,8 @@
 //! (`ServiceExt::<Request<Incoming>>::map_response(token, |r| r.map(BodyExt::boxed_unsync)).boxed_clone()`),
 //! then `Steer::new([token, api], |request: &Request<Incoming>, _: &[_]| usize::from(request.uri().path() != "/token"))`.
 
+#[macro_use]
+mod post_only;
 mod admission;
 mod error;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
@@ -195,15 +197,14 @@ mod revocation_endpoint;
 mod service;
 mod users;
 
-pub use error::{BadRequest, TokenError};
+pub use error::TokenError;
 pub use introspection::IntrospectionEndpoint;
-pub use issuer::{IssueError, IssuedToken, TokenIssuer, DEFAULT_TTL};
+pub use issuer::{IssuedToken, TokenIssuer, DEFAULT_TTL};
 pub use password::{
-    hash_password, HashError, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MAX_WAIT,
+    hash_password, PasswordHasher, DEFAULT_MAX_PASSWORD_LEN, DEFAULT_MAX_WAIT,
     DEFAULT_WAITING_PER_SLOT, OWASP_ITERATIONS, OWASP_MEMORY_KIB, OWASP_PARALLELISM,
 };
+pub use post_only::ResponseFuture;
 pub use revocation_endpoint::RevocationEndpoint;
-pub use service::{
-    ResponseFuture, TokenEndpoint, TokenEndpointBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY,
-};
-pub use users::{InMemoryUserStore, User, UserStore, UserStoreError};
+pub use service::{TokenEndpoint, TokenEndpointBuilder, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY};
+pub use users::{InMemoryUserStore, User, UserStore};

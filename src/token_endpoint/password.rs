@@ -37,39 +37,19 @@ pub(crate) enum VerifyError {
     Unavailable,
 }
 
-/// Why a password could not be hashed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HashError {
-    /// The operating system's random generator failed (no salt).
-    Random,
-    /// Argon2 refused the input (e.g. a password longer than Argon2 allows).
-    Argon2,
-}
-
-impl fmt::Display for HashError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Random => f.write_str("the random generator failed"),
-            Self::Argon2 => f.write_str("argon2 refused the password"),
-        }
-    }
-}
-
-impl std::error::Error for HashError {}
-
 /// Hashes `password` with Argon2id and OWASP's parameters, for seeding a user store.
 ///
 /// ```
 /// let phc = tower_bearer::token_endpoint::hash_password("secret")?;
 /// assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-/// # Ok::<_, tower_bearer::token_endpoint::HashError>(())
+/// # Ok::<_, tower_bearer::ConfigError>(())
 /// ```
 ///
 /// # Errors
 ///
-/// [`HashError`] if no salt could be drawn or Argon2 refuses the input.
-pub fn hash_password(password: &str) -> Result<String, HashError> {
+/// [`ConfigError::InvalidValue`] if no salt could be drawn (`"salt"`) or Argon2
+/// refuses the input (`"password"`).
+pub fn hash_password(password: &str) -> Result<String, ConfigError> {
     PasswordHasher::new().hash(password)
 }
 
@@ -260,15 +240,16 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`HashError`] if no salt could be drawn or Argon2 refuses the input.
-    pub fn hash(&self, password: &str) -> Result<String, HashError> {
+    /// [`ConfigError::InvalidValue`] if no salt could be drawn (`"salt"`) or Argon2
+    /// refuses the input (`"password"`, e.g. longer than Argon2 allows).
+    pub fn hash(&self, password: &str) -> Result<String, ConfigError> {
         let mut salt = [0u8; 16];
-        getrandom::getrandom(&mut salt).map_err(|_| HashError::Random)?;
-        let salt = SaltString::encode_b64(&salt).map_err(|_| HashError::Argon2)?;
+        getrandom::getrandom(&mut salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
         self.argon2
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|_| HashError::Argon2)
+            .map_err(|_| ConfigError::InvalidValue("password"))
     }
 
     /// Checks `password` against the PHC string `hash`, synchronously (blocking).

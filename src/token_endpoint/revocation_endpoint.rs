@@ -1,19 +1,15 @@
 //! [`RevocationEndpoint`]: the RFC 7009 token revocation endpoint as a Tower service.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::Full;
-use tower_service::Service;
 
-use super::error::{json_response, BadRequest, TokenError};
+use super::error::{json_response, TokenError};
 use super::service::{authenticated_client, client_identity, read_urlencoded_form};
-use super::ResponseFuture;
 use crate::claims::HasJti;
 use crate::store::{
     revoke_token, ClientStore, RefreshTokenStore, RevocationStore, RevokeOutcome, TokenTypeHint,
@@ -119,36 +115,20 @@ where
     }
 }
 
-impl<V, B> Service<Request<B>> for RevocationEndpoint<V>
-where
+post_only_service!(RevocationEndpoint<V> where [
     V: TokenValidator + Send + Sync + 'static,
     V::Claims: HasJti,
-    B: Body + Send + 'static,
-    B::Data: Send,
-{
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+], |this, request| {
+    let inner = Arc::clone(&this.inner);
+    let clients = this.clients.clone();
+    let optional = this.optional_clients;
+    async move {
+        inner
+            .handle(request, clients.as_deref(), optional)
+            .await
+            .unwrap_or_else(TokenError::into_response)
     }
-
-    fn call(&mut self, request: Request<B>) -> ResponseFuture {
-        if request.method() != Method::POST {
-            return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
-        }
-        let inner = Arc::clone(&self.inner);
-        let clients = self.clients.clone();
-        let optional = self.optional_clients;
-        ResponseFuture::pending(async move {
-            inner
-                .handle(request, clients.as_deref(), optional)
-                .await
-                .unwrap_or_else(TokenError::into_response)
-        })
-    }
-}
+});
 
 impl<V> Inner<V>
 where
@@ -170,10 +150,13 @@ where
         let form = read_urlencoded_form(headers, body).await?;
         let client_id = match clients {
             Some(_) if optional && !names_client(headers, &form) => String::new(),
-            Some(clients) => authenticated_client(clients, headers, &form).await?,
+            Some(clients) => authenticated_client(clients, headers, &form)
+                .await?
+                .id()
+                .to_owned(),
             None => client_identity(headers, &form),
         };
-        let token = form.token.as_deref().ok_or(BadRequest::MissingToken)?;
+        let token = form.token.as_deref().ok_or(TokenError::MissingToken)?;
         let hint = form
             .token_type_hint
             .as_deref()

@@ -1,35 +1,30 @@
 //! [`TokenEndpoint`]: the Tower service answering `POST /token`.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tower_service::Service;
 
-use super::error::{json_response, BadRequest, TokenError};
+use super::error::{json_response, TokenError};
 use super::form::{self, TokenForm};
 use super::issuer::TokenIssuer;
 use super::password::{PasswordHasher, VerifyError};
 use super::users::UserStore;
 use crate::error::{is_scope_token, ConfigError};
 use crate::store::{
-    client_id_eq, client_key, narrow_scopes, session_revocation_until, ClientStore, LoginThrottle,
-    RefreshError, RefreshRecord, RefreshTokenStore, RevocationStore, Session,
+    client_id_eq, client_key, narrow_scopes, session_revocation_until, Client, ClientStore,
+    LoginThrottle, RefreshError, RefreshRecord, RefreshTokenStore, RevocationStore, Session,
 };
 
 mod builder;
@@ -37,11 +32,11 @@ mod grants;
 mod request;
 
 pub use builder::TokenEndpointBuilder;
+use request::parse_scope;
 pub(crate) use request::{
-    authenticated_client, client_credentials, client_identity, declared_length, read_body,
-    read_urlencoded_form,
+    authenticated_client, client_identity, declared_length, presented_client, read_body,
+    read_urlencoded_form, single_authorization,
 };
-use request::{parse_basic, parse_scope, Basic};
 
 /// Default upper bound on the request body: 16 KiB.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024;
@@ -113,81 +108,15 @@ enum ClientSecret {
     Confidential([u8; 32]),
 }
 
-impl<S, B> Service<Request<B>> for TokenEndpoint<S>
-where
-    S: UserStore,
-    B: Body + Send + 'static,
-    B::Data: Send,
-{
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+post_only_service!(TokenEndpoint<S> where [S: UserStore,], |this, request| {
+    let inner = Arc::clone(&this.inner);
+    async move {
+        inner
+            .handle(request)
+            .await
+            .unwrap_or_else(|error| inner.refusal(error))
     }
-
-    fn call(&mut self, request: Request<B>) -> ResponseFuture {
-        if request.method() != Method::POST {
-            return ResponseFuture::ready(TokenError::MethodNotAllowed.into_response());
-        }
-        let inner = Arc::clone(&self.inner);
-        ResponseFuture {
-            kind: Kind::Pending(Box::pin(async move {
-                inner
-                    .handle(request)
-                    .await
-                    .unwrap_or_else(|error| inner.refusal(error))
-            })),
-        }
-    }
-}
-
-/// Response future of [`TokenEndpoint`]: ready for refusals decided from the request
-/// line, else the boxed login (Argon2 dominates its cost, not the box).
-pub struct ResponseFuture {
-    kind: Kind,
-}
-
-enum Kind {
-    Ready(Option<Response<Full<Bytes>>>),
-    Pending(Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>),
-}
-
-impl ResponseFuture {
-    pub(crate) fn pending(
-        future: impl Future<Output = Response<Full<Bytes>>> + Send + 'static,
-    ) -> Self {
-        Self {
-            kind: Kind::Pending(Box::pin(future)),
-        }
-    }
-
-    pub(crate) fn ready(response: Response<Full<Bytes>>) -> Self {
-        Self {
-            kind: Kind::Ready(Some(response)),
-        }
-    }
-}
-
-impl fmt::Debug for ResponseFuture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl Future for ResponseFuture {
-    type Output = Result<Response<Full<Bytes>>, Infallible>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.kind {
-            Kind::Ready(response) => {
-                Poll::Ready(Ok(response.take().expect("polled after completion")))
-            }
-            Kind::Pending(future) => future.as_mut().poll(cx).map(Ok),
-        }
-    }
-}
+});
 
 #[derive(serde::Serialize)]
 struct Success<'a> {
@@ -238,7 +167,7 @@ impl<S: UserStore> Inner<S> {
                 self.password_grant(form, &client_id, jkt, address.as_deref())
                     .await
             }
-            None if !self.password_grant => Err(BadRequest::MissingGrantType.into()),
+            None if !self.password_grant => Err(TokenError::MissingGrantType),
             _ => Err(TokenError::UnsupportedGrantType),
         }
     }
@@ -294,10 +223,7 @@ impl<S: UserStore> Inner<S> {
             // RFC 9449 §6.1: the token is bound to the proof's key.
             extra.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
         }
-        let issued = self
-            .issuer
-            .issue(subject, scope, extra)
-            .map_err(|_| TokenError::TemporarilyUnavailable)?;
+        let issued = self.issuer.issue(subject, scope, extra)?;
         let body = serde_json::to_vec(&Success {
             access_token: &issued.token,
             token_type: if jkt.is_some() { "DPoP" } else { "bearer" },
@@ -312,6 +238,7 @@ impl<S: UserStore> Inner<S> {
 
 #[cfg(test)]
 mod tests {
+    use super::request::{parse_basic, Basic};
     use super::*;
 
     #[test]

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::store::StoreError;
+
 /// A resource owner: username, Argon2id password hash (PHC string), the scopes they may
 /// be granted, a disabled flag, and a profile of your own type.
 #[derive(Clone)]
@@ -114,25 +116,12 @@ impl<P> User<P> {
     }
 }
 
-/// The user store failed (database down, timeout). The endpoint answers
-/// `503 temporarily_unavailable`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct UserStoreError;
-
-impl fmt::Display for UserStoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the user store is unavailable")
-    }
-}
-
-impl std::error::Error for UserStoreError {}
-
 /// Where the token endpoint looks users up: implement it over your database.
 ///
 /// ```
 /// use std::future::Future;
-/// use tower_bearer::token_endpoint::{User, UserStore, UserStoreError};
+/// use tower_bearer::store::StoreError;
+/// use tower_bearer::token_endpoint::{User, UserStore};
 ///
 /// #[derive(Clone)]
 /// struct Db; // your connection pool
@@ -140,7 +129,7 @@ impl std::error::Error for UserStoreError {}
 /// impl UserStore for Db {
 ///     type Profile = ();
 ///     fn find_user(&self, username: &str)
-///         -> impl Future<Output = Result<Option<User>, UserStoreError>> + Send
+///         -> impl Future<Output = Result<Option<User>, StoreError>> + Send
 ///     {
 ///         let username = username.to_owned();
 ///         async move {
@@ -159,11 +148,12 @@ pub trait UserStore: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`UserStoreError`] if the store cannot answer.
+    /// [`StoreError`] if the store cannot answer (database down, timeout); the
+    /// endpoint answers `503 temporarily_unavailable`.
     fn find_user(
         &self,
         username: &str,
-    ) -> impl Future<Output = Result<Option<User<Self::Profile>>, UserStoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<User<Self::Profile>>, StoreError>> + Send;
 
     /// Extra claims to put into this user's tokens (none by default). Registered
     /// claims (`sub`, `exp`, `scope`, ...) set by the issuer win over these.
@@ -179,7 +169,7 @@ impl<S: UserStore> UserStore for Arc<S> {
     fn find_user(
         &self,
         username: &str,
-    ) -> impl Future<Output = Result<Option<User<Self::Profile>>, UserStoreError>> + Send {
+    ) -> impl Future<Output = Result<Option<User<Self::Profile>>, StoreError>> + Send {
         (**self).find_user(username)
     }
 
@@ -238,7 +228,7 @@ impl<P: Clone + Send + Sync + 'static> UserStore for InMemoryUserStore<P> {
     fn find_user(
         &self,
         username: &str,
-    ) -> impl Future<Output = Result<Option<User<P>>, UserStoreError>> + Send {
+    ) -> impl Future<Output = Result<Option<User<P>>, StoreError>> + Send {
         std::future::ready(Ok(self.users.get(username).cloned()))
     }
 }

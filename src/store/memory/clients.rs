@@ -1,33 +1,21 @@
 //! The client side of [`MemoryStore`] (feature `token-endpoint`): confidential clients
-//! for the `client_credentials` grant, secrets verified with Argon2id off the async
-//! workers.
+//! for the `client_credentials` grant, secrets verified like users' passwords (one
+//! [`PasswordHasher`]: the low-priority hashing threads, a bounded wait, a dummy hash
+//! for unknown ids).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use argon2::Argon2;
-use tokio::sync::Semaphore;
-
-use super::super::client::{dummy_hash, Client, ClientStore};
+use super::super::client::{Client, ClientStore};
 use super::super::{BoxFuture, StoreError};
 use super::MemoryStore;
+use crate::token_endpoint::PasswordHasher;
 
-/// The clients by id, and the bound on concurrent secret verifications.
-#[derive(Clone)]
+/// The clients by id, and the hasher that verifies their secrets.
+#[derive(Clone, Default)]
 pub(super) struct Clients {
     by_id: Arc<HashMap<String, Client>>,
-    hashing: Arc<Semaphore>,
-}
-
-impl Default for Clients {
-    fn default() -> Self {
-        let permits = std::thread::available_parallelism().map_or(2, usize::from);
-        Self {
-            by_id: Arc::new(HashMap::new()),
-            hashing: Arc::new(Semaphore::new(permits)),
-        }
-    }
+    hasher: PasswordHasher,
 }
 
 impl Clients {
@@ -43,12 +31,14 @@ impl MemoryStore {
     /// Adds `clients` for the `client_credentials` grant and client authentication (a
     /// later duplicate id replaces an earlier one). Feature `token-endpoint`.
     ///
-    /// The first call in a process also computes the dummy hash that unknown ids are
-    /// verified against (one Argon2id run), so that the first unknown id is not slower
-    /// than the others.
+    /// The first call also computes the dummy hash that unknown ids are verified against
+    /// (one Argon2id run), so that the first unknown id is not slower than the others.
+    /// Secrets are verified as [`PasswordHasher`] verifies passwords: on the hashing
+    /// threads, a bounded number at a time; a verification that cannot get a slot in
+    /// time is a [`StoreError`] (`503 temporarily_unavailable`).
     #[must_use]
     pub fn with_clients(mut self, clients: impl IntoIterator<Item = Client>) -> Self {
-        let _ = dummy_hash();
+        self.clients.hasher.warm_up();
         Arc::make_mut(&mut self.clients.by_id)
             .extend(clients.into_iter().map(|c| (c.id.clone(), c)));
         self
@@ -63,25 +53,15 @@ impl ClientStore for MemoryStore {
     ) -> BoxFuture<'a, Result<Option<Client>, StoreError>> {
         Box::pin(async move {
             let client = self.clients.by_id.get(client_id).cloned();
-            let hash = client
-                .as_ref()
-                .map_or_else(|| dummy_hash().to_owned(), |c| c.secret_hash.clone());
-            let secret = secret.to_owned();
-            let _permit = self
+            let hash = client.as_ref().map(|c| c.secret_hash.clone());
+            let matches = self
                 .clients
-                .hashing
-                .acquire()
+                .hasher
+                .verify_login(client_id, secret.to_owned(), hash)
                 .await
-                .map_err(|_| StoreError::Backend("hashing pool closed".into()))?;
-            let matches = tokio::task::spawn_blocking(move || {
-                PasswordHash::new(&hash).is_ok_and(|parsed| {
-                    Argon2::default()
-                        .verify_password(secret.as_bytes(), &parsed)
-                        .is_ok()
-                })
-            })
-            .await
-            .map_err(|e| StoreError::Backend(format!("hashing task failed: {e}")))?;
+                .map_err(|_| {
+                    StoreError::Backend("client secret verification unavailable".into())
+                })?;
             Ok(client.filter(|_| matches))
         })
     }

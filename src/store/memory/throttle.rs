@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::super::throttle::{counter_key, LoginThrottle, LoginThrottleConfig, Throttled};
+use super::super::throttle::{counter_key, LoginThrottle, LoginThrottleConfig};
 use super::super::{BoxFuture, StoreError};
 use super::{locked, MemoryStore};
 
@@ -54,7 +54,7 @@ impl LoginThrottle for MemoryStore {
         &'a self,
         username: &'a str,
         client: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Option<Throttled>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<Duration>, StoreError>> {
         let keys = self.throttle.config.keys(username, client);
         let window = self.throttle.config.window();
         let now = Instant::now();
@@ -74,9 +74,7 @@ impl LoginThrottle for MemoryStore {
                     longest = Some(longest.map_or(wait, |w| w.max(wait)));
                 }
             }
-            longest.map(|wait| Throttled {
-                retry_after: wait.max(Duration::from_secs(1)),
-            })
+            longest.map(|wait| wait.max(Duration::from_secs(1)))
         });
         Box::pin(std::future::ready(Ok(answer)))
     }
@@ -138,7 +136,7 @@ mod tests {
         }
         // Three failures at t = 0, 10, 20; now t = 30: locked until t = 60.
         let locked = throttle.check("bob", None).await.unwrap().unwrap();
-        assert_eq!(locked.retry_after, Duration::from_secs(30));
+        assert_eq!(locked, Duration::from_secs(30));
         // Another username from the same address still passes (3 < 5)...
         assert_eq!(throttle.check("eve", Some("1.2.3.4")).await.unwrap(), None);
         throttle.failed("eve", Some("1.2.3.4")).await.unwrap();

@@ -21,7 +21,7 @@ impl<S: UserStore> Inner<S> {
         let token = form
             .refresh_token
             .as_deref()
-            .ok_or(BadRequest::MissingRefreshToken)?;
+            .ok_or(TokenError::MissingRefreshToken)?;
         if let Some(scope) = &form.scope {
             parse_scope(scope)?;
         }
@@ -146,12 +146,7 @@ impl<S: UserStore> Inner<S> {
         let Some(clients) = &self.client_store else {
             return Err(TokenError::UnsupportedGrantType);
         };
-        let (id, secret, basic) = client_credentials(headers, &form)?;
-        let client = clients
-            .authenticate(&id, &secret)
-            .await
-            .map_err(|_| TokenError::TemporarilyUnavailable)?
-            .ok_or(TokenError::InvalidClient { basic })?;
+        let client = authenticated_client(&**clients, headers, &form).await?;
         if let Some(scope) = &form.scope {
             parse_scope(scope)?;
         }
@@ -169,37 +164,14 @@ impl<S: UserStore> Inner<S> {
         headers: &HeaderMap,
         form: &TokenForm,
     ) -> Result<(), TokenError> {
-        let mut values = headers.get_all(AUTHORIZATION).iter();
-        let authorization = values.next();
-        if values.next().is_some() {
-            return Err(BadRequest::DuplicateAuthorizationHeader.into());
-        }
         let Some(clients) = &self.clients else {
             // No registered clients: identification is accepted and ignored.
+            single_authorization(headers)?;
             return Ok(());
         };
-        let (id, secret, basic) = match authorization.map(|v| parse_basic(v.as_bytes())) {
-            Some(Basic::Credentials(id, secret)) => {
-                if form.client_secret.is_some()
-                    || form
-                        .client_id
-                        .as_ref()
-                        .is_some_and(|body_id| *body_id != id)
-                {
-                    return Err(BadRequest::MultipleClientAuthentication.into());
-                }
-                (id, secret, true)
-            }
-            Some(Basic::Malformed) => return Err(TokenError::InvalidClient { basic: true }),
-            Some(Basic::OtherScheme) | None => {
-                let id = form
-                    .client_id
-                    .clone()
-                    .ok_or(TokenError::InvalidClient { basic: false })?;
-                (id, form.client_secret.clone().unwrap_or_default(), false)
-            }
-        };
-        let ok = match clients.get(&id) {
+        let presented = presented_client(headers, form)?;
+        let secret = presented.secret.as_deref().unwrap_or_default();
+        let ok = match clients.get(&presented.id) {
             Some(ClientSecret::Public) => secret.is_empty(),
             Some(ClientSecret::Confidential(expected)) => {
                 let given: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
@@ -210,7 +182,7 @@ impl<S: UserStore> Inner<S> {
         if ok {
             Ok(())
         } else {
-            Err(TokenError::InvalidClient { basic })
+            Err(presented.refused())
         }
     }
 
@@ -224,11 +196,11 @@ impl<S: UserStore> Inner<S> {
         match form.grant_type.as_deref() {
             Some("password") => {}
             None if self.lenient_grant_type => {}
-            None => return Err(BadRequest::MissingGrantType.into()),
+            None => return Err(TokenError::MissingGrantType),
             Some(_) => return Err(TokenError::UnsupportedGrantType),
         }
-        let username = form.username.ok_or(BadRequest::MissingUsername)?;
-        let password = form.password.ok_or(BadRequest::MissingPassword)?;
+        let username = form.username.ok_or(TokenError::MissingUsername)?;
+        let password = form.password.ok_or(TokenError::MissingPassword)?;
         let requested = match &form.scope {
             Some(scope) => Some(parse_scope(scope)?),
             None => None,
@@ -267,9 +239,8 @@ impl<S: UserStore> Inner<S> {
                 .check(username, address)
                 .await
                 .map_err(|_| TokenError::TemporarilyUnavailable)?;
-            if let Some(throttled) = throttled {
-                let secs = throttled.retry_after.as_secs()
-                    + u64::from(throttled.retry_after.subsec_nanos() > 0);
+            if let Some(retry_after) = throttled {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 return Err(TokenError::TooManyAttempts {
                     retry_after: u32::try_from(secs).unwrap_or(u32::MAX).max(1),
                 });

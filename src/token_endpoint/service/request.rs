@@ -15,16 +15,31 @@ pub(crate) fn client_identity(headers: &HeaderMap, form: &TokenForm) -> String {
     }
 }
 
-/// Client id, secret and whether HTTP Basic carried them (RFC 6749 §2.3.1).
-pub(crate) fn client_credentials(
+/// The client credentials a request presents (RFC 6749 §2.3.1): HTTP Basic or
+/// `client_id` / `client_secret` in the body, never both.
+pub(crate) struct Presented {
+    pub(crate) id: String,
+    /// `None` when the body names a client without a secret (a public client).
+    pub(crate) secret: Option<String>,
+    /// HTTP Basic carried them (a refusal then answers `WWW-Authenticate: Basic`).
+    pub(crate) basic: bool,
+}
+
+impl Presented {
+    /// `invalid_client`, with the Basic challenge when Basic was used.
+    pub(crate) fn refused(&self) -> TokenError {
+        TokenError::InvalidClient { basic: self.basic }
+    }
+}
+
+/// The client credentials of a request: one `Authorization` header at most, Basic and
+/// body credentials not mixed; `invalid_client` for a malformed Basic header or when
+/// no client id is given.
+pub(crate) fn presented_client(
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<(String, String, bool), TokenError> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let authorization = values.next();
-    if values.next().is_some() {
-        return Err(BadRequest::DuplicateAuthorizationHeader.into());
-    }
+) -> Result<Presented, TokenError> {
+    let authorization = single_authorization(headers)?;
     match authorization.map(|v| parse_basic(v.as_bytes())) {
         Some(Basic::Credentials(id, secret)) => {
             if form.client_secret.is_some()
@@ -33,16 +48,36 @@ pub(crate) fn client_credentials(
                     .as_ref()
                     .is_some_and(|body_id| *body_id != id)
             {
-                return Err(BadRequest::MultipleClientAuthentication.into());
+                return Err(TokenError::MultipleClientAuthentication);
             }
-            Ok((id, secret, true))
+            Ok(Presented {
+                id,
+                secret: Some(secret),
+                basic: true,
+            })
         }
         Some(Basic::Malformed) => Err(TokenError::InvalidClient { basic: true }),
-        Some(Basic::OtherScheme) | None => match (&form.client_id, &form.client_secret) {
-            (Some(id), Some(secret)) => Ok((id.clone(), secret.clone(), false)),
-            _ => Err(TokenError::InvalidClient { basic: false }),
+        Some(Basic::OtherScheme) | None => match &form.client_id {
+            Some(id) => Ok(Presented {
+                id: id.clone(),
+                secret: form.client_secret.clone(),
+                basic: false,
+            }),
+            None => Err(TokenError::InvalidClient { basic: false }),
         },
     }
+}
+
+/// The request's `Authorization` header, if any; two are `invalid_request`.
+pub(crate) fn single_authorization(
+    headers: &HeaderMap,
+) -> Result<Option<&http::HeaderValue>, TokenError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let authorization = values.next();
+    if values.next().is_some() {
+        return Err(TokenError::DuplicateAuthorizationHeader);
+    }
+    Ok(authorization)
 }
 
 /// The `application/x-www-form-urlencoded` body of a request to the introspection or
@@ -70,21 +105,24 @@ where
     form::parse_urlencoded(&bytes)
 }
 
-/// The id of the client the request authenticates as (HTTP Basic or form credentials,
-/// RFC 6749 §2.3.1) against `clients`: `invalid_client` for wrong or missing
-/// credentials, `temporarily_unavailable` when the store fails.
+/// The client the request authenticates as (HTTP Basic or form credentials, RFC 6749
+/// §2.3.1) against `clients`: `invalid_client` for wrong or missing credentials,
+/// `temporarily_unavailable` when the store fails. Every grant and endpoint that checks
+/// a [`ClientStore`] goes through here.
 pub(crate) async fn authenticated_client(
     clients: &dyn ClientStore,
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<String, TokenError> {
-    let (id, secret, basic) = client_credentials(headers, form)?;
+) -> Result<Client, TokenError> {
+    let presented = presented_client(headers, form)?;
+    let Some(secret) = &presented.secret else {
+        return Err(presented.refused());
+    };
     clients
-        .authenticate(&id, &secret)
+        .authenticate(&presented.id, secret)
         .await
         .map_err(|_| TokenError::TemporarilyUnavailable)?
-        .ok_or(TokenError::InvalidClient { basic })?;
-    Ok(id)
+        .ok_or_else(|| presented.refused())
 }
 
 /// Splits a requested `scope` into distinct scope-tokens (RFC 6749 §3.3).
@@ -132,7 +170,7 @@ where
     let mut body = std::pin::pin!(body);
     let mut buffer = BytesMut::new();
     while let Some(frame) = body.as_mut().frame().await {
-        let frame = frame.map_err(|_| BadRequest::MalformedBody)?;
+        let frame = frame.map_err(|_| TokenError::MalformedBody)?;
         if let Ok(data) = frame.into_data() {
             if buffer.len().saturating_add(data.remaining()) > limit {
                 return Err(TokenError::PayloadTooLarge);
