@@ -17,20 +17,15 @@
 mod common;
 
 use common::{call_now, now, Ok200, Req, SECRET};
-use std::convert::Infallible;
-use std::future::{ready, Future, Ready};
-use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{BatchSize, Criterion};
 use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Empty;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use tower::{Layer, Service};
+use tower::Layer;
 use tower_bearer::dpop::{ath_of, jwk_thumbprint, Dpop, MemoryReplayStore};
 use tower_bearer::keys::public_jwk_from_private;
 use tower_bearer::{BearerAuthLayer, Claims, JwtValidator};

@@ -11,20 +11,14 @@
 
 mod common;
 
-use common::{bearer, call_now, now, request, Ok200, Req, SECRET};
-use std::convert::Infallible;
-use std::future::{ready, Future, Ready};
-use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
+use common::{bearer, call_now, now, request, Ok200, SECRET};
 use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::Criterion;
-use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::Empty;
+use http::{Request, Response, StatusCode};
 use jsonwebtoken::{EncodingKey, Header};
-use tower::{Layer, Service};
+use tower::Layer;
 use tower_bearer::validate::ClientError;
 use tower_bearer::{
     BearerAuthLayer, Claims, IntrospectionClient, IntrospectionValidator, JwtValidator,

@@ -386,8 +386,12 @@ mod clients {
                 started.elapsed()
             }
         };
-        let known = timed("svc-a").await;
-        let unknown = timed("nobody").await;
+        // The fastest of five, interleaved: a busy machine only ever adds time.
+        let (mut known, mut unknown) = (Duration::MAX, Duration::MAX);
+        for _ in 0..5 {
+            known = known.min(timed("svc-a").await);
+            unknown = unknown.min(timed("nobody").await);
+        }
         assert!(
             unknown * 3 > known && known * 3 > unknown,
             "known {known:?} vs unknown {unknown:?}"
