@@ -58,8 +58,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Default limit on a buffered form body: 16 KiB.
 pub const DEFAULT_FORM_LIMIT: usize = 16 * 1024;
 
-/// The request body the inner service gets: the original one, or the buffered form.
-pub type FormBody<B> = Either<B, Full<Bytes>>;
+/// The request body the inner service gets: the original one (`Either::Left`), or the
+/// buffered form (`Either::Right`).
+type FormBody<B> = Either<B, Full<Bytes>>;
 
 /// What the form body carried, for the bearer layer (never settable by a client).
 #[derive(Debug, Clone)]
@@ -109,6 +110,9 @@ impl<S> Layer<S> for FormTokenLayer {
 
 /// Middleware that reads the `access_token` form parameter. Built by
 /// [`FormTokenLayer`].
+///
+/// The inner service gets `Request<http_body_util::Either<B, Full<Bytes>>>`: the
+/// original body `B` untouched (`Left`), or the buffered form (`Right`).
 #[derive(Debug, Clone)]
 pub struct FormToken<S> {
     inner: S,

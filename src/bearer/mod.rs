@@ -54,7 +54,7 @@ pub use challenge::Challenge;
 pub use csrf::CsrfGuard;
 pub use extract::{TokenSources, DEFAULT_MAX_CREDENTIALS_LEN};
 pub use form_token::{
-    FormBody, FormToken, FormTokenLayer, ResponseFuture as FormTokenFuture, DEFAULT_FORM_LIMIT,
+    FormToken, FormTokenLayer, ResponseFuture as FormTokenFuture, DEFAULT_FORM_LIMIT,
 };
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;

@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 use super::jwks::Timed;
 use super::jwt::{now, Times};
 #[cfg(feature = "jwks-core")]
-use super::{JwksFuture, JwksValidator};
+use super::{BoxedValidation, JwksValidator};
 use super::{JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, InvalidToken};
@@ -375,9 +375,9 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     type Claims = T;
-    type Future = JwksFuture<T>;
+    type Future = BoxedValidation<T>;
 
-    fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
+    fn validate(&self, token: &str) -> Validation<T, BoxedValidation<T>> {
         let Some(cache) = &self.cache else {
             return self.validator.validate(token);
         };

@@ -24,7 +24,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The connector of [`HttpFetcher::new`]: rustls over hyper-util's TCP connector.
-pub type DefaultConnector = HttpsConnector<HttpConnector>;
+pub(crate) type DefaultConnector = HttpsConnector<HttpConnector>;
 
 /// Fetches documents (JWK sets, discovery documents) with hyper-util's client: `GET`,
 /// no redirects followed, the body read up to the bound, `Cache-Control: max-age`
