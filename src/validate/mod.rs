@@ -31,12 +31,12 @@ mod shape;
 
 #[cfg(feature = "jwks-core")]
 pub use jwks::{
-    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksValidator,
+    max_age_from_headers, FetchedDocument, JwksError, JwksFetcher, JwksValidator,
     JwksValidatorBuilder, DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_DOCUMENT_LEN,
     DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
 };
 #[cfg(feature = "jwks")]
-pub use jwks::{HttpFetcher, HttpFetcherBuilder, TlsConfigError};
+pub use jwks::{HttpFetcher, HttpFetcherBuilder};
 pub(crate) use jwt::crypto_provider;
 #[cfg(feature = "jwks-core")]
 pub use multi_issuer::MultiIssuerValidator;

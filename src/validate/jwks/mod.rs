@@ -39,8 +39,8 @@ pub use builder::{
 };
 pub use error::JwksError;
 #[cfg(feature = "jwks")]
-pub use fetch::{HttpFetcher, HttpFetcherBuilder, TlsConfigError};
-pub use fetcher::{max_age_from_headers, FetchError, FetchedDocument, JwksFetcher};
+pub use fetch::{HttpFetcher, HttpFetcherBuilder};
+pub use fetcher::{max_age_from_headers, FetchedDocument, JwksFetcher};
 use refresh::{Loaded, Shared};
 
 /// Validates JWTs against a remote JWK set.
