@@ -5,7 +5,7 @@ use http::header::AUTHORIZATION;
 use http::Request;
 use tower_service::Service;
 
-use super::future::{Checks, Validating};
+use super::future::{Checks, Validating, Waiting};
 use super::{reject, BearerAuth, ResponseFuture, SharedSettings};
 use crate::bearer::extract::{b64token, has_query_token, Syntax};
 use crate::bearer::rejection::OnRejection;
@@ -103,13 +103,15 @@ impl<S, V, R> BearerAuth<S, V, R> {
         // Take the service that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::waiting(Validating::checks(
-            checks,
+        let waiting = Waiting::new(
             ready,
             request,
             self.on_rejection.clone(),
             settings,
-        ))
+            #[cfg(feature = "metrics")]
+            std::time::Instant::now(),
+        );
+        ResponseFuture::waiting(Validating::checks(checks, waiting))
     }
 
     /// The rejection of `request` for `error`.

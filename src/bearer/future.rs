@@ -126,7 +126,7 @@ impl<F, T> fmt::Debug for Step<F, T> {
     }
 }
 
-pub(crate) use states::{Checks, GuardWaiting, Reading, Refusal, Validating};
+pub(crate) use states::{Checks, GuardWaiting, Reading, Refusal, Validating, Waiting};
 
 /// The waiting states. Public in name only: a service's `Future` type names them, and
 /// nothing outside the crate can reach them.
@@ -189,44 +189,17 @@ mod states {
         S: Service<Request<B>>,
         V: TokenValidator,
     {
-        pub(crate) fn validation(
-            validation: V::Future,
-            service: S,
-            request: Request<B>,
-            on_rejection: R,
-            settings: SharedSettings,
-            #[cfg(feature = "metrics")] started: std::time::Instant,
-        ) -> Self {
+        pub(crate) fn validation(validation: V::Future, waiting: Waiting<S, B, R>) -> Self {
             Self::Validation(Box::pin(Pending {
                 validation,
-                waiting: Some(Waiting {
-                    service,
-                    request,
-                    on_rejection,
-                    settings,
-                    #[cfg(feature = "metrics")]
-                    started,
-                }),
+                waiting: Some(waiting),
             }))
         }
 
-        pub(crate) fn checks(
-            checks: Checks<V::Claims>,
-            service: S,
-            request: Request<B>,
-            on_rejection: R,
-            settings: SharedSettings,
-        ) -> Self {
+        pub(crate) fn checks(checks: Checks<V::Claims>, waiting: Waiting<S, B, R>) -> Self {
             Self::Checks(Box::pin(Pending {
                 validation: checks,
-                waiting: Some(Waiting {
-                    service,
-                    request,
-                    on_rejection,
-                    settings,
-                    #[cfg(feature = "metrics")]
-                    started: std::time::Instant::now(),
-                }),
+                waiting: Some(waiting),
             }))
         }
     }
@@ -257,6 +230,7 @@ mod states {
         }
     }
 
+    /// What a waiting bearer request calls the inner service with, or is refused by.
     pub struct Waiting<S, B, R> {
         service: S,
         request: Request<B>,
@@ -264,6 +238,25 @@ mod states {
         settings: SharedSettings,
         #[cfg(feature = "metrics")]
         started: std::time::Instant,
+    }
+
+    impl<S, B, R> Waiting<S, B, R> {
+        pub(crate) fn new(
+            service: S,
+            request: Request<B>,
+            on_rejection: R,
+            settings: SharedSettings,
+            #[cfg(feature = "metrics")] started: std::time::Instant,
+        ) -> Self {
+            Self {
+                service,
+                request,
+                on_rejection,
+                settings,
+                #[cfg(feature = "metrics")]
+                started,
+            }
+        }
     }
 
     impl<F, S, B, R, C> Pending<F, S, B, R>
