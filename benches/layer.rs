@@ -457,7 +457,7 @@ impl tower_bearer::JwksFetcher for InMemoryJwks {
         &self,
         _: &http::Uri,
         _: usize,
-    ) -> Result<tower_bearer::validate::FetchedDocument, tower_bearer::validate::FetchError> {
+    ) -> Result<tower_bearer::validate::FetchedDocument, tower_bearer::validate::JwksError> {
         Ok(tower_bearer::validate::FetchedDocument::new(self.0.clone()))
     }
 }

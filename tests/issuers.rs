@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tower::ServiceBuilder;
 use tower_bearer::keys::public_jwk;
 use tower_bearer::token_endpoint::TokenIssuer;
-use tower_bearer::validate::{FetchError, HttpFetcher, JwksError, JwksFetcher, JwksValidator};
+use tower_bearer::validate::{HttpFetcher, JwksError, JwksFetcher, JwksValidator};
 use tower_bearer::{
     AuthError, BearerAuthLayer, Claims, InvalidToken, JwtValidator, MultiIssuerValidator,
     TokenValidator, Validation,
@@ -602,10 +602,7 @@ async fn discovery_requires_the_documents_issuer_to_be_the_configured_one() {
     // No document at either place.
     let missing = JwksValidator::<Claims>::discover(HttpFetcher::new(), &server.url("/none")).await;
     assert!(
-        matches!(
-            missing,
-            Err(JwksError::Fetch(FetchError::Status(StatusCode::NOT_FOUND)))
-        ),
+        matches!(missing, Err(JwksError::Status(StatusCode::NOT_FOUND))),
         "{missing:?}"
     );
 }
@@ -622,12 +619,12 @@ async fn plain_http_only_to_loopback_unless_opted_in() {
         "ftp://127.0.0.1/jwks",
     ] {
         let fetched = fetcher.fetch(&url.parse().unwrap(), 1024).await;
-        assert_eq!(fetched.unwrap_err(), FetchError::InsecureUrl, "{url}");
+        assert_eq!(fetched.unwrap_err(), JwksError::InsecureUrl, "{url}");
     }
     let discovered =
         JwksValidator::<Claims>::discover(HttpFetcher::new(), "http://idp.example").await;
     assert!(
-        matches!(discovered, Err(JwksError::Fetch(FetchError::InsecureUrl))),
+        matches!(discovered, Err(JwksError::InsecureUrl)),
         "{discovered:?}"
     );
     // Loopback in every spelling is allowed.
@@ -652,7 +649,7 @@ async fn plain_http_only_to_loopback_unless_opted_in() {
         .fetch(&"http://192.0.2.1/jwks".parse().unwrap(), 1024)
         .await;
     assert!(
-        matches!(fetched, Err(FetchError::Timeout | FetchError::Transport(_))),
+        matches!(fetched, Err(JwksError::Timeout | JwksError::Transport(_))),
         "{fetched:?}"
     );
 }

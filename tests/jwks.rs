@@ -20,10 +20,10 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::{Service, ServiceBuilder};
-use tower_bearer::keys::{public_jwk, JwkOptions, KeySet, KeySetError, SkipReason};
+use tower_bearer::keys::{public_jwk, JwkOptions, KeySet, KeySetError};
 use tower_bearer::metadata::{AuthorizationServerMetadata, WellKnownService};
 use tower_bearer::validate::{
-    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksValidatorBuilder,
+    max_age_from_headers, FetchedDocument, JwksError, JwksFetcher, JwksValidatorBuilder,
 };
 use tower_bearer::{BearerAuthLayer, Claims, HttpFetcher, JwksValidator};
 
@@ -324,11 +324,11 @@ async fn jwks_background_refresh_honours_max_age() {
 struct InProcess(Issuer);
 
 impl JwksFetcher for InProcess {
-    async fn fetch(&self, url: &Uri, _max_len: usize) -> Result<FetchedDocument, FetchError> {
+    async fn fetch(&self, url: &Uri, _max_len: usize) -> Result<FetchedDocument, JwksError> {
         let request = Request::get(url.clone()).body(()).unwrap();
         let response = self.0.clone().call(request).await.unwrap();
         if response.status() != StatusCode::OK {
-            return Err(FetchError::Status(response.status()));
+            return Err(JwksError::Status(response.status()));
         }
         let max_age = max_age_from_headers(response.headers());
         let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -389,10 +389,7 @@ async fn jwks_idp_down_cached_keys_still_used() {
         tokio::task::yield_now().await;
     }
     let error = validator.refresh().await.unwrap_err();
-    assert!(
-        matches!(error, JwksError::Fetch(FetchError::Transport(_))),
-        "{error:?}"
-    );
+    assert!(matches!(error, JwksError::Transport(_)), "{error:?}");
     assert_eq!(validator.last_error(), Some(error));
     assert_eq!(
         status(&gateway, &token).await,
@@ -491,10 +488,7 @@ async fn jwks_oversize_document_refused_old_keys_kept() {
         format!(r#"{{"keys":[],"pad":"{padding}"}}"#),
     );
     let error = validator.refresh().await.unwrap_err();
-    assert_eq!(
-        error,
-        JwksError::Fetch(FetchError::TooLarge { limit: 4096 })
-    );
+    assert_eq!(error, JwksError::TooLarge { limit: 4096 });
     assert!(
         error.to_string().contains("larger than 4096 bytes"),
         "{error}"
@@ -525,10 +519,7 @@ async fn jwks_garbage_or_unusable_document_refused_old_keys_kept() {
 
     issuer.serve_raw(StatusCode::INTERNAL_SERVER_ERROR, "oops");
     let error = validator.refresh().await.unwrap_err();
-    assert_eq!(
-        error,
-        JwksError::Fetch(FetchError::Status(StatusCode::INTERNAL_SERVER_ERROR))
-    );
+    assert_eq!(error, JwksError::Status(StatusCode::INTERNAL_SERVER_ERROR));
     assert_eq!(status(&gateway, &token).await, StatusCode::OK);
 
     // Valid JSON, but only a symmetric key and a leaked private key.
@@ -543,7 +534,7 @@ async fn jwks_garbage_or_unusable_document_refused_old_keys_kept() {
     assert!(
         skipped
             .iter()
-            .all(|s| s.reason == SkipReason::SecretMaterial),
+            .all(|s| s.reason == KeySetError::SecretMaterial),
         "{skipped:?}"
     );
     assert_eq!(status(&gateway, &token).await, StatusCode::OK);
@@ -619,10 +610,7 @@ async fn jwks_start_empty_answers_503_until_keys_arrive() {
         .build(HttpFetcher::new(), jwks_uri(&idp))
         .await
         .unwrap_err();
-    assert_eq!(
-        failed,
-        JwksError::Fetch(FetchError::Status(StatusCode::SERVICE_UNAVAILABLE))
-    );
+    assert_eq!(failed, JwksError::Status(StatusCode::SERVICE_UNAVAILABLE));
 
     let validator = builder()
         .start_empty()
@@ -755,7 +743,7 @@ fn jwk_rules_rsa_without_alg_skipped_unless_configured() {
     let KeySetError::NoUsableKeys { skipped } = error else {
         panic!("{error:?}")
     };
-    assert_eq!(skipped[0].reason, SkipReason::MissingAlgorithm);
+    assert_eq!(skipped[0].reason, KeySetError::MissingAlgorithm);
     let options = JwkOptions::new()
         .with_rsa_default_algorithm(Algorithm::RS256)
         .unwrap();
@@ -803,15 +791,15 @@ fn jwk_rules_curve_fixes_algorithm_ok_and_mismatch_skipped() {
         .iter()
         .map(|s| (s.kid.as_deref(), s.reason.clone()))
         .collect();
-    assert_eq!(reasons[0], (Some("wrong"), SkipReason::AlgorithmMismatch));
-    assert_eq!(reasons[1], (Some("enc"), SkipReason::NotForSignatures));
+    assert_eq!(reasons[0], (Some("wrong"), KeySetError::AlgorithmMismatch));
+    assert_eq!(reasons[1], (Some("enc"), KeySetError::NotForSignatures));
     assert_eq!(
         reasons[2],
-        (Some("unknown-alg"), SkipReason::UnsupportedAlgorithm)
+        (Some("unknown-alg"), KeySetError::UnsupportedAlgorithm)
     );
-    assert_eq!(reasons[3], (Some("p256"), SkipReason::DuplicateKid));
-    assert!(matches!(reasons[4], (None, SkipReason::InvalidKey(_))));
-    assert_eq!(reasons[5], (Some("p521"), SkipReason::UnsupportedKeyType));
+    assert_eq!(reasons[3], (Some("p256"), KeySetError::DuplicateKid));
+    assert!(matches!(reasons[4], (None, KeySetError::InvalidKey(_))));
+    assert_eq!(reasons[5], (Some("p521"), KeySetError::UnsupportedKeyType));
 }
 
 /// A fetcher of the application's own: serves a document from memory and counts.
@@ -826,11 +814,11 @@ impl tower_bearer::JwksFetcher for InMemory {
         &self,
         _url: &Uri,
         max_len: usize,
-    ) -> Result<tower_bearer::validate::FetchedDocument, FetchError> {
+    ) -> Result<tower_bearer::validate::FetchedDocument, JwksError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         let body = self.document.lock().unwrap().clone();
         if body.len() > max_len {
-            return Err(FetchError::TooLarge { limit: max_len });
+            return Err(JwksError::TooLarge { limit: max_len });
         }
         Ok(tower_bearer::validate::FetchedDocument::new(body))
     }
@@ -912,7 +900,7 @@ fn jwk_rules_short_rsa_modulus_skipped() {
     let keys = KeySet::from_json(document.as_bytes(), &JwkOptions::new()).unwrap();
     assert_eq!(keys.kids().collect::<Vec<_>>(), ["long"]);
     assert!(
-        matches!(&keys.skipped()[0].reason, SkipReason::InvalidKey(why) if why.contains("2048")),
+        matches!(&keys.skipped()[0].reason, KeySetError::InvalidKey(why) if why.contains("2048")),
         "{:?}",
         keys.skipped()
     );
@@ -928,7 +916,7 @@ async fn http_fetcher_silent_server_times_out() {
     let fetcher = HttpFetcher::new().with_timeout(Duration::from_millis(200));
     let started = Instant::now();
     let error = fetcher.fetch(&url, 1024).await.unwrap_err();
-    assert_eq!(error, FetchError::Timeout);
+    assert_eq!(error, JwksError::Timeout);
     assert!(started.elapsed() < Duration::from_secs(5));
     // The validator bounds any fetcher the same way.
     let error = builder()
@@ -936,6 +924,6 @@ async fn http_fetcher_silent_server_times_out() {
         .build(HttpFetcher::new(), url)
         .await
         .unwrap_err();
-    assert_eq!(error, JwksError::Fetch(FetchError::Timeout));
+    assert_eq!(error, JwksError::Timeout);
     drop(listener);
 }

@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use tower::Layer;
 use tower_bearer::keys::public_jwk;
-use tower_bearer::validate::{FetchError, FetchedDocument, JwksValidatorBuilder};
+use tower_bearer::validate::{FetchedDocument, JwksError, JwksValidatorBuilder};
 use tower_bearer::{
     AuthError, BearerAuthLayer, CachedValidator, Claims, InvalidToken, JwksFetcher, JwksValidator,
     TokenValidator, Validation,
@@ -42,7 +42,7 @@ impl InMemory {
 }
 
 impl JwksFetcher for InMemory {
-    async fn fetch(&self, _: &Uri, _: usize) -> Result<FetchedDocument, FetchError> {
+    async fn fetch(&self, _: &Uri, _: usize) -> Result<FetchedDocument, JwksError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         Ok(FetchedDocument::new(self.document.lock().unwrap().clone()))
     }

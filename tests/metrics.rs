@@ -16,7 +16,7 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::keys::public_jwk;
-use tower_bearer::validate::{FetchError, FetchedDocument, JwksValidatorBuilder};
+use tower_bearer::validate::{FetchedDocument, JwksError, JwksValidatorBuilder};
 use tower_bearer::{
     BearerAuthLayer, CachedValidator, Claims, GuardLayer, JwksFetcher, RequireScopes,
 };
@@ -28,9 +28,9 @@ struct InMemory {
 }
 
 impl JwksFetcher for InMemory {
-    async fn fetch(&self, _: &Uri, _: usize) -> Result<FetchedDocument, FetchError> {
+    async fn fetch(&self, _: &Uri, _: usize) -> Result<FetchedDocument, JwksError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(FetchError::Status(http::StatusCode::SERVICE_UNAVAILABLE));
+            return Err(JwksError::Status(http::StatusCode::SERVICE_UNAVAILABLE));
         }
         Ok(FetchedDocument::new(self.document.lock().unwrap().clone()))
     }

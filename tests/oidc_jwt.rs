@@ -22,7 +22,7 @@ use base64::Engine as _;
 use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 use tower_bearer::keys::JwkOptions;
-use tower_bearer::validate::{FetchError, HttpFetcher, JwksError, JwksFetcher, JwksValidator};
+use tower_bearer::validate::{HttpFetcher, JwksError, JwksFetcher, JwksValidator};
 use tower_bearer::{
     AuthError, Claims, InvalidToken, MultiIssuerValidator, TokenValidator, Validation,
 };
@@ -313,20 +313,20 @@ async fn without_the_test_ca_the_provider_is_not_trusted() {
     // The OS roots (whatever SSL_CERT_FILE says here) do not include the test CA.
     let fetched = HttpFetcher::new().fetch(&url, 65_536).await;
     assert!(
-        matches!(&fetched, Err(FetchError::Transport(why)) if why.contains("certificate")),
+        matches!(&fetched, Err(JwksError::Transport(why)) if why.contains("certificate")),
         "{fetched:?}"
     );
     // Another CA of its own is not enough either.
     let other = Pki::new();
     let fetched = fetcher(&other).fetch(&url, 65_536).await;
     assert!(
-        matches!(fetched, Err(FetchError::Transport(_))),
+        matches!(fetched, Err(JwksError::Transport(_))),
         "{fetched:?}"
     );
     assert!(fetcher(&pki).fetch(&url, 65_536).await.is_ok());
     let discovered = JwksValidator::<Claims>::discover(fetcher(&other), &provider.issuer).await;
     assert!(
-        matches!(discovered, Err(JwksError::Fetch(_))),
+        matches!(discovered, Err(JwksError::Transport(_))),
         "{discovered:?}"
     );
 }

@@ -321,9 +321,8 @@ mod form {
     use super::*;
     use bytes::Bytes;
     use http::{Request, Response};
-    use http_body_util::{BodyExt, Full};
+    use http_body_util::{BodyExt, Either, Full};
     use tower::{service_fn, ServiceBuilder};
-    use tower_bearer::bearer::FormBody;
     use tower_bearer::FormTokenLayer;
 
     const FORM: &str = "application/x-www-form-urlencoded";
@@ -331,7 +330,7 @@ mod form {
     /// Form layer, bearer layer, then a service echoing the subject and the body it got.
     async fn server(limit: usize) -> TestServer {
         let echo = service_fn(
-            |request: Request<FormBody<hyper::body::Incoming>>| async move {
+            |request: Request<Either<hyper::body::Incoming, Full<Bytes>>>| async move {
                 let sub = request
                     .extensions()
                     .get::<Claims>()

@@ -5,7 +5,7 @@ use http::header::AUTHORIZATION;
 use http::Request;
 use tower_service::Service;
 
-use super::future::Checks;
+use super::future::{Checks, Validating, Waiting};
 use super::{reject, BearerAuth, ResponseFuture, SharedSettings};
 use crate::bearer::extract::{b64token, has_query_token, Syntax};
 use crate::bearer::rejection::OnRejection;
@@ -69,7 +69,7 @@ impl<S, V, R> BearerAuth<S, V, R> {
         &mut self,
         mut request: Request<B>,
         dpop: Dpop,
-    ) -> ResponseFuture<S, B, V, R>
+    ) -> ResponseFuture<S::Future, Validating<S, B, V, R>>
     where
         S: Service<Request<B>> + Clone,
         V: TokenValidator,
@@ -103,7 +103,15 @@ impl<S, V, R> BearerAuth<S, V, R> {
         // Take the service that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::checking(checks, ready, request, self.on_rejection.clone(), settings)
+        let waiting = Waiting::new(
+            ready,
+            request,
+            self.on_rejection.clone(),
+            settings,
+            #[cfg(feature = "metrics")]
+            std::time::Instant::now(),
+        );
+        ResponseFuture::waiting(Validating::checks(checks, waiting))
     }
 
     /// The rejection of `request` for `error`.
@@ -112,7 +120,7 @@ impl<S, V, R> BearerAuth<S, V, R> {
         request: &Request<B>,
         error: AuthError,
         settings: &SharedSettings,
-    ) -> ResponseFuture<S, B, V, R>
+    ) -> ResponseFuture<S::Future, Validating<S, B, V, R>>
     where
         S: Service<Request<B>>,
         V: TokenValidator,

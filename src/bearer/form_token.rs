@@ -34,32 +34,29 @@
 //! # }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::combinators::Collect;
-use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
-use pin_project_lite::pin_project;
+use http_body_util::{BodyExt, Collected, Either, Full, LengthLimitError, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::bearer::body::AuthBody;
 use crate::bearer::extract::ACCESS_TOKEN_PARAM;
-use crate::scopes::guard::Decided;
+use crate::bearer::future::{Reading, ResponseFuture};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Default limit on a buffered form body: 16 KiB.
 pub const DEFAULT_FORM_LIMIT: usize = 16 * 1024;
 
-/// The request body the inner service gets: the original one, or the buffered form.
-pub type FormBody<B> = Either<B, Full<Bytes>>;
+/// The request body the inner service gets: the original one (`Either::Left`), or the
+/// buffered form (`Either::Right`).
+pub(crate) type FormBody<B> = Either<B, Full<Bytes>>;
 
 /// What the form body carried, for the bearer layer (never settable by a client).
 #[derive(Debug, Clone)]
@@ -109,6 +106,9 @@ impl<S> Layer<S> for FormTokenLayer {
 
 /// Middleware that reads the `access_token` form parameter. Built by
 /// [`FormTokenLayer`].
+///
+/// The inner service gets `Request<http_body_util::Either<B, Full<Bytes>>>`: the
+/// original body `B` untouched (`Left`), or the buffered form (`Right`).
 #[derive(Debug, Clone)]
 pub struct FormToken<S> {
     inner: S,
@@ -127,7 +127,7 @@ where
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, B>;
+    type Future = ResponseFuture<S::Future, Reading<S, B>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -135,21 +135,17 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if !may_carry_form_token(&request) {
-            let future = Decided::inner(self.inner.call(request.map(Either::Left)));
-            return ResponseFuture {
-                kind: Kind::Decided { future },
-            };
+            return ResponseFuture::inner(self.inner.call(request.map(Either::Left)));
         }
         // Take the service that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
         let service = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = request.into_parts();
-        ResponseFuture {
-            kind: Kind::Reading {
-                collect: Limited::new(body, self.limit).collect(),
-                waiting: Some((service, parts)),
-            },
-        }
+        ResponseFuture::waiting(Reading::new(
+            Limited::new(body, self.limit).collect(),
+            service,
+            parts,
+        ))
     }
 }
 
@@ -198,80 +194,30 @@ fn refusal(status: StatusCode, description: &'static str) -> Response<Bytes> {
     response
 }
 
-pin_project! {
-    /// Response future of [`FormToken`]: the body being read, then the inner service's
-    /// future or a ready rejection.
-    pub struct ResponseFuture<S, B>
-    where
-        S: Service<Request<FormBody<B>>>,
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        #[pin]
-        kind: Kind<S, B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<S, B>
-    where
-        S: Service<Request<FormBody<B>>>,
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        Decided { #[pin] future: Decided<S::Future, S::Response, S::Error> },
-        Reading {
-            #[pin]
-            collect: Collect<Limited<B>>,
-            waiting: Option<(S, Parts)>,
-        },
-    }
-}
-
-impl<S, B, ResBody> Future for ResponseFuture<S, B>
-where
-    S: Service<Request<FormBody<B>>, Response = Response<ResBody>>,
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            match this.kind.as_mut().project() {
-                KindProj::Decided { future } => return future.poll(cx),
-                KindProj::Reading { collect, waiting } => {
-                    let read = ready!(collect.poll(cx));
-                    let (mut service, mut parts) = waiting.take().expect("polled after completion");
-                    let future = match read {
-                        Ok(collected) => {
-                            let bytes = collected.to_bytes();
-                            if let Some(token) = form_token(&bytes) {
-                                parts.extensions.insert(token);
-                            }
-                            let request =
-                                Request::from_parts(parts, Either::Right(Full::new(bytes)));
-                            Decided::inner(service.call(request))
-                        }
-                        Err(error) => Decided::rejected(
-                            if error.downcast_ref::<LengthLimitError>().is_some() {
-                                refusal(
-                                    StatusCode::PAYLOAD_TOO_LARGE,
-                                    "The request body is too large",
-                                )
-                            } else {
-                                refusal(
-                                    StatusCode::BAD_REQUEST,
-                                    "The request body could not be read",
-                                )
-                            },
-                        ),
-                    };
-                    this.kind.set(Kind::Decided { future });
-                }
+/// The request the inner service gets once the body is read, or the refusal: `413`
+/// over the limit, `400` for a body that could not be read.
+pub(crate) fn read_form<B>(
+    read: Result<Collected<Bytes>, BoxError>,
+    mut parts: Parts,
+) -> Result<Request<FormBody<B>>, Response<Bytes>> {
+    match read {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            if let Some(token) = form_token(&bytes) {
+                parts.extensions.insert(token);
             }
+            Ok(Request::from_parts(parts, Either::Right(Full::new(bytes))))
         }
+        Err(error) => Err(if error.downcast_ref::<LengthLimitError>().is_some() {
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large",
+            )
+        } else {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read",
+            )
+        }),
     }
 }

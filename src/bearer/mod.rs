@@ -42,7 +42,7 @@ mod dpop;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod extract;
 pub mod form_token;
-mod future;
+pub(crate) mod future;
 mod layer;
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub(crate) mod rejection;
@@ -53,9 +53,7 @@ pub use body::AuthBody;
 pub use challenge::Challenge;
 pub use csrf::CsrfGuard;
 pub use extract::{TokenSources, DEFAULT_MAX_CREDENTIALS_LEN};
-pub use form_token::{
-    FormBody, FormToken, FormTokenLayer, ResponseFuture as FormTokenFuture, DEFAULT_FORM_LIMIT,
-};
+pub use form_token::{FormToken, FormTokenLayer, DEFAULT_FORM_LIMIT};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use rejection::{DefaultRejection, OnRejection, Rejection, WithErrorExtension};

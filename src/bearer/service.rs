@@ -7,6 +7,7 @@ use tower_service::Service;
 use super::{reject, Anonymous, ResponseFuture, SharedSettings};
 use crate::bearer::body::AuthBody;
 use crate::bearer::extract::{b64token, Syntax};
+use crate::bearer::future::{Validating, Waiting};
 use crate::bearer::rejection::OnRejection;
 use crate::error::{AuthError, InvalidToken};
 use crate::validate::{TokenValidator, Validation};
@@ -109,7 +110,7 @@ where
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, B, V, R>;
+    type Future = ResponseFuture<S::Future, Validating<S, B, V, R>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -153,15 +154,15 @@ where
                 // Take the service that was polled ready; leave a fresh clone behind.
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::validating(
-                    future,
+                let waiting = Waiting::new(
                     ready,
                     request,
                     self.on_rejection.clone(),
                     SharedSettings::clone(&self.settings),
                     #[cfg(feature = "metrics")]
                     started,
-                )
+                );
+                ResponseFuture::waiting(Validating::validation(future, waiting))
             }
         }
     }

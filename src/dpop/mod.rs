@@ -75,7 +75,9 @@ pub use error::{DpopError, DpopRefusal, ProofError};
 pub use htu::normalize_htu;
 pub use jwk::jwk_thumbprint;
 pub use proof::{ath_of, token_jkt, Proof};
-pub use replay::{MemoryReplayStore, ProofId, ReplayStore, DEFAULT_MAX_PROOFS};
+#[cfg(feature = "redis")]
+pub(crate) use replay::id_hex;
+pub use replay::{MemoryReplayStore, ReplayStore, DEFAULT_MAX_PROOFS};
 
 /// The `DPoP` request header (RFC 9449 §4.1).
 pub static DPOP: HeaderName = HeaderName::from_static("dpop");

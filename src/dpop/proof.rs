@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::algorithms::parse_algorithm;
 use super::jwk::{self, ProofKey};
-use super::{normalize_htu, Config, Dpop, DpopError, ProofError, ProofId, ReplayStore, DPOP};
+use super::{normalize_htu, Config, Dpop, DpopError, ProofError, ReplayStore, DPOP};
 use crate::store::{BoxFuture, StoreError};
 
 /// Longest `jti` accepted, in bytes.
@@ -99,7 +99,7 @@ impl Config {
             .saturating_add(1);
         Proof {
             jkt: key.thumbprint,
-            id: ProofId(id.finalize().into()),
+            id: id.finalize().into(),
             ttl: Duration::from_secs(u64::try_from(remaining.max(1)).unwrap_or(1)),
             replay: Arc::clone(&self.replay),
         }
@@ -247,7 +247,7 @@ fn present<'de, D: de::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Er
 /// A proof that passed every check but replay: record it with [`Proof::record`].
 pub struct Proof {
     jkt: String,
-    id: ProofId,
+    id: [u8; 32],
     /// How long the replay store keeps it.
     pub(super) ttl: Duration,
     replay: Arc<dyn ReplayStore>,
@@ -257,7 +257,7 @@ impl fmt::Debug for Proof {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Proof")
             .field("jkt", &self.jkt)
-            .field("id", &self.id)
+            .field("id", &super::replay::id_hex(&self.id))
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }

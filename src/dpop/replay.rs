@@ -12,35 +12,14 @@ use crate::store::{BoxFuture, StoreError};
 /// Default bound on the proofs a [`MemoryReplayStore`] remembers.
 pub const DEFAULT_MAX_PROOFS: usize = 100_000;
 
-/// A proof's identity in a replay store: the SHA-256 of its key's thumbprint and its
-/// `jti`, so clients cannot collide with each other's ids, and every entry has the
-/// same small size whatever the client sent.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProofId(pub(crate) [u8; 32]);
-
-impl ProofId {
-    /// The id's bytes.
-    #[must_use]
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+/// A proof's id in lowercase hex (64 characters): Redis keys, logs.
+pub(crate) fn id_hex(id: &[u8; 32]) -> String {
+    use fmt::Write as _;
+    let mut hex = String::with_capacity(64);
+    for b in id {
+        let _ = write!(hex, "{b:02x}");
     }
-
-    /// The id in lowercase hex (Redis keys).
-    #[must_use]
-    pub fn to_hex(&self) -> String {
-        use fmt::Write as _;
-        let mut hex = String::with_capacity(64);
-        for b in self.0 {
-            let _ = write!(hex, "{b:02x}");
-        }
-        hex
-    }
-}
-
-impl fmt::Debug for ProofId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ProofId({})", self.to_hex())
-    }
+    hex
 }
 
 /// Where used proofs are remembered until they would be refused as stale anyway.
@@ -48,21 +27,26 @@ impl fmt::Debug for ProofId {
 /// One method, atomic: several nodes (or requests) presenting the same proof at once
 /// see `true` exactly once.
 pub trait ReplayStore: Send + Sync + 'static {
-    /// Records `id` for `ttl`. `Ok(true)` if it was not there (first use: accept the
+    /// Records the proof `id` for `ttl`. `id` is the SHA-256 of the proof key's
+    /// thumbprint and its `jti`, so clients cannot collide with each other's ids, and
+    /// every entry has the same small size whatever the client sent. `Ok(true)` if it was not there (first use: accept the
     /// proof), `Ok(false)` if it was (a replay).
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the backend cannot answer; the request is then refused with
     /// `503`, never accepted.
-    fn first_use(&self, id: ProofId, ttl: Duration)
-        -> BoxFuture<'static, Result<bool, StoreError>>;
+    fn first_use(
+        &self,
+        id: [u8; 32],
+        ttl: Duration,
+    ) -> BoxFuture<'static, Result<bool, StoreError>>;
 }
 
 impl<T: ReplayStore + ?Sized> ReplayStore for Arc<T> {
     fn first_use(
         &self,
-        id: ProofId,
+        id: [u8; 32],
         ttl: Duration,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         (**self).first_use(id, ttl)
@@ -83,7 +67,7 @@ pub struct MemoryReplayStore {
 
 struct State {
     /// Id -> expiry (seconds since the epoch).
-    seen: HashMap<ProofId, i64>,
+    seen: HashMap<[u8; 32], i64>,
     max: usize,
 }
 
@@ -133,7 +117,7 @@ impl MemoryReplayStore {
 
     /// Records `id` at `now` (seconds) for `ttl`; the synchronous core of
     /// [`ReplayStore::first_use`].
-    fn record(&self, id: ProofId, ttl: Duration, now: i64) -> Result<bool, StoreError> {
+    fn record(&self, id: [u8; 32], ttl: Duration, now: i64) -> Result<bool, StoreError> {
         let expires = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX).max(1));
         // Every critical section leaves the map consistent, so a poisoned lock is safe.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -156,7 +140,7 @@ impl MemoryReplayStore {
 impl ReplayStore for MemoryReplayStore {
     fn first_use(
         &self,
-        id: ProofId,
+        id: [u8; 32],
         ttl: Duration,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         let outcome = self.record(id, ttl, crate::store::now());
@@ -171,12 +155,12 @@ mod tests {
     #[test]
     fn replay_refused_until_expiry_ok() {
         let store = MemoryReplayStore::new();
-        let id = ProofId([1; 32]);
+        let id = [1; 32];
         let ttl = Duration::from_secs(10);
         assert_eq!(store.record(id, ttl, 100), Ok(true));
         assert_eq!(store.record(id, ttl, 105), Ok(false));
         assert_eq!(store.record(id, ttl, 109), Ok(false));
-        assert_eq!(store.record(ProofId([2; 32]), ttl, 109), Ok(true));
+        assert_eq!(store.record([2; 32], ttl, 109), Ok(true));
         // Once its proof would be stale anyway, the entry may go.
         assert_eq!(store.record(id, ttl, 110), Ok(true));
     }
@@ -185,12 +169,12 @@ mod tests {
     fn full_store_sweeps_then_refuses_fails() {
         let store = MemoryReplayStore::new().with_max_proofs(2).unwrap();
         let ttl = Duration::from_secs(10);
-        assert_eq!(store.record(ProofId([1; 32]), ttl, 100), Ok(true));
-        assert_eq!(store.record(ProofId([2; 32]), ttl, 100), Ok(true));
-        assert!(store.record(ProofId([3; 32]), ttl, 105).is_err());
+        assert_eq!(store.record([1; 32], ttl, 100), Ok(true));
+        assert_eq!(store.record([2; 32], ttl, 100), Ok(true));
+        assert!(store.record([3; 32], ttl, 105).is_err());
         // A replay is still recognised when full.
-        assert_eq!(store.record(ProofId([1; 32]), ttl, 105), Ok(false));
+        assert_eq!(store.record([1; 32], ttl, 105), Ok(false));
         // Expired entries make room.
-        assert_eq!(store.record(ProofId([3; 32]), ttl, 111), Ok(true));
+        assert_eq!(store.record([3; 32], ttl, 111), Ok(true));
     }
 }

@@ -126,56 +126,17 @@ impl JwkOptions {
     }
 }
 
-/// Why a JWK set member was left out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SkipReason {
-    /// `use` is not `sig`, or `key_ops` does not list `verify`.
-    NotForSignatures,
-    /// The member has private or secret key material.
-    SecretMaterial,
-    /// The `kty` (or curve) is not one of RSA, EC P-256/P-384, OKP Ed25519.
-    UnsupportedKeyType,
-    /// The `alg` is not a JWS algorithm this crate verifies.
-    UnsupportedAlgorithm,
-    /// The `alg` does not fit the key type or curve.
-    AlgorithmMismatch,
-    /// No `alg`, and none can be inferred safely (RSA).
-    MissingAlgorithm,
-    /// An earlier member has the same `kid`.
-    DuplicateKid,
-    /// The `kid` is empty or longer than 256 bytes.
-    InvalidKid,
-    /// The member is not a JWK object, or its key material is unusable.
-    InvalidKey(String),
-}
-
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotForSignatures => f.write_str("not a signature key"),
-            Self::SecretMaterial => f.write_str("has private or secret key material"),
-            Self::UnsupportedKeyType => f.write_str("unsupported key type or curve"),
-            Self::UnsupportedAlgorithm => f.write_str("unsupported algorithm"),
-            Self::AlgorithmMismatch => f.write_str("algorithm does not fit the key"),
-            Self::MissingAlgorithm => f.write_str("no alg and none can be inferred"),
-            Self::DuplicateKid => f.write_str("duplicate kid"),
-            Self::InvalidKid => f.write_str("empty or overlong kid"),
-            Self::InvalidKey(why) => write!(f, "invalid key: {why}"),
-        }
-    }
-}
-
 /// A JWK set member left out of a [`KeySet`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedKey {
     /// The member's `kid`, if it had a string one.
     pub kid: Option<String>,
-    /// Why it was left out.
-    pub reason: SkipReason,
+    /// Why it was left out: one of the per-member variants of [`KeySetError`].
+    pub reason: KeySetError,
 }
 
-/// Why a JWK set document was refused as a whole.
+/// Why a JWK set document was refused as a whole (the first three variants), or why one
+/// of its members was left out ([`SkippedKey::reason`], the others).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeySetError {
@@ -193,6 +154,24 @@ pub enum KeySetError {
         /// The members left out.
         skipped: Vec<SkippedKey>,
     },
+    /// A member: `use` is not `sig`, or `key_ops` does not list `verify`.
+    NotForSignatures,
+    /// A member has private or secret key material.
+    SecretMaterial,
+    /// A member's `kty` (or curve) is not one of RSA, EC P-256/P-384, OKP Ed25519.
+    UnsupportedKeyType,
+    /// A member's `alg` is not a JWS algorithm this crate verifies.
+    UnsupportedAlgorithm,
+    /// A member's `alg` does not fit the key type or curve.
+    AlgorithmMismatch,
+    /// A member has no `alg`, and none can be inferred safely (RSA).
+    MissingAlgorithm,
+    /// An earlier member has the same `kid`.
+    DuplicateKid,
+    /// A member's `kid` is empty or longer than 256 bytes.
+    InvalidKid,
+    /// A member is not a JWK object, or its key material is unusable.
+    InvalidKey(String),
 }
 
 impl fmt::Display for KeySetError {
@@ -212,6 +191,15 @@ impl fmt::Display for KeySetError {
                 }
                 f.write_str(")")
             }
+            Self::NotForSignatures => f.write_str("not a signature key"),
+            Self::SecretMaterial => f.write_str("has private or secret key material"),
+            Self::UnsupportedKeyType => f.write_str("unsupported key type or curve"),
+            Self::UnsupportedAlgorithm => f.write_str("unsupported algorithm"),
+            Self::AlgorithmMismatch => f.write_str("algorithm does not fit the key"),
+            Self::MissingAlgorithm => f.write_str("no alg and none can be inferred"),
+            Self::DuplicateKid => f.write_str("duplicate kid"),
+            Self::InvalidKid => f.write_str("empty or overlong kid"),
+            Self::InvalidKey(why) => write!(f, "invalid key: {why}"),
         }
     }
 }
@@ -243,13 +231,13 @@ impl KeySet {
                 .map(str::to_owned);
             let outcome = member
                 .as_object()
-                .ok_or_else(|| SkipReason::InvalidKey("not a JSON object".into()))
+                .ok_or_else(|| KeySetError::InvalidKey("not a JSON object".into()))
                 .and_then(|object| {
                     if SECRET_MEMBERS.iter().any(|name| object.contains_key(*name)) {
-                        return Err(SkipReason::SecretMaterial);
+                        return Err(KeySetError::SecretMaterial);
                     }
                     serde_json::from_value::<Jwk>(member.clone())
-                        .map_err(|e| SkipReason::InvalidKey(e.to_string()))
+                        .map_err(|e| KeySetError::InvalidKey(e.to_string()))
                 })
                 .and_then(|jwk| ValidationKey::from_jwk(&jwk, options));
             set.push_checked(kid, outcome);
@@ -276,9 +264,9 @@ impl KeySet {
         out.finish()
     }
 
-    fn push_checked(&mut self, kid: Option<String>, outcome: Result<ValidationKey, SkipReason>) {
+    fn push_checked(&mut self, kid: Option<String>, outcome: Result<ValidationKey, KeySetError>) {
         let outcome = outcome.and_then(|key| match key.kid() {
-            Some(kid) if self.contains_kid(kid) => Err(SkipReason::DuplicateKid),
+            Some(kid) if self.contains_kid(kid) => Err(KeySetError::DuplicateKid),
             _ => Ok(key),
         });
         match outcome {
@@ -307,8 +295,8 @@ fn check_count(found: usize, options: &JwkOptions) -> Result<(), KeySetError> {
     Ok(())
 }
 
-fn algorithm_of(key_algorithm: KeyAlgorithm) -> Result<Algorithm, SkipReason> {
-    Algorithm::try_from(key_algorithm).map_err(|_| SkipReason::UnsupportedAlgorithm)
+fn algorithm_of(key_algorithm: KeyAlgorithm) -> Result<Algorithm, KeySetError> {
+    Algorithm::try_from(key_algorithm).map_err(|_| KeySetError::UnsupportedAlgorithm)
 }
 
 /// The algorithm and verifying key of a JWK's key members (rules 3 to 5), `stated`
@@ -317,18 +305,18 @@ fn key_material(
     parameters: &AlgorithmParameters,
     stated: Option<Algorithm>,
     options: &JwkOptions,
-) -> Result<(Algorithm, DecodingKey), SkipReason> {
-    let invalid = |e: jsonwebtoken::errors::Error| SkipReason::InvalidKey(e.to_string());
+) -> Result<(Algorithm, DecodingKey), KeySetError> {
+    let invalid = |e: jsonwebtoken::errors::Error| KeySetError::InvalidKey(e.to_string());
     match parameters {
         AlgorithmParameters::RSA(rsa) => {
             let algorithm = stated
                 .or(options.rsa_default)
-                .ok_or(SkipReason::MissingAlgorithm)?;
+                .ok_or(KeySetError::MissingAlgorithm)?;
             if algorithm.family() != AlgorithmFamily::Rsa {
-                return Err(SkipReason::AlgorithmMismatch);
+                return Err(KeySetError::AlgorithmMismatch);
             }
             if rsa_modulus_bits(&rsa.n) < MIN_RSA_BITS {
-                return Err(SkipReason::InvalidKey(
+                return Err(KeySetError::InvalidKey(
                     "RSA modulus shorter than 2048 bits".into(),
                 ));
             }
@@ -339,26 +327,26 @@ fn key_material(
             let fixed = match ec.curve {
                 EllipticCurve::P256 => Algorithm::ES256,
                 EllipticCurve::P384 => Algorithm::ES384,
-                _ => return Err(SkipReason::UnsupportedKeyType),
+                _ => return Err(KeySetError::UnsupportedKeyType),
             };
             if stated.is_some_and(|alg| alg != fixed) {
-                return Err(SkipReason::AlgorithmMismatch);
+                return Err(KeySetError::AlgorithmMismatch);
             }
             let key = DecodingKey::from_ec_components(&ec.x, &ec.y).map_err(invalid)?;
             Ok((fixed, key))
         }
         AlgorithmParameters::OctetKeyPair(okp) => {
             if okp.curve != EllipticCurve::Ed25519 {
-                return Err(SkipReason::UnsupportedKeyType);
+                return Err(KeySetError::UnsupportedKeyType);
             }
             if stated.is_some_and(|alg| alg != Algorithm::EdDSA) {
-                return Err(SkipReason::AlgorithmMismatch);
+                return Err(KeySetError::AlgorithmMismatch);
             }
             let key = DecodingKey::from_ed_components(&okp.x).map_err(invalid)?;
             Ok((Algorithm::EdDSA, key))
         }
-        AlgorithmParameters::OctetKey(_) => Err(SkipReason::SecretMaterial),
-        _ => Err(SkipReason::UnsupportedKeyType),
+        AlgorithmParameters::OctetKey(_) => Err(KeySetError::SecretMaterial),
+        _ => Err(KeySetError::UnsupportedKeyType),
     }
 }
 
@@ -368,32 +356,32 @@ impl ValidationKey {
     ///
     /// # Errors
     ///
-    /// The [`SkipReason`] of the first rule the JWK fails.
-    pub fn from_jwk(jwk: &Jwk, options: &JwkOptions) -> Result<Self, SkipReason> {
+    /// The [`KeySetError`] of the first rule the JWK fails.
+    pub fn from_jwk(jwk: &Jwk, options: &JwkOptions) -> Result<Self, KeySetError> {
         let common = &jwk.common;
         if common
             .public_key_use
             .as_ref()
             .is_some_and(|u| *u != PublicKeyUse::Signature)
         {
-            return Err(SkipReason::NotForSignatures);
+            return Err(KeySetError::NotForSignatures);
         }
         if common
             .key_operations
             .as_ref()
             .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
         {
-            return Err(SkipReason::NotForSignatures);
+            return Err(KeySetError::NotForSignatures);
         }
         let kid = common.key_id.as_deref();
         if kid.is_some_and(|k| k.is_empty() || k.len() > MAX_KID_LEN) {
-            return Err(SkipReason::InvalidKid);
+            return Err(KeySetError::InvalidKid);
         }
         let stated = common.key_algorithm.map(algorithm_of).transpose()?;
         let (algorithm, key) = key_material(&jwk.algorithm, stated, options)?;
         let mut key = Self::new(kid, algorithm, key).map_err(|e| match e {
-            ConfigError::KeyAlgorithmMismatch => SkipReason::AlgorithmMismatch,
-            other => SkipReason::InvalidKey(other.to_string()),
+            ConfigError::KeyAlgorithmMismatch => KeySetError::AlgorithmMismatch,
+            other => KeySetError::InvalidKey(other.to_string()),
         })?;
         if stated.is_none() && algorithm.family() == AlgorithmFamily::Rsa {
             key.also.clone_from(&options.rsa_also);

@@ -60,18 +60,17 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::{Future, Pending};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::bearer::body::AuthBody;
 use crate::bearer::challenge::Challenge;
+use crate::bearer::future::{GuardWaiting, Refusal, ResponseFuture};
 use crate::bearer::rejection::{DefaultRejection, OnRejection};
 use crate::bearer::{reject, Anonymous, BearerAuthLayer};
 use crate::error::{AuthError, ConfigError};
@@ -287,7 +286,7 @@ where
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, G::Future, R>;
+    type Future = ResponseFuture<S::Future, GuardWaiting<S::Future, G::Future, R>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -303,95 +302,7 @@ where
                     challenge: Arc::clone(&self.layer.challenge),
                 };
                 let future = G::wait(&self.layer.check, wait, &mut self.inner, request);
-                ResponseFuture {
-                    kind: Kind::Waiting {
-                        future,
-                        refusal: Some(refusal),
-                    },
-                }
-            }
-        }
-    }
-}
-
-/// How a waiting check's refusal is answered.
-struct Refusal<R> {
-    on_rejection: R,
-    challenge: Arc<Challenge>,
-}
-
-pin_project! {
-    /// Response future of [`Guard`]: the inner service's, a ready rejection, or a
-    /// waiting check's.
-    pub struct ResponseFuture<F, W, R> {
-        #[pin]
-        kind: Kind<F, W, R>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, W, R> {
-        Inner { #[pin] future: F },
-        Rejected { response: Option<Response<Bytes>> },
-        Waiting { #[pin] future: W, refusal: Option<Refusal<R>> },
-    }
-}
-
-/// A [`ResponseFuture`] that never waits: the inner service's future or a ready
-/// rejection (the form-token layer's, once it has read the body).
-pub(crate) type Decided<F, T, E> =
-    ResponseFuture<F, Pending<Result<Result<T, (AuthError, HeaderMap)>, E>>, DefaultRejection>;
-
-impl<F, W, R> ResponseFuture<F, W, R> {
-    pub(crate) fn inner(future: F) -> Self {
-        Self {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    pub(crate) fn rejected(response: Response<Bytes>) -> Self {
-        Self {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-}
-
-impl<F, W, R> fmt::Debug for ResponseFuture<F, W, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, W, R, ResBody, E> Future for ResponseFuture<F, W, R>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-    W: Future<Output = Result<Result<Response<ResBody>, (AuthError, HeaderMap)>, E>>,
-    R: OnRejection,
-{
-    type Output = Result<Response<AuthBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(AuthBody::inner)))
-            }
-            KindProj::Rejected { response } => {
-                let response = response.take().expect("polled after completion");
-                Poll::Ready(Ok(response.map(AuthBody::rejection)))
-            }
-            KindProj::Waiting { future, refusal } => {
-                Poll::Ready(Ok(match ready!(future.poll(cx))? {
-                    Ok(response) => response.map(AuthBody::inner),
-                    Err((error, headers)) => {
-                        let refusal = refusal.take().expect("polled after completion");
-                        reject(&refusal.on_rejection, error, &headers, &refusal.challenge)
-                            .map(AuthBody::rejection)
-                    }
-                }))
+                ResponseFuture::waiting(GuardWaiting::new(future, refusal))
             }
         }
     }

@@ -23,7 +23,7 @@ pub mod policy;
 pub mod require;
 pub mod step_up;
 
-pub use guard::{Check, Guard, GuardLayer, ResponseFuture, RunCheck};
+pub use guard::{Check, Guard, GuardLayer, RunCheck};
 pub use narrow::{narrow_scopes, InvalidScope};
 pub use path::PathScopes;
 pub use policy::{ClaimValues, Policy};

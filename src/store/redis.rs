@@ -443,11 +443,11 @@ impl RevocationStore for RedisStore {
 impl crate::dpop::ReplayStore for RedisStore {
     fn first_use(
         &self,
-        id: crate::dpop::ProofId,
+        id: [u8; 32],
         ttl: Duration,
     ) -> BoxFuture<'static, Result<bool, StoreError>> {
         let mut conn = self.conn.clone();
-        let key = format!("{}dpop:{}", self.prefix, id.to_hex());
+        let key = format!("{}dpop:{}", self.prefix, crate::dpop::id_hex(&id));
         Box::pin(async move {
             let set: Option<String> = redis::cmd("SET")
                 .arg(&key)

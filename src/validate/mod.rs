@@ -6,8 +6,13 @@
 //! remote key set) return a real future and the layer waits for it.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use crate::error::AuthError;
+
+/// The future of the crate's validators that wait (a key refresh, a store lookup):
+/// boxed, as it is only built off the hot path.
+pub(crate) type BoxedValidation<C> = Pin<Box<dyn Future<Output = Result<C, AuthError>> + Send>>;
 
 #[cfg(feature = "cache")]
 mod cache;
@@ -26,12 +31,12 @@ mod shape;
 
 #[cfg(feature = "jwks-core")]
 pub use jwks::{
-    max_age_from_headers, FetchError, FetchedDocument, JwksError, JwksFetcher, JwksFuture,
-    JwksValidator, JwksValidatorBuilder, DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT,
-    DEFAULT_MAX_DOCUMENT_LEN, DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
+    max_age_from_headers, FetchedDocument, JwksError, JwksFetcher, JwksValidator,
+    JwksValidatorBuilder, DEFAULT_COOLDOWN, DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_DOCUMENT_LEN,
+    DEFAULT_MAX_REFRESH, DEFAULT_MIN_REFRESH, DEFAULT_REFRESH_INTERVAL,
 };
 #[cfg(feature = "jwks")]
-pub use jwks::{DefaultConnector, HttpFetcher, HttpFetcherBuilder, TlsConfigError};
+pub use jwks::{HttpFetcher, HttpFetcherBuilder};
 pub(crate) use jwt::crypto_provider;
 #[cfg(feature = "jwks-core")]
 pub use multi_issuer::MultiIssuerValidator;
@@ -52,8 +57,8 @@ pub use introspection_http::HttpIntrospectionClient;
 pub use cache::{CachedValidator, DEFAULT_BYTES_PER_ENTRY};
 pub use jwt::{JwtValidator, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_KIDLESS_TRIES};
 pub use revocation_check::{
-    LocalRevocations, RevocationCheck, RevocationFuture, DEFAULT_CACHE_CAPACITY,
-    DEFAULT_NOT_REVOKED_TTL, DEFAULT_PUSHED_NOT_REVOKED_TTL, DEFAULT_REVOKED_TTL,
+    LocalRevocations, RevocationCheck, DEFAULT_CACHE_CAPACITY, DEFAULT_NOT_REVOKED_TTL,
+    DEFAULT_PUSHED_NOT_REVOKED_TTL, DEFAULT_REVOKED_TTL,
 };
 
 /// Checks a bearer token and produces the claims to put into the request extensions.
@@ -108,7 +113,6 @@ pub(crate) mod sealed {
 ///
 /// Answering [`Ready`](Validation::Ready) lets the layer call the inner service within
 /// its own `call`, with no extra state, clone or allocation.
-#[derive(Debug)]
 pub enum Validation<C, F> {
     /// Decided synchronously.
     Ready(Result<C, AuthError>),
@@ -116,9 +120,18 @@ pub enum Validation<C, F> {
     Pending(F),
 }
 
-/// A [`TokenValidator`] from a closure returning a future; see [`validate_fn`].
+impl<C: std::fmt::Debug, F> std::fmt::Debug for Validation<C, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ready(outcome) => f.debug_tuple("Ready").field(outcome).finish(),
+            Self::Pending(_) => f.debug_tuple("Pending").finish_non_exhaustive(),
+        }
+    }
+}
+
+/// The [`TokenValidator`] of [`validate_fn`].
 #[derive(Clone)]
-pub struct ValidateFn<F> {
+struct ValidateFn<F> {
     f: F,
 }
 
@@ -145,7 +158,9 @@ impl<F> std::fmt::Debug for ValidateFn<F> {
 /// });
 /// # let _ = validator;
 /// ```
-pub fn validate_fn<F, Fut, C>(f: F) -> ValidateFn<F>
+pub fn validate_fn<F, Fut, C>(
+    f: F,
+) -> impl TokenValidator<Claims = C, Future = Fut> + std::fmt::Debug
 where
     F: Fn(&str) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<C, AuthError>> + Send + 'static,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::jwt::json::JsonStr;
 use super::jwt::DEFAULT_MAX_TOKEN_LEN;
 use super::jwt::{base64url, scan, verify};
-use super::{JwksFuture, JwksValidator, JwtValidator, TokenValidator, Validation};
+use super::{BoxedValidation, JwksValidator, JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, ConfigError, InvalidToken};
 
@@ -291,7 +291,7 @@ where
 {
     /// Picks the source by the payload's `iss` and validates with it.
     #[inline]
-    fn route(&self, token: &str, json: &[u8]) -> Validation<T, JwksFuture<T>> {
+    fn route(&self, token: &str, json: &[u8]) -> Validation<T, BoxedValidation<T>> {
         // The usual payload: the validator's own one-pass reader finds `iss`, and what
         // it read is handed on, so the payload is read once in all.
         if let Some(text) = verify::json_object_text(json) {
@@ -318,7 +318,7 @@ where
     /// A payload the one-pass reader does not read (escapes, nesting, duplicates ...):
     /// `iss` from a quick look, or exactly by serde.
     #[cold]
-    fn route_unusual(&self, token: &str, json: &[u8]) -> Validation<T, JwksFuture<T>> {
+    fn route_unusual(&self, token: &str, json: &[u8]) -> Validation<T, BoxedValidation<T>> {
         let source = match quick_issuer(json) {
             Quick::One(issuer) => self.source(issuer),
             Quick::Unsure => match exact_issuer(json) {
@@ -350,9 +350,9 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     type Claims = T;
-    type Future = JwksFuture<T>;
+    type Future = BoxedValidation<T>;
 
-    fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
+    fn validate(&self, token: &str) -> Validation<T, BoxedValidation<T>> {
         let bytes = token.as_bytes();
         if bytes.len() > self.inner.max_token_len {
             return refuse(InvalidToken::TooLong);

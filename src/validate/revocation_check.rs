@@ -3,12 +3,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{TokenValidator, Validation};
+use super::{BoxedValidation, TokenValidator, Validation};
 use crate::claims::HasJti;
 use crate::error::{AuthError, InvalidToken};
 use crate::store::{
@@ -34,10 +32,6 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
 /// pub/sub hop): 10 s. It bounds how stale a node can be when a notification is lost
 /// without the channel noticing (a cluster bus partition).
 pub const DEFAULT_PUSHED_NOT_REVOKED_TTL: Duration = Duration::from_secs(10);
-
-/// The future of a [`RevocationCheck`] that has to ask its store (cache miss) or whose
-/// inner validator answered with a future.
-pub type RevocationFuture<C> = Pin<Box<dyn Future<Output = Result<C, AuthError>> + Send>>;
 
 /// Wraps a validator: a token it accepts is then refused if its `jti` was revoked
 /// (RFC 7009), as recorded in a [`RevocationStore`] shared by every node.
@@ -316,7 +310,7 @@ where
     S: RevocationStore + Clone + 'static,
 {
     type Claims = V::Claims;
-    type Future = RevocationFuture<V::Claims>;
+    type Future = BoxedValidation<V::Claims>;
 
     /// Accepts at once only what the inner validator accepted at once.
     fn accepts_only_b64token(&self, internal: super::sealed::Internal) -> bool {

@@ -38,7 +38,7 @@ use table::{Entry, Table};
 use super::jwks::Timed;
 use super::jwt::{now, Times};
 #[cfg(feature = "jwks-core")]
-use super::{JwksFuture, JwksValidator};
+use super::{BoxedValidation, JwksValidator};
 use super::{JwtValidator, TokenValidator, Validation};
 use crate::claims::Claims;
 use crate::error::{AuthError, InvalidToken};
@@ -332,9 +332,9 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     type Claims = T;
-    type Future = JwksFuture<T>;
+    type Future = BoxedValidation<T>;
 
-    fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
+    fn validate(&self, token: &str) -> Validation<T, BoxedValidation<T>> {
         let Some(cache) = &self.cache else {
             return self.validator.validate(token);
         };

@@ -7,7 +7,7 @@ use http::Uri;
 use serde::Deserialize;
 
 use super::fetcher::{fetch_bounded, ErasedFetcher};
-use super::{FetchError, JwksError};
+use super::JwksError;
 
 /// The two metadata locations of `issuer`: OpenID Connect Discovery's, then RFC 8414's
 /// (`/.well-known/oauth-authorization-server` between the authority and the path).
@@ -47,7 +47,7 @@ pub(super) async fn discover_jwks_uri<F: ErasedFetcher + ?Sized>(
     }
     let document = match fetch_bounded(fetcher, &oidc, max_len, timeout).await {
         // No OpenID configuration: an OAuth 2.0 server's metadata (RFC 8414).
-        Err(FetchError::Status(_)) => fetch_bounded(fetcher, &rfc8414, max_len, timeout).await?,
+        Err(JwksError::Status(_)) => fetch_bounded(fetcher, &rfc8414, max_len, timeout).await?,
         other => other?,
     };
     let metadata: Metadata = serde_json::from_slice(&document.body)

@@ -16,7 +16,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
-use super::{max_age_from_headers, FetchError, FetchedDocument, JwksFetcher};
+use super::{max_age_from_headers, FetchedDocument, JwksError, JwksFetcher};
 
 /// Default time limit of connecting (TCP) to the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,7 +24,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The connector of [`HttpFetcher::new`]: rustls over hyper-util's TCP connector.
-pub type DefaultConnector = HttpsConnector<HttpConnector>;
+pub(crate) type DefaultConnector = HttpsConnector<HttpConnector>;
 
 /// Fetches documents (JWK sets, discovery documents) with hyper-util's client: `GET`,
 /// no redirects followed, the body read up to the bound, `Cache-Control: max-age`
@@ -39,10 +39,10 @@ pub type DefaultConnector = HttpsConnector<HttpConnector>;
 /// - **Plain `http://` only to loopback** (`localhost`, `127.0.0.0/8`, `::1`): anyone on
 ///   the path of a plain-HTTP fetch could swap the keys. Other hosts need
 ///   [`HttpFetcherBuilder::allow_insecure_http`]; otherwise the fetch fails with
-///   [`FetchError::InsecureUrl`] before any connection.
+///   [`JwksError::InsecureUrl`] before any connection.
 /// - **Bounds**: connect timeout 5 s, whole fetch 10 s, the body bounded by the caller
 ///   ([`JwksValidator`](super::JwksValidator): 256 KiB by default); redirects are
-///   answered as [`FetchError::Status`].
+///   answered as [`JwksError::Status`].
 ///
 /// To bring your own HTTP client (proxies, mTLS, retries), implement [`JwksFetcher`]
 /// over it, or hand a hyper-util connector to [`with_connector`](Self::with_connector).
@@ -79,31 +79,6 @@ impl<C> fmt::Debug for HttpFetcher<C> {
             .finish()
     }
 }
-
-/// Why an [`HttpFetcher`] could not be built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TlsConfigError {
-    /// A PEM given as a CA holds no certificate, or one that cannot be a trust anchor.
-    InvalidCertificate(String),
-    /// No trust root at all: neither the OS store, the environment nor a custom CA
-    /// gave one.
-    NoRoots,
-    /// The TLS library refused the configuration.
-    Tls(String),
-}
-
-impl fmt::Display for TlsConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidCertificate(why) => write!(f, "unusable CA certificate: {why}"),
-            Self::NoRoots => f.write_str("no trusted root certificate"),
-            Self::Tls(why) => write!(f, "TLS configuration refused: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for TlsConfigError {}
 
 /// Settings of an [`HttpFetcher`]; see [`HttpFetcher::builder`].
 #[must_use]
@@ -147,9 +122,9 @@ impl HttpFetcherBuilder {
     ///
     /// # Errors
     ///
-    /// [`TlsConfigError::InvalidCertificate`] if `pem` holds no usable certificate.
-    pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, TlsConfigError> {
-        let invalid = |why: &dyn fmt::Display| TlsConfigError::InvalidCertificate(why.to_string());
+    /// [`JwksError::InvalidCertificate`] if `pem` holds no usable certificate.
+    pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, JwksError> {
+        let invalid = |why: &dyn fmt::Display| JwksError::InvalidCertificate(why.to_string());
         let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| invalid(&e))?;
@@ -168,12 +143,12 @@ impl HttpFetcherBuilder {
     ///
     /// # Errors
     ///
-    /// [`TlsConfigError::InvalidCertificate`] if it cannot be a trust anchor.
-    pub fn add_root_der(mut self, der: &[u8]) -> Result<Self, TlsConfigError> {
+    /// [`JwksError::InvalidCertificate`] if it cannot be a trust anchor.
+    pub fn add_root_der(mut self, der: &[u8]) -> Result<Self, JwksError> {
         let cert = CertificateDer::from(der.to_vec());
         RootCertStore::empty()
             .add(cert.clone())
-            .map_err(|e| TlsConfigError::InvalidCertificate(e.to_string()))?;
+            .map_err(|e| JwksError::InvalidCertificate(e.to_string()))?;
         self.extra_roots.push(cert);
         Ok(self)
     }
@@ -217,13 +192,13 @@ impl HttpFetcherBuilder {
     ///
     /// # Errors
     ///
-    /// [`TlsConfigError::NoRoots`] if no trust root was found or given,
-    /// [`TlsConfigError::Tls`] if rustls refuses the configuration.
-    pub fn build(self) -> Result<HttpFetcher, TlsConfigError> {
+    /// [`JwksError::NoRoots`] if no trust root was found or given,
+    /// [`JwksError::Tls`] if rustls refuses the configuration.
+    pub fn build(self) -> Result<HttpFetcher, JwksError> {
         self.build_inner(false)
     }
 
-    fn build_inner(self, allow_no_roots: bool) -> Result<HttpFetcher, TlsConfigError> {
+    fn build_inner(self, allow_no_roots: bool) -> Result<HttpFetcher, JwksError> {
         let tls = match self.tls {
             Some(config) => config,
             None => {
@@ -237,14 +212,14 @@ impl HttpFetcherBuilder {
                 for cert in self.extra_roots {
                     roots
                         .add(cert)
-                        .map_err(|e| TlsConfigError::InvalidCertificate(e.to_string()))?;
+                        .map_err(|e| JwksError::InvalidCertificate(e.to_string()))?;
                 }
                 if roots.is_empty() && !allow_no_roots {
-                    return Err(TlsConfigError::NoRoots);
+                    return Err(JwksError::NoRoots);
                 }
                 ClientConfig::builder_with_provider(Arc::new(tls_provider()))
                     .with_safe_default_protocol_versions()
-                    .map_err(|e| TlsConfigError::Tls(e.to_string()))?
+                    .map_err(|e| JwksError::Tls(e.to_string()))?
                     .with_root_certificates(roots)
                     .with_no_client_auth()
             }
@@ -308,7 +283,7 @@ impl HttpFetcher {
     /// 10 s). Use [`builder`](Self::builder) for a custom CA.
     ///
     /// If no trust root can be found at all, `https` fetches fail (each with
-    /// [`FetchError::Transport`]) while loopback `http` still works.
+    /// [`JwksError::Transport`]) while loopback `http` still works.
     #[must_use]
     pub fn new() -> Self {
         HttpFetcherBuilder::default()
@@ -373,15 +348,15 @@ impl<C> JwksFetcher for HttpFetcher<C>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    async fn fetch(&self, url: &Uri, max_len: usize) -> Result<FetchedDocument, FetchError> {
+    async fn fetch(&self, url: &Uri, max_len: usize) -> Result<FetchedDocument, JwksError> {
         match url.scheme_str() {
             Some("https") => {}
             Some("http") if self.insecure_http || url.host().is_some_and(is_loopback_host) => {}
-            _ => return Err(FetchError::InsecureUrl),
+            _ => return Err(JwksError::InsecureUrl),
         }
         tokio::time::timeout(self.timeout, self.fetch_unbounded(url, max_len))
             .await
-            .map_err(|_| FetchError::Timeout)?
+            .map_err(|_| JwksError::Timeout)?
     }
 }
 
@@ -393,8 +368,8 @@ where
         &self,
         url: &Uri,
         max_len: usize,
-    ) -> Result<FetchedDocument, FetchError> {
-        let transport = |e: &dyn fmt::Display| FetchError::Transport(e.to_string());
+    ) -> Result<FetchedDocument, JwksError> {
+        let transport = |e: &dyn fmt::Display| JwksError::Transport(e.to_string());
         let request = Request::get(url.clone())
             .header(
                 header::ACCEPT,
@@ -411,12 +386,12 @@ where
                 why.push_str(&inner.to_string());
                 source = inner.source();
             }
-            FetchError::Transport(why)
+            JwksError::Transport(why)
         })?;
         if response.status() != StatusCode::OK {
-            return Err(FetchError::Status(response.status()));
+            return Err(JwksError::Status(response.status()));
         }
-        let too_large = FetchError::TooLarge { limit: max_len };
+        let too_large = JwksError::TooLarge { limit: max_len };
         let announced = response
             .headers()
             .get(header::CONTENT_LENGTH)

@@ -1,11 +1,11 @@
 //! The [`JwksFetcher`] trait: how a JWK set or discovery document is fetched, what a
 //! fetch returns, and the bounds the validator puts around every fetch.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::JwksError;
 use bytes::Bytes;
 use http::{HeaderMap, Uri};
 
@@ -37,60 +37,26 @@ impl FetchedDocument {
     }
 }
 
-/// Why a fetch failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// The server answered with a status other than `200`.
-    Status(http::StatusCode),
-    /// The body is longer than the bound.
-    TooLarge {
-        /// The bound, in bytes.
-        limit: usize,
-    },
-    /// No complete answer within the time limit.
-    Timeout,
-    /// Connecting, sending or receiving failed.
-    Transport(String),
-    /// The URL is not one the fetcher may use: plain `http://` to a host other than
-    /// loopback without the insecure opt-in, or another scheme.
-    InsecureUrl,
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Status(status) => write!(f, "unexpected status {status}"),
-            Self::TooLarge { limit } => write!(f, "document larger than {limit} bytes"),
-            Self::Timeout => f.write_str("timed out"),
-            Self::Transport(why) => write!(f, "transport error: {why}"),
-            Self::InsecureUrl => f.write_str("refused URL: plain http to a non-loopback host"),
-        }
-    }
-}
-
-impl std::error::Error for FetchError {}
-
 /// Fetches a document (a JWK set, an OpenID configuration) over HTTP.
 ///
 /// Implement it over the HTTP client your application already has (TLS, proxies,
 /// retries are yours); with the `jwks` feature, `HttpFetcher` is an HTTPS default.
 /// Implementations should stop reading past `max_len` bytes and answer
-/// [`FetchError::TooLarge`]; the validator checks the length again either way, and
+/// [`JwksError::TooLarge`]; the validator checks the length again either way, and
 /// bounds every fetch with its own timeout. Redirects should not be followed.
 ///
 /// ```
 /// use bytes::Bytes;
 /// use http::Uri;
-/// use tower_bearer::validate::{FetchError, FetchedDocument, JwksFetcher};
+/// use tower_bearer::validate::{JwksError, FetchedDocument, JwksFetcher};
 ///
 /// /// Serves a fixed document (tests, air-gapped set-ups).
 /// struct Fixed(Bytes);
 ///
 /// impl JwksFetcher for Fixed {
-///     async fn fetch(&self, _url: &Uri, max_len: usize) -> Result<FetchedDocument, FetchError> {
+///     async fn fetch(&self, _url: &Uri, max_len: usize) -> Result<FetchedDocument, JwksError> {
 ///         if self.0.len() > max_len {
-///             return Err(FetchError::TooLarge { limit: max_len });
+///             return Err(JwksError::TooLarge { limit: max_len });
 ///         }
 ///         Ok(FetchedDocument::new(self.0.clone()))
 ///     }
@@ -102,7 +68,7 @@ pub trait JwksFetcher: Send + Sync + 'static {
         &self,
         url: &Uri,
         max_len: usize,
-    ) -> impl Future<Output = Result<FetchedDocument, FetchError>> + Send;
+    ) -> impl Future<Output = Result<FetchedDocument, JwksError>> + Send;
 }
 
 pub(super) type BoxFuture<'a, O> = Pin<Box<dyn Future<Output = O> + Send + 'a>>;
@@ -114,7 +80,7 @@ pub(crate) trait ErasedFetcher: Send + Sync + 'static {
         &'a self,
         url: &'a Uri,
         max_len: usize,
-    ) -> BoxFuture<'a, Result<FetchedDocument, FetchError>>;
+    ) -> BoxFuture<'a, Result<FetchedDocument, JwksError>>;
 }
 
 impl<F: JwksFetcher> ErasedFetcher for F {
@@ -122,7 +88,7 @@ impl<F: JwksFetcher> ErasedFetcher for F {
         &'a self,
         url: &'a Uri,
         max_len: usize,
-    ) -> BoxFuture<'a, Result<FetchedDocument, FetchError>> {
+    ) -> BoxFuture<'a, Result<FetchedDocument, JwksError>> {
         Box::pin(self.fetch(url, max_len))
     }
 }
@@ -156,12 +122,12 @@ pub(super) async fn fetch_bounded<F: ErasedFetcher + ?Sized>(
     url: &Uri,
     max_len: usize,
     timeout: Duration,
-) -> Result<FetchedDocument, FetchError> {
+) -> Result<FetchedDocument, JwksError> {
     let document = tokio::time::timeout(timeout, fetcher.fetch_boxed(url, max_len))
         .await
-        .map_err(|_| FetchError::Timeout)??;
+        .map_err(|_| JwksError::Timeout)??;
     if document.body.len() > max_len {
-        return Err(FetchError::TooLarge { limit: max_len });
+        return Err(JwksError::TooLarge { limit: max_len });
     }
     Ok(document)
 }

@@ -10,10 +10,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,7 +21,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{TokenValidator, Validation};
+use super::{BoxedValidation, TokenValidator, Validation};
 
 mod builder;
 mod discovery;
@@ -41,9 +39,8 @@ pub use builder::{
 };
 pub use error::JwksError;
 #[cfg(feature = "jwks")]
-pub use fetch::{DefaultConnector, HttpFetcher, HttpFetcherBuilder, TlsConfigError};
-use fetcher::BoxFuture;
-pub use fetcher::{max_age_from_headers, FetchError, FetchedDocument, JwksFetcher};
+pub use fetch::{HttpFetcher, HttpFetcherBuilder};
+pub use fetcher::{max_age_from_headers, FetchedDocument, JwksFetcher};
 use refresh::{Loaded, Shared};
 
 /// Validates JWTs against a remote JWK set.
@@ -221,7 +218,7 @@ where
         token: &str,
         loaded: &Arc<Loaded<T>>,
         refusal: AuthError,
-    ) -> Validation<T, JwksFuture<T>> {
+    ) -> Validation<T, BoxedValidation<T>> {
         let shared = &self.shared;
         let mut waiter = shared.done.subscribe();
         let seen = *waiter.borrow_and_update();
@@ -255,7 +252,7 @@ where
         let shared = Arc::clone(shared);
         let token = token.to_owned();
         let limit = shared.fetch_timeout + Duration::from_secs(1);
-        JwksFuture::pending(async move {
+        pending(async move {
             let _ = tokio::time::timeout(limit, waiter.wait_for(|n| *n != seen)).await;
             verify_with(&shared.loaded.load(), &token)
         })
@@ -277,9 +274,9 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     type Claims = T;
-    type Future = JwksFuture<T>;
+    type Future = BoxedValidation<T>;
 
-    fn validate(&self, token: &str) -> Validation<T, JwksFuture<T>> {
+    fn validate(&self, token: &str) -> Validation<T, BoxedValidation<T>> {
         self.validate_with(token, |validator| validator.verify(token))
     }
 }
@@ -294,7 +291,7 @@ where
         &self,
         token: &str,
         json: &[u8],
-    ) -> Validation<T, JwksFuture<T>> {
+    ) -> Validation<T, BoxedValidation<T>> {
         self.validate_with(token, |validator| {
             validator
                 .verify_decoded(token, json)
@@ -310,7 +307,7 @@ where
         token: &str,
         text: &str,
         flat: &super::jwt::scan::FlatClaims<'_>,
-    ) -> Validation<T, JwksFuture<T>> {
+    ) -> Validation<T, BoxedValidation<T>> {
         self.validate_with(token, |validator| {
             validator
                 .verify_scanned(token, text, flat)
@@ -325,7 +322,7 @@ where
         &self,
         token: &str,
         verify: impl FnOnce(&super::JwtValidator<T>) -> Result<T, AuthError>,
-    ) -> Validation<T, JwksFuture<T>> {
+    ) -> Validation<T, BoxedValidation<T>> {
         // A guard, not a clone of the `Arc`: no reference-count traffic on the hot path.
         let loaded = self.shared.loaded.load();
         let Some(validator) = &loaded.validator else {
@@ -346,33 +343,11 @@ where
     }
 }
 
-/// The future of a [`JwksValidator`] that waits for a refresh (unknown `kid` only).
-pub struct JwksFuture<T> {
-    inner: BoxFuture<'static, Result<T, AuthError>>,
-}
-
-impl<T> JwksFuture<T> {
-    fn pending(
-        future: impl Future<Output = Result<T, AuthError>> + Send + 'static,
-    ) -> Validation<T, Self> {
-        Validation::Pending(Self {
-            inner: Box::pin(future),
-        })
-    }
-}
-
-impl<T> fmt::Debug for JwksFuture<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwksFuture").finish_non_exhaustive()
-    }
-}
-
-impl<T> Future for JwksFuture<T> {
-    type Output = Result<T, AuthError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
-    }
+/// A [`JwksValidator`] that waits for a refresh (unknown `kid` only).
+fn pending<T>(
+    future: impl Future<Output = Result<T, AuthError>> + Send + 'static,
+) -> Validation<T, BoxedValidation<T>> {
+    Validation::Pending(Box::pin(future))
 }
 
 /// For [`CachedValidator`](super::CachedValidator): the keys' generation and the
@@ -417,5 +392,5 @@ pub(crate) enum Timed<T> {
     /// Verified by the keys of this generation.
     Verified(T, super::jwt::Times, u64),
     /// Decided without the times: not to be cached.
-    Uncached(Validation<T, JwksFuture<T>>),
+    Uncached(Validation<T, BoxedValidation<T>>),
 }
