@@ -193,11 +193,11 @@ impl<U: UserStore, C> UserLookup<U, C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] above [`MAX_USER_CACHE_TTL`]: a disabled user must
+    /// [`ConfigError::OutOfRange`] above [`MAX_USER_CACHE_TTL`]: a disabled user must
     /// be refused within the revocation bound.
     pub fn with_cache_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
         if ttl > MAX_USER_CACHE_TTL {
-            return Err(ConfigError::InvalidValue("user cache ttl"));
+            return Err(ConfigError::OutOfRange("user cache ttl"));
         }
         self.cache = UserCache::new(ttl, self.cache.capacity);
         Ok(self)

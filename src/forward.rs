@@ -128,7 +128,7 @@ impl<C> ClaimsToHeadersLayer<C> {
     /// transport or the bearer layer owns (`authorization`, `cookie`, `host`,
     /// `content-length`, `transfer-encoding`, `connection`), or one that folds to an
     /// already forwarded name (`x_user` after `x-user`);
-    /// [`ConfigError::InvalidValue`] for an empty claim name.
+    /// [`ConfigError::InvalidString`] for an empty claim name.
     pub fn with_claim(mut self, claim: &str, header: &str) -> Result<Self, ConfigError> {
         let header = HeaderName::try_from(header).map_err(|_| ConfigError::InvalidHeaderName)?;
         let reserved = [
@@ -149,7 +149,7 @@ impl<C> ClaimsToHeadersLayer<C> {
             return Err(ConfigError::InvalidHeaderName);
         }
         if claim.is_empty() || claim == "/" {
-            return Err(ConfigError::InvalidValue("claim"));
+            return Err(ConfigError::InvalidString("claim"));
         }
         Arc::make_mut(&mut self.settings).mappings.push(Mapping {
             claim: claim.into(),

@@ -111,7 +111,7 @@ impl TestTokens {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty `kid`.
+    /// [`ConfigError::InvalidKeyId`] for an empty `kid`.
     pub fn with_kid(mut self, kid: &str) -> Result<Self, ConfigError> {
         self.key = self.key.with_kid(kid)?;
         Ok(self)

@@ -206,7 +206,7 @@ fn current_user_cache_ttl_is_bounded_by_the_revocation_bound() {
         layer
             .with_cache_ttl(MAX_USER_CACHE_TTL + Duration::from_millis(1))
             .unwrap_err(),
-        ConfigError::InvalidValue("user cache ttl")
+        ConfigError::OutOfRange("user cache ttl")
     );
 }
 

@@ -245,7 +245,7 @@ fn claims_to_headers_reserved_names_config_error() {
     let error = ClaimsToHeadersLayer::<Claims>::new()
         .with_claim("", "x-user")
         .unwrap_err();
-    assert_eq!(error, ConfigError::InvalidValue("claim"));
+    assert_eq!(error, ConfigError::InvalidString("claim"));
 }
 
 #[tokio::test]

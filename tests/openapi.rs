@@ -89,11 +89,11 @@ fn scheme_password_flow_has_token_url_and_scopes() {
 fn scheme_bad_configuration_fails() {
     assert_eq!(
         OpenApiSecurity::password("").unwrap_err(),
-        ConfigError::InvalidValue("token_url")
+        ConfigError::InvalidUrl("token_url")
     );
     assert_eq!(
         OpenApiSecurity::password("/to ken").unwrap_err(),
-        ConfigError::InvalidValue("token_url")
+        ConfigError::InvalidUrl("token_url")
     );
     let security = OpenApiSecurity::password("/token").unwrap();
     assert_eq!(
@@ -106,7 +106,7 @@ fn scheme_bad_configuration_fails() {
     );
     assert_eq!(
         security.clone().with_name("has space").unwrap_err(),
-        ConfigError::InvalidValue("name")
+        ConfigError::InvalidString("name")
     );
     assert_eq!(
         security.with_name("Custom.Name-1").unwrap().name(),

@@ -151,7 +151,7 @@ fn listed_paths_must_be_canonical() {
         let error = PathScopes::<Claims>::new()
             .with_path(bad, ["admin"])
             .unwrap_err();
-        assert_eq!(error, ConfigError::InvalidValue("path"), "{bad}");
+        assert_eq!(error, ConfigError::InvalidPath("path"), "{bad}");
         assert!(
             PathScopes::<Claims>::new().with_open_path(bad).is_err(),
             "{bad}"

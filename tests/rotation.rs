@@ -142,7 +142,7 @@ async fn rotation_without_restart_old_tokens_until_retired_new_kid_in_one_fetch(
     // A kid still published cannot be reused.
     assert_eq!(
         keys.rotate("2026-11", Algorithm::ES256, &ec_key("ec_private.pem")),
-        Err(ConfigError::InvalidValue("kid"))
+        Err(ConfigError::InvalidKeyId)
     );
 
     // After the overlap the old key leaves the published set by itself ...
@@ -177,6 +177,6 @@ async fn signing_keys_refuse_what_cannot_be_published() {
     let jwks = WellKnownService::jwks_from_signing_keys(&keys);
     assert_eq!(
         jwks.set_keys(&keys.jwk_set()),
-        Err(ConfigError::InvalidValue("keys"))
+        Err(ConfigError::Conflict("keys"))
     );
 }

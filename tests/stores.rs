@@ -413,15 +413,15 @@ mod clients {
         assert!(phc.contains("<redacted>"));
         assert_eq!(
             Client::from_hash("svc", "not-a-phc-string", "x"),
-            Err(ConfigError::InvalidValue("secret hash"))
+            Err(ConfigError::InvalidSecret("secret hash"))
         );
         assert_eq!(
             Client::new("", "secret", "x"),
-            Err(ConfigError::InvalidValue("client id"))
+            Err(ConfigError::InvalidString("client id"))
         );
         assert_eq!(
             Client::new("svc", "", "x"),
-            Err(ConfigError::InvalidValue("client secret"))
+            Err(ConfigError::InvalidSecret("client secret"))
         );
         assert_eq!(
             Client::new("svc", "secret", "bad\"scope"),

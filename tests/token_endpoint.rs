@@ -228,7 +228,7 @@ async fn login_other_grant_type_unsupported_grant_type() {
 #[test]
 fn builder_without_password_grant_fails() {
     let result = TokenEndpoint::builder(TokenIssuer::hs256(SECRET).unwrap(), store()).build();
-    assert!(matches!(result, Err(ConfigError::InvalidValue(_))));
+    assert!(matches!(result, Err(ConfigError::Missing(_))));
 }
 
 // ---- §3.1 / §3.2 parameters ---------------------------------------------------------

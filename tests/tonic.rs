@@ -187,7 +187,7 @@ fn path_scopes_bad_config_refused() {
     let layer = PathScopes::<Claims>::new();
     assert_eq!(
         layer.clone().with_path("no-slash", ["a"]).unwrap_err(),
-        ConfigError::InvalidValue("path")
+        ConfigError::InvalidPath("path")
     );
     assert_eq!(
         layer.clone().with_path("/x", ["bad scope"]).unwrap_err(),
@@ -201,5 +201,5 @@ fn path_scopes_bad_config_refused() {
         ConfigError::NoScopes
     );
     let twice = layer.with_path("/x", ["a"]).unwrap().with_path("/x", ["b"]);
-    assert_eq!(twice.unwrap_err(), ConfigError::InvalidValue("path"));
+    assert_eq!(twice.unwrap_err(), ConfigError::InvalidPath("path"));
 }

@@ -51,7 +51,7 @@ impl Challenge {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] unless `url` is an absolute `http(s)` URL without a
+    /// [`ConfigError::InvalidUrl`] unless `url` is an absolute `http(s)` URL without a
     /// fragment, made only of visible ASCII other than `"` and `\`.
     pub fn with_resource_metadata(self, url: &str) -> Result<Self, ConfigError> {
         check_metadata_url(url)?;
@@ -114,7 +114,7 @@ impl Challenge {
 
 /// An absolute `http(s)` URL whose every byte may stand in a quoted-string unescaped.
 fn check_metadata_url(url: &str) -> Result<(), ConfigError> {
-    let invalid = ConfigError::InvalidValue("resource_metadata");
+    let invalid = ConfigError::InvalidUrl("resource_metadata");
     if url.is_empty()
         || url.contains('#')
         || !url

@@ -51,19 +51,19 @@ impl CsrfGuard {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] unless `origin` is `http://` or `https://` followed
+    /// [`ConfigError::InvalidUrl`] unless `origin` is `http://` or `https://` followed
     /// by a host with no path, query, user info or whitespace.
     pub fn with_trusted_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
         let host = origin
             .strip_prefix("https://")
             .or_else(|| origin.strip_prefix("http://"))
-            .ok_or(ConfigError::InvalidValue("origin"))?;
+            .ok_or(ConfigError::InvalidUrl("origin"))?;
         let valid = !host.is_empty()
             && host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
         if !valid {
-            return Err(ConfigError::InvalidValue("origin"));
+            return Err(ConfigError::InvalidUrl("origin"));
         }
         self.trusted.push(origin.to_ascii_lowercase().into());
         Ok(self)

@@ -53,7 +53,7 @@ impl<V, R> BearerAuthLayer<V, R> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] unless `url` is an absolute `http(s)` URL that can
+    /// [`ConfigError::InvalidUrl`] unless `url` is an absolute `http(s)` URL that can
     /// stand in a quoted-string as is (see [`Challenge::with_resource_metadata`]).
     pub fn with_resource_metadata(mut self, url: &str) -> Result<Self, ConfigError> {
         let settings = Arc::make_mut(&mut self.settings);

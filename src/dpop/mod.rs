@@ -140,10 +140,10 @@ impl Dpop {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if the URL is not an absolute `http`/`https` URL
+    /// [`ConfigError::InvalidUrl`] if the URL is not an absolute `http`/`https` URL
     /// without user information, query or fragment.
     pub fn new(public_base_url: &str) -> Result<Self, ConfigError> {
-        let invalid = ConfigError::InvalidValue("DPoP public base URL");
+        let invalid = ConfigError::InvalidUrl("DPoP public base URL");
         if public_base_url.contains(['?', '#']) {
             return Err(invalid);
         }
@@ -177,7 +177,7 @@ impl Dpop {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty list, and
+    /// [`ConfigError::Missing`] for an empty list, and
     /// [`ConfigError::KeyAlgorithmMismatch`] for an HMAC algorithm: a proof must be
     /// signed with a private key only the client holds.
     pub fn with_algorithms(
@@ -196,7 +196,7 @@ impl Dpop {
             }
         }
         if chosen.is_empty() {
-            return Err(ConfigError::InvalidValue("DPoP algorithms"));
+            return Err(ConfigError::Missing("DPoP algorithms"));
         }
         let config = self.config();
         config.algs = join_algs(&chosen);
@@ -244,7 +244,7 @@ impl Dpop {
     /// # Errors
     ///
     /// [`ConfigError::HmacKeyTooShort`] for a shorter secret,
-    /// [`ConfigError::InvalidValue`] for a period under a second.
+    /// [`ConfigError::OutOfRange`] for a period under a second.
     pub fn with_nonces(mut self, secret: &[u8], period: Duration) -> Result<Self, ConfigError> {
         self.config().nonces = Some(nonce::Nonces::new(secret, period)?);
         Ok(self)

@@ -35,7 +35,7 @@ impl Nonces {
         }
         let period = i64::try_from(period.as_secs()).unwrap_or(i64::MAX);
         if period == 0 {
-            return Err(ConfigError::InvalidValue("nonce period"));
+            return Err(ConfigError::OutOfRange("nonce period"));
         }
         let key = Hmac::new_from_slice(secret)
             .map_err(|_| ConfigError::InvalidKey("unusable nonce secret".into()))?;

@@ -103,10 +103,10 @@ impl MemoryReplayStore {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_proofs(self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_proofs"));
+            return Err(ConfigError::OutOfRange("max_proofs"));
         }
         self.state
             .lock()

@@ -30,8 +30,30 @@ pub enum ConfigError {
     InvalidHeaderName,
     /// A cookie name is not a valid RFC 6265 cookie name.
     InvalidCookieName,
-    /// An issuer, audience or other string setting is empty or unusable.
-    InvalidValue(&'static str),
+    /// A text setting (an issuer, audience, client id, claim name, `typ` ...) is empty or
+    /// has characters it may not have; names the setting.
+    InvalidString(&'static str),
+    /// A URL setting is not an absolute `http(s)` URL or has a part it may not have
+    /// (a query or fragment where none is allowed); names the setting.
+    InvalidUrl(&'static str),
+    /// A route path does not start with `/` or has characters a path may not have;
+    /// names the setting.
+    InvalidPath(&'static str),
+    /// A key id (`kid`) is empty, too long, or already in use.
+    InvalidKeyId,
+    /// A number or duration is zero or beyond its bound (`max_*`, TTLs, periods, the
+    /// Argon2 parameters); names the setting.
+    OutOfRange(&'static str),
+    /// A required part is absent (no grant type enabled, no algorithm, no `jwks_uri`
+    /// for an OpenID configuration ...); names it.
+    Missing(&'static str),
+    /// Two settings contradict each other (an issuer configured twice, keys replaced
+    /// on a fixed document ...); names them.
+    Conflict(&'static str),
+    /// A secret, password or password hash could not be used; names which.
+    InvalidSecret(&'static str),
+    /// The operating system's random number generator failed (salts, keys).
+    RandomnessUnavailable,
 }
 
 impl fmt::Display for ConfigError {
@@ -48,7 +70,15 @@ impl fmt::Display for ConfigError {
             Self::NoKeys => f.write_str("no keys configured"),
             Self::InvalidHeaderName => f.write_str("invalid header name"),
             Self::InvalidCookieName => f.write_str("invalid cookie name"),
-            Self::InvalidValue(what) => write!(f, "invalid value for {what}"),
+            Self::InvalidString(what) => write!(f, "{what} is empty or has invalid characters"),
+            Self::InvalidUrl(what) => write!(f, "{what} is not a usable absolute URL"),
+            Self::InvalidPath(what) => write!(f, "{what} is not a valid path"),
+            Self::InvalidKeyId => f.write_str("kid is empty, too long or already in use"),
+            Self::OutOfRange(what) => write!(f, "{what} is out of range"),
+            Self::Missing(what) => write!(f, "missing {what}"),
+            Self::Conflict(what) => write!(f, "conflicting settings: {what}"),
+            Self::InvalidSecret(what) => write!(f, "unusable {what}"),
+            Self::RandomnessUnavailable => f.write_str("the system random number generator failed"),
         }
     }
 }

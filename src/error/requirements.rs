@@ -75,8 +75,9 @@ impl StepUpRequirement {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if an `acr` value is empty or has characters
-    /// outside `%x21 / %x23-5B / %x5D-7E`, or if neither rule is given.
+    /// [`ConfigError::InvalidString`] if an `acr` value is empty or has characters
+    /// outside `%x21 / %x23-5B / %x5D-7E`, [`ConfigError::Missing`] if neither rule is
+    /// given.
     pub fn new<I, S>(
         acr_values: Option<I>,
         max_age: Option<std::time::Duration>,
@@ -92,7 +93,7 @@ impl StepUpRequirement {
                 for value in values {
                     let value = value.as_ref();
                     if !is_scope_token(value) {
-                        return Err(ConfigError::InvalidValue("acr_values"));
+                        return Err(ConfigError::InvalidString("acr_values"));
                     }
                     if !joined.is_empty() {
                         joined.push(' ');
@@ -100,13 +101,13 @@ impl StepUpRequirement {
                     joined.push_str(value);
                 }
                 if joined.is_empty() {
-                    return Err(ConfigError::InvalidValue("acr_values"));
+                    return Err(ConfigError::InvalidString("acr_values"));
                 }
                 Some(Arc::from(joined))
             }
         };
         if acr_values.is_none() && max_age.is_none() {
-            return Err(ConfigError::InvalidValue("step-up requirement"));
+            return Err(ConfigError::Missing("step-up requirement"));
         }
         Ok(Self {
             acr_values,

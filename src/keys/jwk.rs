@@ -68,10 +68,10 @@ impl JwkOptions {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_keys(mut self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_keys"));
+            return Err(ConfigError::OutOfRange("max_keys"));
         }
         self.max_keys = max;
         Ok(self)
@@ -98,7 +98,7 @@ impl JwkOptions {
     /// # Errors
     ///
     /// [`ConfigError::KeyAlgorithmMismatch`] if one is not an RSA algorithm,
-    /// [`ConfigError::InvalidValue`] if there are none.
+    /// [`ConfigError::Missing`] if there are none.
     pub fn with_rsa_default_algorithms(
         mut self,
         algorithms: impl IntoIterator<Item = Algorithm>,
@@ -112,7 +112,7 @@ impl JwkOptions {
         }
         algorithms.dedup();
         if algorithms.is_empty() {
-            return Err(ConfigError::InvalidValue("rsa algorithms"));
+            return Err(ConfigError::Missing("rsa algorithms"));
         }
         self.rsa_default = Some(algorithms.remove(0));
         self.rsa_also = algorithms;

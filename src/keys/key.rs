@@ -48,14 +48,14 @@ impl ValidationKey {
     /// [`ConfigError::KeyAlgorithmMismatch`] if the key's family is not the
     /// algorithm's (an EC key for `RS256`, a P-384 point for `ES256`),
     /// [`ConfigError::InvalidKey`] if the backend cannot use the key,
-    /// [`ConfigError::InvalidValue`] for an empty `kid`.
+    /// [`ConfigError::InvalidKeyId`] for an empty `kid`.
     pub fn new(
         kid: Option<&str>,
         algorithm: Algorithm,
         key: DecodingKey,
     ) -> Result<Self, ConfigError> {
         if kid.is_some_and(str::is_empty) {
-            return Err(ConfigError::InvalidValue("kid"));
+            return Err(ConfigError::InvalidKeyId);
         }
         if key.family() != algorithm.family() {
             return Err(ConfigError::KeyAlgorithmMismatch);
@@ -183,11 +183,11 @@ impl KeySet {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] (`"kid"`) if a key with the same `kid` is already
+    /// [`ConfigError::InvalidKeyId`] (`"kid"`) if a key with the same `kid` is already
     /// in the set.
     pub fn with_key(mut self, key: ValidationKey) -> Result<Self, ConfigError> {
         if key.kid.is_some() && self.keys.iter().any(|k| k.kid == key.kid) {
-            return Err(ConfigError::InvalidValue("kid"));
+            return Err(ConfigError::InvalidKeyId);
         }
         self.keys.push(key);
         Ok(self)

@@ -27,7 +27,7 @@ fn b64(bytes: &[u8]) -> String {
 
 fn common(kid: &str, algorithm: Algorithm) -> Result<CommonParameters, ConfigError> {
     if kid.is_empty() {
-        return Err(ConfigError::InvalidValue("kid"));
+        return Err(ConfigError::InvalidKeyId);
     }
     Ok(CommonParameters {
         public_key_use: Some(PublicKeyUse::Signature),
@@ -107,7 +107,7 @@ fn jwk_of(kid: &str, key: &ValidationKey) -> Result<Jwk, ConfigError> {
 /// # Errors
 ///
 /// As [`ValidationKey::from_pem`] (a private key PEM is refused), and
-/// [`ConfigError::InvalidValue`] for an empty `kid`.
+/// [`ConfigError::InvalidKeyId`] for an empty `kid`.
 pub fn public_jwk(kid: &str, algorithm: Algorithm, public_pem: &[u8]) -> Result<Jwk, ConfigError> {
     jwk_of(
         kid,
@@ -122,7 +122,7 @@ pub fn public_jwk(kid: &str, algorithm: Algorithm, public_pem: &[u8]) -> Result<
 ///
 /// [`ConfigError::KeyAlgorithmMismatch`] if the key is not of the algorithm's family or
 /// is an HMAC secret, [`ConfigError::InvalidKey`] if its public half cannot be derived,
-/// [`ConfigError::InvalidValue`] for an empty `kid`.
+/// [`ConfigError::InvalidKeyId`] for an empty `kid`.
 pub fn public_jwk_from_private(
     kid: &str,
     algorithm: Algorithm,

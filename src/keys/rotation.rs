@@ -65,7 +65,7 @@ impl SignerKey {
             }
         }
         if kid.is_some_and(str::is_empty) {
-            return Err(ConfigError::InvalidValue("kid"));
+            return Err(ConfigError::InvalidKeyId);
         }
         let signer = (crypto_provider().signer_factory)(&algorithm, key)
             .map_err(|e| ConfigError::InvalidKey(e.to_string()))?;
@@ -227,7 +227,7 @@ impl SigningKeys {
     ///
     /// [`ConfigError::KeyAlgorithmMismatch`] for a key not of the algorithm's family or
     /// an HMAC secret, [`ConfigError::InvalidKey`] if the backend cannot use it,
-    /// [`ConfigError::InvalidValue`] for an empty `kid`.
+    /// [`ConfigError::InvalidKeyId`] for an empty `kid`.
     pub fn new(kid: &str, algorithm: Algorithm, key: &EncodingKey) -> Result<Self, ConfigError> {
         let (active, jwk) = signer_and_jwk(kid, algorithm, key)?;
         let published = vec![(jwk, None)];
@@ -260,7 +260,7 @@ impl SigningKeys {
     ///
     /// # Errors
     ///
-    /// As [`new`](Self::new), and [`ConfigError::InvalidValue`] for a `kid` that is
+    /// As [`new`](Self::new), and [`ConfigError::InvalidKeyId`] for a `kid` that is
     /// still published. The set is unchanged on error.
     pub fn rotate(
         &self,
@@ -277,7 +277,7 @@ impl SigningKeys {
             .iter()
             .any(|(published, _)| published.common.key_id.as_deref() == Some(kid));
         if in_use {
-            return Err(ConfigError::InvalidValue("kid"));
+            return Err(ConfigError::InvalidKeyId);
         }
         let until = now.checked_add(state.overlap);
         let mut published = Vec::with_capacity(state.published.len() + 1);
@@ -392,7 +392,7 @@ mod tests {
         for kid in ["a", "b"] {
             assert_eq!(
                 keys.rotate(kid, Algorithm::ES256, &key("ec_private.pem")),
-                Err(ConfigError::InvalidValue("kid"))
+                Err(ConfigError::InvalidKeyId)
             );
         }
         assert_eq!(kids(&keys), ["b", "a"]);

@@ -75,12 +75,12 @@ impl AuthorizationServerMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for a URL that is not absolute `http(s)`, or an
+    /// [`ConfigError::InvalidUrl`] for a URL that is not absolute `http(s)`, or an
     /// issuer with a query.
     pub fn new(issuer: &str, token_endpoint: &str) -> Result<Self, ConfigError> {
         check_url(issuer, "issuer")?;
         if issuer.contains('?') {
-            return Err(ConfigError::InvalidValue("issuer"));
+            return Err(ConfigError::InvalidUrl("issuer"));
         }
         check_url(token_endpoint, "token_endpoint")?;
         Ok(Self {
@@ -104,7 +104,7 @@ impl AuthorizationServerMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for a URL that is not absolute `http(s)`.
+    /// [`ConfigError::InvalidUrl`] for a URL that is not absolute `http(s)`.
     pub fn with_jwks_uri(mut self, jwks_uri: &str) -> Result<Self, ConfigError> {
         check_url(jwks_uri, "jwks_uri")?;
         self.jwks_uri = Some(jwks_uri.to_owned());
@@ -118,11 +118,11 @@ impl AuthorizationServerMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] without a `jwks_uri`, [`ConfigError::NoKeys`] for
+    /// [`ConfigError::Missing`] without a `jwks_uri`, [`ConfigError::NoKeys`] for
     /// no algorithm.
     pub fn with_openid(mut self, algorithms: &[Algorithm]) -> Result<Self, ConfigError> {
         if self.jwks_uri.is_none() {
-            return Err(ConfigError::InvalidValue(
+            return Err(ConfigError::Missing(
                 "jwks_uri: an OpenID configuration needs one",
             ));
         }
@@ -158,7 +158,7 @@ impl AuthorizationServerMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for a URL that is not absolute `http(s)`.
+    /// [`ConfigError::InvalidUrl`] for a URL that is not absolute `http(s)`.
     pub fn with_revocation_endpoint(mut self, url: &str) -> Result<Self, ConfigError> {
         check_url(url, "revocation_endpoint")?;
         self.revocation_endpoint = Some(url.to_owned());
@@ -171,7 +171,7 @@ impl AuthorizationServerMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for a URL that is not absolute `http(s)`.
+    /// [`ConfigError::InvalidUrl`] for a URL that is not absolute `http(s)`.
     pub fn with_introspection_endpoint(mut self, url: &str) -> Result<Self, ConfigError> {
         check_url(url, "introspection_endpoint")?;
         self.introspection_endpoint = Some(url.to_owned());
@@ -283,7 +283,7 @@ mod tests {
                 .unwrap();
         assert_eq!(
             plain.clone().with_openid(&[Algorithm::RS256]).unwrap_err(),
-            ConfigError::InvalidValue("jwks_uri: an OpenID configuration needs one")
+            ConfigError::Missing("jwks_uri: an OpenID configuration needs one")
         );
         let with_keys = plain.with_jwks_uri("https://as.example/jwks").unwrap();
         assert_eq!(with_keys.with_openid(&[]).unwrap_err(), ConfigError::NoKeys);

@@ -59,10 +59,10 @@ use crate::error::ConfigError;
 
 /// An absolute `http(s)` URL without a fragment (RFC 8414 §2, RFC 9728 §2).
 pub(crate) fn check_url(url: &str, what: &'static str) -> Result<http::Uri, ConfigError> {
-    let uri: http::Uri = url.parse().map_err(|_| ConfigError::InvalidValue(what))?;
+    let uri: http::Uri = url.parse().map_err(|_| ConfigError::InvalidUrl(what))?;
     let scheme_ok = matches!(uri.scheme_str(), Some("https" | "http"));
     if !scheme_ok || uri.host().is_none() || url.contains('#') {
-        return Err(ConfigError::InvalidValue(what));
+        return Err(ConfigError::InvalidUrl(what));
     }
     Ok(uri)
 }

@@ -39,11 +39,11 @@ impl ProtectedResourceMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] otherwise.
+    /// [`ConfigError::InvalidUrl`] otherwise.
     pub fn new(resource: &str) -> Result<Self, ConfigError> {
         let uri = check_url(resource, "resource")?;
         if uri.query().is_some() || resource.contains('"') || resource.contains('\\') {
-            return Err(ConfigError::InvalidValue("resource"));
+            return Err(ConfigError::InvalidUrl("resource"));
         }
         let (metadata_url, metadata_path) = well_known(&uri, "oauth-protected-resource");
         Ok(Self {
@@ -64,7 +64,7 @@ impl ProtectedResourceMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an issuer that is not an absolute `http(s)`
+    /// [`ConfigError::InvalidUrl`] for an issuer that is not an absolute `http(s)`
     /// URL.
     pub fn with_authorization_servers<I, S>(mut self, issuers: I) -> Result<Self, ConfigError>
     where
@@ -102,7 +102,7 @@ impl ProtectedResourceMetadata {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for another method.
+    /// [`ConfigError::InvalidString`] for another method.
     pub fn with_bearer_methods<I, S>(mut self, methods: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
@@ -113,7 +113,7 @@ impl ProtectedResourceMetadata {
             .iter()
             .any(|m| !matches!(m.as_str(), "header" | "body" | "query"))
         {
-            return Err(ConfigError::InvalidValue("bearer_methods_supported"));
+            return Err(ConfigError::InvalidString("bearer_methods_supported"));
         }
         self.bearer_methods_supported = methods;
         Ok(self)

@@ -176,13 +176,13 @@ impl WellKnownService {
     ///
     /// # Errors
     ///
-    /// As [`jwks`](Self::jwks), and [`ConfigError::InvalidValue`] for a service not
+    /// As [`jwks`](Self::jwks), and [`ConfigError::Conflict`] for a service not
     /// built with [`jwks`](Self::jwks) (for
     /// [`jwks_from_signing_keys`](Self::jwks_from_signing_keys), rotate the keys
     /// instead); the served document is unchanged then.
     pub fn set_keys(&self, set: &JwkSet) -> Result<(), ConfigError> {
         let Documents::Replaceable(document) = &self.documents else {
-            return Err(ConfigError::InvalidValue("keys"));
+            return Err(ConfigError::Conflict("keys"));
         };
         let serialized = serialize_set(set)?;
         *document.write().unwrap_or_else(PoisonError::into_inner) = serialized;

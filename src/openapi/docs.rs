@@ -95,11 +95,11 @@ impl DocsService {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] unless `path` starts with `/`, does not end with
+    /// [`ConfigError::InvalidPath`] unless `path` starts with `/`, does not end with
     /// `/`, and has no whitespace, control characters, `?` or `#`.
     pub fn with_openapi_path(mut self, path: &str) -> Result<Self, ConfigError> {
         if !is_route_path(path) {
-            return Err(ConfigError::InvalidValue("openapi_path"));
+            return Err(ConfigError::InvalidPath("openapi_path"));
         }
         self.openapi_path = path.into();
         self.configure();
@@ -110,11 +110,11 @@ impl DocsService {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] unless `path` starts with `/`, does not end with
+    /// [`ConfigError::InvalidPath`] unless `path` starts with `/`, does not end with
     /// `/`, and has no whitespace, control characters, `?` or `#`.
     pub fn with_docs_path(mut self, path: &str) -> Result<Self, ConfigError> {
         if !is_route_path(path) {
-            return Err(ConfigError::InvalidValue("docs_path"));
+            return Err(ConfigError::InvalidPath("docs_path"));
         }
         self.docs_path = path.into();
         self.configure();

@@ -47,12 +47,12 @@ impl OpenApiSecurity {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `token_url` is empty or has whitespace or
+    /// [`ConfigError::InvalidUrl`] if `token_url` is empty or has whitespace or
     /// control characters.
     pub fn password(token_url: impl Into<String>) -> Result<Self, ConfigError> {
         let token_url = token_url.into();
         if !is_url_like(&token_url) {
-            return Err(ConfigError::InvalidValue("token_url"));
+            return Err(ConfigError::InvalidUrl("token_url"));
         }
         Ok(Self {
             name: Self::DEFAULT_NAME.to_owned(),
@@ -67,7 +67,7 @@ impl OpenApiSecurity {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `name` is empty or has characters outside
+    /// [`ConfigError::InvalidString`] if `name` is empty or has characters outside
     /// `A-Z a-z 0-9 . - _` (the OpenAPI component-name pattern).
     pub fn with_name(mut self, name: impl Into<String>) -> Result<Self, ConfigError> {
         let name = name.into();
@@ -76,7 +76,7 @@ impl OpenApiSecurity {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
         if !valid {
-            return Err(ConfigError::InvalidValue("name"));
+            return Err(ConfigError::InvalidString("name"));
         }
         self.name = name;
         Ok(self)
@@ -122,12 +122,12 @@ impl OpenApiSecurity {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `refresh_url` is empty or has whitespace or
+    /// [`ConfigError::InvalidUrl`] if `refresh_url` is empty or has whitespace or
     /// control characters.
     pub fn with_refresh_url(mut self, refresh_url: impl Into<String>) -> Result<Self, ConfigError> {
         let refresh_url = refresh_url.into();
         if !is_url_like(&refresh_url) {
-            return Err(ConfigError::InvalidValue("refresh_url"));
+            return Err(ConfigError::InvalidUrl("refresh_url"));
         }
         self.refresh_url = Some(refresh_url);
         Ok(self)

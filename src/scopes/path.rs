@@ -143,7 +143,7 @@ impl<C> PathScopes<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `path` is not canonical (see
+    /// [`ConfigError::InvalidPath`] if `path` is not canonical (see
     /// [Matching](self#matching)) or is already listed; [`ConfigError::InvalidScope`]
     /// or [`ConfigError::NoScopes`].
     pub fn with_path<I, S>(self, path: &str, scopes: I) -> Result<Self, ConfigError>
@@ -160,7 +160,7 @@ impl<C> PathScopes<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `path` is not canonical or is already listed.
+    /// [`ConfigError::InvalidPath`] if `path` is not canonical or is already listed.
     pub fn with_open_path(self, path: &str) -> Result<Self, ConfigError> {
         self.push(path, Requirement::Open)
     }
@@ -171,14 +171,14 @@ impl<C> PathScopes<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `path` is not canonical or is already listed.
+    /// [`ConfigError::InvalidPath`] if `path` is not canonical or is already listed.
     pub fn with_path_policy(self, path: &str, policy: Policy<C>) -> Result<Self, ConfigError> {
         self.push(path, Requirement::Policy(policy))
     }
 
     fn push(mut self, path: &str, requirement: Requirement<C>) -> Result<Self, ConfigError> {
         if !is_canonical(path) || self.paths.iter().any(|(p, _)| **p == *path) {
-            return Err(ConfigError::InvalidValue("path"));
+            return Err(ConfigError::InvalidPath("path"));
         }
         self.paths.push((path.into(), requirement));
         Ok(self)

@@ -264,7 +264,7 @@ impl<C> Default for Policy<C> {
 
 fn claim_name(name: &str) -> Result<Box<str>, ConfigError> {
     if name.is_empty() {
-        return Err(ConfigError::InvalidValue("claim name"));
+        return Err(ConfigError::InvalidString("claim name"));
     }
     Ok(name.into())
 }
@@ -319,7 +319,7 @@ impl<C> Policy<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty name.
+    /// [`ConfigError::InvalidString`] for an empty name.
     pub fn claim_equals(mut self, name: &str, value: &str) -> Result<Self, ConfigError>
     where
         C: ClaimValues,
@@ -338,7 +338,7 @@ impl<C> Policy<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty name.
+    /// [`ConfigError::InvalidString`] for an empty name.
     pub fn claim_contains(mut self, name: &str, value: &str) -> Result<Self, ConfigError>
     where
         C: ClaimValues,

@@ -50,7 +50,7 @@ fn check_scope(scope: &str) -> Result<String, ConfigError> {
 fn hash_secret(secret: &str) -> Result<String, ConfigError> {
     crate::token_endpoint::PasswordHasher::new()
         .hash(secret)
-        .map_err(|_| ConfigError::InvalidValue("client secret"))
+        .map_err(|_| ConfigError::InvalidSecret("client secret"))
 }
 
 impl Client {
@@ -59,11 +59,11 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty id or secret,
+    /// [`ConfigError::InvalidSecret`] for an empty id or secret,
     /// [`ConfigError::InvalidScope`] for a malformed scope.
     pub fn new(id: &str, secret: &str, scope: &str) -> Result<Self, ConfigError> {
         if secret.is_empty() {
-            return Err(ConfigError::InvalidValue("client secret"));
+            return Err(ConfigError::InvalidSecret("client secret"));
         }
         Self::from_hash(id, &hash_secret(secret)?, scope)
     }
@@ -73,16 +73,17 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty id or an unparsable hash,
+    /// [`ConfigError::InvalidString`] for an empty id,
+    /// [`ConfigError::InvalidSecret`] for an unparsable hash,
     /// [`ConfigError::InvalidScope`] for a malformed scope.
     pub fn from_hash(id: &str, secret_hash: &str, scope: &str) -> Result<Self, ConfigError> {
         if id.is_empty() {
-            return Err(ConfigError::InvalidValue("client id"));
+            return Err(ConfigError::InvalidString("client id"));
         }
-        let parsed =
-            PasswordHash::new(secret_hash).map_err(|_| ConfigError::InvalidValue("secret hash"))?;
+        let parsed = PasswordHash::new(secret_hash)
+            .map_err(|_| ConfigError::InvalidSecret("secret hash"))?;
         if !parsed.algorithm.as_str().starts_with("argon2") {
-            return Err(ConfigError::InvalidValue("secret hash"));
+            return Err(ConfigError::InvalidSecret("secret hash"));
         }
         Ok(Self {
             id: id.to_owned(),

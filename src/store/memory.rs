@@ -141,10 +141,10 @@ impl MemoryStore {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_families(self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_families"));
+            return Err(ConfigError::OutOfRange("max_families"));
         }
         locked(&self.refresh).max_families = max;
         Ok(self)
@@ -157,10 +157,10 @@ impl MemoryStore {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_sessions_per_subject(self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_sessions_per_subject"));
+            return Err(ConfigError::OutOfRange("max_sessions_per_subject"));
         }
         locked(&self.refresh).max_per_subject = max;
         Ok(self)

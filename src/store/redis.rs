@@ -248,10 +248,10 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`](crate::ConfigError::InvalidValue) for `0`.
+    /// [`ConfigError::OutOfRange`](crate::ConfigError::OutOfRange) for `0`.
     pub fn with_max_sessions_per_subject(mut self, max: usize) -> Result<Self, crate::ConfigError> {
         if max == 0 {
-            return Err(crate::ConfigError::InvalidValue("max_sessions_per_subject"));
+            return Err(crate::ConfigError::OutOfRange("max_sessions_per_subject"));
         }
         self.max_per_subject = max;
         Ok(self)

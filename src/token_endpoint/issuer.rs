@@ -160,11 +160,11 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty `kid`, or on an issuer built with
+    /// [`ConfigError::InvalidKeyId`] for an empty `kid`, or on an issuer built with
     /// [`from_signing_keys`](Self::from_signing_keys) (its keys carry their own).
     pub fn with_kid(mut self, kid: &str) -> Result<Self, ConfigError> {
         let Signing::Fixed(key) = &self.signing else {
-            return Err(ConfigError::InvalidValue("kid"));
+            return Err(ConfigError::InvalidKeyId);
         };
         let key = key.with_kid(kid)?;
         self.signing = Signing::Fixed(key);
@@ -175,10 +175,10 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty issuer.
+    /// [`ConfigError::InvalidString`] for an empty issuer.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
         if issuer.is_empty() {
-            return Err(ConfigError::InvalidValue("issuer"));
+            return Err(ConfigError::InvalidString("issuer"));
         }
         self.issuer = Some(issuer.to_owned());
         Ok(self)
@@ -188,10 +188,10 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty audience.
+    /// [`ConfigError::InvalidString`] for an empty audience.
     pub fn with_audience(mut self, audience: &str) -> Result<Self, ConfigError> {
         if audience.is_empty() {
-            return Err(ConfigError::InvalidValue("audience"));
+            return Err(ConfigError::InvalidString("audience"));
         }
         self.audience.push(audience.to_owned());
         Ok(self)
@@ -201,10 +201,10 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for a zero lifetime.
+    /// [`ConfigError::OutOfRange`] for a zero lifetime.
     pub fn with_ttl(mut self, ttl: Duration) -> Result<Self, ConfigError> {
         if ttl.as_secs() == 0 {
-            return Err(ConfigError::InvalidValue("ttl"));
+            return Err(ConfigError::OutOfRange("ttl"));
         }
         self.ttl = ttl;
         Ok(self)
@@ -223,10 +223,10 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty value.
+    /// [`ConfigError::InvalidString`] for an empty value.
     pub fn with_typ(mut self, typ: &str) -> Result<Self, ConfigError> {
         if typ.is_empty() {
-            return Err(ConfigError::InvalidValue("typ"));
+            return Err(ConfigError::InvalidString("typ"));
         }
         self.typ = Some(typ.to_owned());
         Ok(self)
@@ -237,10 +237,10 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty value.
+    /// [`ConfigError::InvalidString`] for an empty value.
     pub fn with_client_id(mut self, client_id: &str) -> Result<Self, ConfigError> {
         if client_id.is_empty() {
-            return Err(ConfigError::InvalidValue("client_id"));
+            return Err(ConfigError::InvalidString("client_id"));
         }
         self.client_id = Some(client_id.to_owned());
         Ok(self)

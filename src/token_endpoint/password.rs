@@ -47,8 +47,8 @@ pub(crate) enum VerifyError {
 ///
 /// # Errors
 ///
-/// [`ConfigError::InvalidValue`] if no salt could be drawn (`"salt"`) or Argon2
-/// refuses the input (`"password"`).
+/// [`ConfigError::RandomnessUnavailable`] if no salt could be drawn,
+/// [`ConfigError::InvalidSecret`] if Argon2 refuses the password.
 pub fn hash_password(password: &str) -> Result<String, ConfigError> {
     PasswordHasher::new().hash(password)
 }
@@ -137,7 +137,7 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if Argon2 refuses the parameters.
+    /// [`ConfigError::OutOfRange`] if Argon2 refuses the parameters.
     pub fn with_params(
         self,
         memory_kib: u32,
@@ -145,7 +145,7 @@ impl PasswordHasher {
         parallelism: u32,
     ) -> Result<Self, ConfigError> {
         let params = Params::new(memory_kib, iterations, parallelism, None)
-            .map_err(|_| ConfigError::InvalidValue("argon2 parameters"))?;
+            .map_err(|_| ConfigError::OutOfRange("argon2 parameters"))?;
         Ok(Self::from_parts(
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             self.max_concurrency,
@@ -160,10 +160,10 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_concurrency(mut self, n: usize) -> Result<Self, ConfigError> {
         if n == 0 || n > MAX_BOUND {
-            return Err(ConfigError::InvalidValue("max_concurrency"));
+            return Err(ConfigError::OutOfRange("max_concurrency"));
         }
         self.admission = Arc::new(Admission::new(
             n,
@@ -180,10 +180,10 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] above one million.
+    /// [`ConfigError::OutOfRange`] above one million.
     pub fn with_max_waiting(mut self, n: usize) -> Result<Self, ConfigError> {
         if n > MAX_BOUND {
-            return Err(ConfigError::InvalidValue("max_waiting"));
+            return Err(ConfigError::OutOfRange("max_waiting"));
         }
         self.admission = Arc::new(Admission::new(
             self.max_concurrency,
@@ -199,10 +199,10 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for zero or more than an hour.
+    /// [`ConfigError::OutOfRange`] for zero or more than an hour.
     pub fn with_max_wait(mut self, wait: Duration) -> Result<Self, ConfigError> {
         if wait.is_zero() || wait > Duration::from_secs(3600) {
-            return Err(ConfigError::InvalidValue("max_wait"));
+            return Err(ConfigError::OutOfRange("max_wait"));
         }
         self.admission = Arc::new(Admission::new(
             self.max_concurrency,
@@ -216,10 +216,10 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_password_len(self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_password_len"));
+            return Err(ConfigError::OutOfRange("max_password_len"));
         }
         Ok(self.with_max_password_len_unchecked(max))
     }
@@ -240,16 +240,17 @@ impl PasswordHasher {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if no salt could be drawn (`"salt"`) or Argon2
-    /// refuses the input (`"password"`, e.g. longer than Argon2 allows).
+    /// [`ConfigError::RandomnessUnavailable`] if no salt could be drawn,
+    /// [`ConfigError::InvalidSecret`] if Argon2 refuses the password (e.g. longer than
+    /// Argon2 allows).
     pub fn hash(&self, password: &str) -> Result<String, ConfigError> {
         let mut salt = [0u8; 16];
-        getrandom::getrandom(&mut salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|_| ConfigError::InvalidValue("salt"))?;
+        getrandom::getrandom(&mut salt).map_err(|_| ConfigError::RandomnessUnavailable)?;
+        let salt = SaltString::encode_b64(&salt).map_err(|_| ConfigError::RandomnessUnavailable)?;
         self.argon2
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|_| ConfigError::InvalidValue("password"))
+            .map_err(|_| ConfigError::InvalidSecret("password"))
     }
 
     /// Checks `password` against the PHC string `hash`, synchronously (blocking).

@@ -124,7 +124,7 @@ impl<T> Default for MultiIssuerValidator<T> {
 fn single_issuer(issuers: &[Box<str>]) -> Result<Box<str>, ConfigError> {
     match issuers {
         [one] => Ok(one.clone()),
-        _ => Err(ConfigError::InvalidValue(
+        _ => Err(ConfigError::Conflict(
             "issuer: a source must accept exactly one issuer",
         )),
     }
@@ -144,7 +144,7 @@ impl<T> MultiIssuerValidator<T> {
 
     fn with_source(self, issuer: Box<str>, source: Source<T>) -> Result<Self, ConfigError> {
         if self.inner.entries.iter().any(|(known, _)| *known == issuer) {
-            return Err(ConfigError::InvalidValue("issuer: configured twice"));
+            return Err(ConfigError::Conflict("issuer: configured twice"));
         }
         let mut entries: Vec<_> = self
             .inner
@@ -166,7 +166,7 @@ impl<T> MultiIssuerValidator<T> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if it accepts no issuer or several, or if that
+    /// [`ConfigError::Conflict`] if it accepts no issuer or several, or if that
     /// issuer is already configured here.
     pub fn with_keys(self, validator: JwtValidator<T>) -> Result<Self, ConfigError> {
         let issuer = single_issuer(validator.issuers())?;

@@ -156,10 +156,10 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_body(mut self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_body"));
+            return Err(ConfigError::OutOfRange("max_body"));
         }
         self.max_body = max;
         Ok(self)
@@ -170,10 +170,10 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for zero.
+    /// [`ConfigError::OutOfRange`] for zero.
     pub fn with_body_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
         if timeout.is_zero() {
-            return Err(ConfigError::InvalidValue("body_timeout"));
+            return Err(ConfigError::OutOfRange("body_timeout"));
         }
         self.body_timeout = timeout;
         Ok(self)
@@ -200,10 +200,10 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty id or secret.
+    /// [`ConfigError::InvalidString`] for an empty id or secret.
     pub fn with_client(mut self, id: &str, secret: &str) -> Result<Self, ConfigError> {
         if id.is_empty() || secret.is_empty() {
-            return Err(ConfigError::InvalidValue("client"));
+            return Err(ConfigError::InvalidString("client"));
         }
         let digest = Sha256::digest(secret.as_bytes()).into();
         self.clients
@@ -216,10 +216,10 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty id.
+    /// [`ConfigError::InvalidString`] for an empty id.
     pub fn with_public_client(mut self, id: &str) -> Result<Self, ConfigError> {
         if id.is_empty() {
-            return Err(ConfigError::InvalidValue("client"));
+            return Err(ConfigError::InvalidString("client"));
         }
         self.clients
             .get_or_insert_with(HashMap::new)
@@ -234,12 +234,12 @@ impl<S: UserStore> TokenEndpointBuilder<S> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if no grant was enabled (call
+    /// [`ConfigError::Missing`] if no grant was enabled (call
     /// [`allow_password_grant`](Self::allow_password_grant) or
     /// [`with_client_credentials`](Self::with_client_credentials)).
     pub fn build(self) -> Result<TokenEndpoint<S>, ConfigError> {
         if !self.password_grant && self.client_store.is_none() {
-            return Err(ConfigError::InvalidValue("grant types (none enabled)"));
+            return Err(ConfigError::Missing("grant types (none enabled)"));
         }
         if self.password_grant {
             self.hasher.warm_up();

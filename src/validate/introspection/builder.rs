@@ -54,12 +54,12 @@ pub(super) fn basic_authorization(
     secret: &str,
 ) -> Result<HeaderValue, ConfigError> {
     if client_id.is_empty() {
-        return Err(ConfigError::InvalidValue("client_id"));
+        return Err(ConfigError::InvalidString("client_id"));
     }
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let credentials = format!("{}:{}", encode(client_id), encode(secret));
     let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))
-        .map_err(|_| ConfigError::InvalidValue("client credentials"))?;
+        .map_err(|_| ConfigError::InvalidSecret("client credentials"))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -70,7 +70,7 @@ impl<C> IntrospectionValidator<C, DefaultClient> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an unusable URL or client id.
+    /// [`ConfigError::InvalidUrl`] for an unusable URL or client id.
     pub fn builder<H: IntrospectionClient>(
         client: H,
         endpoint: &str,
@@ -79,9 +79,9 @@ impl<C> IntrospectionValidator<C, DefaultClient> {
     ) -> Result<IntrospectionValidatorBuilder<C, H>, ConfigError> {
         let uri: Uri = endpoint
             .parse()
-            .map_err(|_| ConfigError::InvalidValue("introspection endpoint"))?;
+            .map_err(|_| ConfigError::InvalidUrl("introspection endpoint"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            return Err(ConfigError::InvalidValue("introspection endpoint"));
+            return Err(ConfigError::InvalidUrl("introspection endpoint"));
         }
         Ok(IntrospectionValidatorBuilder {
             client,

@@ -71,7 +71,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty issuer.
+    /// [`ConfigError::InvalidString`] for an empty issuer.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
         self.template = self.template.with_issuer(issuer)?;
         Ok(self)
@@ -82,7 +82,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty audience.
+    /// [`ConfigError::InvalidString`] for an empty audience.
     pub fn with_audience(mut self, audience: &str) -> Result<Self, ConfigError> {
         self.template = self.template.with_audience(audience)?;
         Ok(self)
@@ -121,14 +121,14 @@ where
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if `min` is zero or above `max`.
+    /// [`ConfigError::OutOfRange`] if `min` is zero or above `max`.
     pub fn with_refresh_bounds(
         mut self,
         min: Duration,
         max: Duration,
     ) -> Result<Self, ConfigError> {
         if min.is_zero() || min > max {
-            return Err(ConfigError::InvalidValue("refresh bounds"));
+            return Err(ConfigError::OutOfRange("refresh bounds"));
         }
         self.min_refresh = min;
         self.max_refresh = max;
@@ -145,10 +145,10 @@ where
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for `0`.
+    /// [`ConfigError::OutOfRange`] for `0`.
     pub fn with_max_document_len(mut self, max: usize) -> Result<Self, ConfigError> {
         if max == 0 {
-            return Err(ConfigError::InvalidValue("max_document_len"));
+            return Err(ConfigError::OutOfRange("max_document_len"));
         }
         self.max_document_len = max;
         Ok(self)

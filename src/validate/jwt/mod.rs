@@ -226,10 +226,10 @@ impl<T> JwtValidator<T> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty issuer.
+    /// [`ConfigError::InvalidString`] for an empty issuer.
     pub fn with_issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
         if issuer.is_empty() {
-            return Err(ConfigError::InvalidValue("issuer"));
+            return Err(ConfigError::InvalidString("issuer"));
         }
         self.settings().issuers.push(issuer.into());
         Ok(self)
@@ -240,10 +240,10 @@ impl<T> JwtValidator<T> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty audience.
+    /// [`ConfigError::InvalidString`] for an empty audience.
     pub fn with_audience(mut self, audience: &str) -> Result<Self, ConfigError> {
         if audience.is_empty() {
-            return Err(ConfigError::InvalidValue("audience"));
+            return Err(ConfigError::InvalidString("audience"));
         }
         self.settings().audiences.push(audience.into());
         Ok(self)
@@ -278,11 +278,11 @@ impl<T> JwtValidator<T> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] for an empty name or one of the registered claims
+    /// [`ConfigError::InvalidString`] for an empty name or one of the registered claims
     /// the validator reads itself (`exp`, `nbf`, `iat`, `iss`, `aud`, `sub`, `jti`).
     pub fn scope_claim(mut self, name: &str) -> Result<Self, ConfigError> {
         if name.is_empty() || ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"].contains(&name) {
-            return Err(ConfigError::InvalidValue("scope claim"));
+            return Err(ConfigError::InvalidString("scope claim"));
         }
         let settings = self.settings();
         if name == "scope" {
