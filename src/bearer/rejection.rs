@@ -161,7 +161,10 @@ pub fn http_response(error: &AuthError, challenge: HeaderValue) -> Response<Byte
 
 /// The `DPoP-Nonce` header of a `use_dpop_nonce` refusal (RFC 9449 §9).
 fn insert_dpop_nonce(error: &AuthError, headers: &mut HeaderMap) {
-    if let Some(nonce) = error.dpop().and_then(|refusal| refusal.nonce()) {
+    if let AuthError::Dpop {
+        nonce: Some(nonce), ..
+    } = error
+    {
         headers.insert(crate::dpop::DPOP_NONCE.clone(), nonce.clone());
     }
 }
