@@ -25,8 +25,8 @@ pub use requirements::{RequiredScopes, StepUpRequirement};
 ///
 /// Each variant maps to exactly one HTTP answer (see [`AuthError::status`]). A rejection
 /// handler sees it ([`Rejection::error`](crate::Rejection::error));
-/// [`WithErrorExtension`](crate::WithErrorExtension) also leaves it in the response's
-/// extensions for outer layers.
+/// [`DefaultRejection::with_error_extension`](crate::DefaultRejection::with_error_extension)
+/// also leaves it in the response's extensions for outer layers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthError {

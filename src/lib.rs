@@ -130,7 +130,7 @@ pub mod fuzzing;
 
 pub use bearer::{
     Anonymous, AuthBody, BearerAuth, BearerAuthLayer, CsrfGuard, DefaultRejection, FormTokenLayer,
-    OnRejection, Rejection, TokenSources, WithErrorExtension,
+    OnRejection, Rejection, TokenSources,
 };
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use dpop::Dpop;

@@ -175,7 +175,7 @@ impl<G> GuardLayer<G> {
         Self {
             check: Arc::new(check),
             challenge: Arc::new(Challenge::default()),
-            on_rejection: DefaultRejection,
+            on_rejection: DefaultRejection::new(),
         }
     }
 }
