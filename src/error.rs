@@ -25,8 +25,8 @@ pub use requirements::{RequiredScopes, StepUpRequirement};
 ///
 /// Each variant maps to exactly one HTTP answer (see [`AuthError::status`]). A rejection
 /// handler sees it ([`Rejection::error`](crate::Rejection::error));
-/// [`WithErrorExtension`](crate::WithErrorExtension) also leaves it in the response's
-/// extensions for outer layers.
+/// [`DefaultRejection::with_error_extension`](crate::DefaultRejection::with_error_extension)
+/// also leaves it in the response's extensions for outer layers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -61,7 +61,14 @@ pub enum AuthError {
     PathNotAllowed,
     /// A DPoP request (RFC 9449) was refused: `401` with a `WWW-Authenticate: DPoP`
     /// challenge (see [`dpop`](crate::dpop)).
-    Dpop(crate::dpop::DpopRefusal),
+    Dpop {
+        /// Why.
+        error: crate::dpop::DpopError,
+        /// The challenge's `algs` value: the accepted proof algorithms.
+        algs: std::sync::Arc<str>,
+        /// The `DPoP-Nonce` header to send, with `use_dpop_nonce`.
+        nonce: Option<http::HeaderValue>,
+    },
 }
 
 impl AuthError {
@@ -72,7 +79,7 @@ impl AuthError {
             Self::MissingToken
             | Self::InvalidToken(_)
             | Self::InsufficientUserAuthentication(_)
-            | Self::Dpop(_) => StatusCode::UNAUTHORIZED,
+            | Self::Dpop { .. } => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => {
                 StatusCode::FORBIDDEN
@@ -105,7 +112,7 @@ impl AuthError {
             Self::Forbidden => "forbidden",
             Self::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
             Self::Unavailable => "temporarily_unavailable",
-            Self::Dpop(refusal) => refusal.error().code(),
+            Self::Dpop { error, .. } => error.code(),
         }
     }
 
@@ -123,7 +130,7 @@ impl AuthError {
             }
             Self::Unavailable => "Token validation is temporarily unavailable",
             Self::PathNotAllowed => "No token grants access to this path",
-            Self::Dpop(refusal) => refusal.error().description(),
+            Self::Dpop { error, .. } => error.description(),
         }
     }
 
@@ -145,11 +152,12 @@ impl AuthError {
         }
     }
 
-    /// The DPoP refusal, whose challenge uses the `DPoP` scheme.
+    /// Why a DPoP request was refused, for a refusal whose challenge uses the `DPoP`
+    /// scheme.
     #[must_use]
-    pub fn dpop(&self) -> Option<&crate::dpop::DpopRefusal> {
+    pub fn dpop(&self) -> Option<&crate::dpop::DpopError> {
         match self {
-            Self::Dpop(refusal) => Some(refusal),
+            Self::Dpop { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -163,7 +171,7 @@ impl AuthError {
             | Self::InvalidRequest(_)
             | Self::InvalidToken(_)
             | Self::InsufficientUserAuthentication(_)
-            | Self::Dpop(_) => 16,
+            | Self::Dpop { .. } => 16,
             Self::InsufficientScope(_) | Self::PathNotAllowed | Self::Forbidden => 7,
             Self::Unavailable => 14,
         }

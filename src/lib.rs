@@ -66,7 +66,7 @@
 //! | malformed, forged, expired ... token | 401 | `error="invalid_token"` |
 //! | valid token without the needed scopes | 403 | `error="insufficient_scope", scope="..."` |
 //! | valid token refused by another [`Policy`] rule (role, tenant, ...) | 403 | `realm="..."` (no `error`; body `error`: `forbidden`) |
-//! | login too weak or too old for the route ([`StepUp`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
+//! | login too weak or too old for the route ([`Policy::acr`], [`Policy::max_age`]) | 401 | `error="insufficient_user_authentication", acr_values="...", max_age="..."` |
 //! | with [`with_dpop`](BearerAuthLayer::with_dpop): bad DPoP proof, bound token as `Bearer` | 401 | `DPoP error="invalid_dpop_proof"` / `"invalid_token"`, `algs="..."` ([`dpop`]) |
 //!
 //! The body is always JSON `{"error": ..., "error_description": ...}`. gRPC calls
@@ -130,7 +130,7 @@ pub mod fuzzing;
 
 pub use bearer::{
     Anonymous, AuthBody, BearerAuth, BearerAuthLayer, CsrfGuard, DefaultRejection, FormTokenLayer,
-    OnRejection, Rejection, TokenSources, WithErrorExtension,
+    OnRejection, Rejection, TokenSources,
 };
 pub use claims::{Audience, Claims, HasJti, Scope, ScopeClaims, SubjectClaims};
 pub use dpop::Dpop;
@@ -142,7 +142,7 @@ pub use scopes::{
     check_any_scope, check_scopes, Check, ClaimValues, Guard, GuardLayer, PathScopes, Policy,
     RequireScopes,
 };
-pub use scopes::{check_step_up, AuthenticationClaims, StepUp, StepUpClaims};
+pub use scopes::{check_step_up, AuthenticationClaims, StepUpClaims};
 #[cfg(feature = "cache")]
 pub use validate::CachedValidator;
 #[cfg(feature = "jwks")]

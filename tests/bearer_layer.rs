@@ -14,7 +14,7 @@ use serde_json::json;
 use tower::ServiceBuilder;
 use tower_bearer::{
     validate_fn, AuthError, BearerAuthLayer, Claims, ConfigError, DefaultRejection, GuardLayer,
-    InvalidToken, JwtValidator, Rejection, RequireScopes, WithErrorExtension,
+    InvalidToken, JwtValidator, Rejection, RequireScopes,
 };
 
 fn validator() -> JwtValidator<Claims> {
@@ -656,10 +656,13 @@ async fn error_extension_only_when_asked_for() {
         .service(EchoClaims::<Claims>::new());
     let asked = ServiceBuilder::new()
         .map_response(report_error)
-        .layer(BearerAuthLayer::new(validator()).on_rejection(WithErrorExtension::new()))
+        .layer(
+            BearerAuthLayer::new(validator())
+                .on_rejection(DefaultRejection::new().with_error_extension()),
+        )
         .layer(
             GuardLayer::new(RequireScopes::<Claims>::new(["admin"]))
-                .on_rejection(WithErrorExtension(DefaultRejection)),
+                .on_rejection(DefaultRejection::new().with_error_extension()),
         )
         .service(EchoClaims::<Claims>::new());
     let (plain, asked) = (serve(plain).await, serve(asked).await);

@@ -1,4 +1,4 @@
-//! RFC 9470 step-up over TCP: `StepUp` inside a `BearerAuthLayer`, tokens with
+//! RFC 9470 step-up over TCP: a `Policy` with `acr` / `max_age` inside a `BearerAuthLayer`, tokens with
 //! and without a strong enough or recent enough authentication, HTTP and gRPC shapes,
 //! and RFC 9728's `resource_metadata` in the challenges.
 
@@ -10,11 +10,11 @@ use common::*;
 use http::StatusCode;
 use serde_json::json;
 use tower::ServiceBuilder;
-use tower_bearer::{BearerAuthLayer, GuardLayer, JwtValidator, StepUp, StepUpClaims};
+use tower_bearer::{BearerAuthLayer, GuardLayer, JwtValidator, Policy, StepUpClaims};
 
 const METADATA: &str = "https://api.example/.well-known/oauth-protected-resource";
 
-async fn api(step_up: StepUp<StepUpClaims>) -> TestServer {
+async fn api(step_up: Policy<StepUpClaims>) -> TestServer {
     let bearer = BearerAuthLayer::new(JwtValidator::<StepUpClaims>::hs256(SECRET).unwrap())
         .with_realm(REALM)
         .unwrap()
@@ -43,7 +43,7 @@ fn token(acr: Option<&str>, auth_time: Option<i64>) -> String {
 
 #[tokio::test]
 async fn acr_rule_refuses_weaker_logins_with_acr_values_ok() {
-    let server = api(StepUp::acr(["phrh", "phr"]).unwrap()).await;
+    let server = api(Policy::new().acr(["phrh", "phr"]).unwrap()).await;
     let url = server.url("/pay");
 
     let strong = get_with_token(&url, &token(Some("phr"), None)).await;
@@ -73,7 +73,7 @@ async fn acr_rule_refuses_weaker_logins_with_acr_values_ok() {
 
 #[tokio::test]
 async fn max_age_rule_refuses_old_or_missing_auth_time_ok() {
-    let server = api(StepUp::max_age(Duration::from_secs(300))).await;
+    let server = api(Policy::new().max_age(Duration::from_secs(300))).await;
     let url = server.url("/pay");
 
     let fresh = get_with_token(&url, &token(None, Some(now() - 10))).await;
@@ -97,9 +97,10 @@ async fn max_age_rule_refuses_old_or_missing_auth_time_ok() {
     }
 
     // Both rules: both announced.
-    let both = api(StepUp::acr(["mfa"])
+    let both = api(Policy::new()
+        .acr(["mfa"])
         .unwrap()
-        .with_max_age(Duration::from_secs(60)))
+        .max_age(Duration::from_secs(60)))
     .await;
     let answer = get_with_token(&both.url("/"), &token(Some("mfa"), Some(now() - 600))).await;
     answer.assert_bearer_rejection(401, Some("insufficient_user_authentication"));
@@ -112,7 +113,7 @@ async fn max_age_rule_refuses_old_or_missing_auth_time_ok() {
 
 #[tokio::test]
 async fn invalid_tokens_are_still_invalid_token_and_grpc_gets_status_16_ok() {
-    let server = api(StepUp::acr(["mfa"]).unwrap()).await;
+    let server = api(Policy::new().acr(["mfa"]).unwrap()).await;
     let url = server.url("/pay");
     let bad = get_with_token(&url, "not.a.jwt").await;
     bad.assert_bearer_rejection(401, Some("invalid_token"));
@@ -138,9 +139,11 @@ async fn invalid_tokens_are_still_invalid_token_and_grpc_gets_status_16_ok() {
 
 #[test]
 fn bad_acr_values_are_refused_when_built() {
-    assert!(StepUp::<StepUpClaims>::acr(["has space"]).is_err());
-    assert!(StepUp::<StepUpClaims>::acr(["quote\""]).is_err());
-    assert!(StepUp::<StepUpClaims>::acr(Vec::<&str>::new()).is_err());
+    assert!(Policy::<StepUpClaims>::new().acr(["has space"]).is_err());
+    assert!(Policy::<StepUpClaims>::new().acr(["quote\""]).is_err());
+    assert!(Policy::<StepUpClaims>::new()
+        .acr(Vec::<&str>::new())
+        .is_err());
     assert!(
         BearerAuthLayer::new(JwtValidator::<StepUpClaims>::hs256(SECRET).unwrap())
             .with_resource_metadata("https://a.example/x\"y")

@@ -44,7 +44,7 @@ impl Anonymous {
     #[must_use]
     pub fn reject_without_layer(error: AuthError, request_headers: &HeaderMap) -> Response<Bytes> {
         reject(
-            &DefaultRejection,
+            &DefaultRejection::new(),
             error,
             request_headers,
             &Challenge::default(),

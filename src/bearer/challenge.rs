@@ -160,12 +160,12 @@ fn render(realm: Option<&str>, resource_metadata: Option<&str>, error: &AuthErro
         }
     }
     // RFC 9449 §7.1: DPoP refusals name the DPoP scheme and the accepted algorithms.
-    let scheme = match error.dpop() {
-        Some(refusal) => {
-            params.push(("algs", refusal.algs()));
+    let scheme = match error {
+        AuthError::Dpop { algs, .. } => {
+            params.push(("algs", algs));
             "DPoP"
         }
-        None => "Bearer",
+        _ => "Bearer",
     };
     let capacity = 16
         + params

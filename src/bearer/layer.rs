@@ -26,7 +26,7 @@ impl<V: TokenValidator> BearerAuthLayer<V> {
         Self {
             validator,
             settings: Arc::new(Settings::default()),
-            on_rejection: DefaultRejection,
+            on_rejection: DefaultRejection::new(),
         }
     }
 }

@@ -56,7 +56,7 @@ pub use extract::{TokenSources, DEFAULT_MAX_CREDENTIALS_LEN};
 pub use form_token::{FormToken, FormTokenLayer, DEFAULT_FORM_LIMIT};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
-pub use rejection::{DefaultRejection, OnRejection, Rejection, WithErrorExtension};
+pub use rejection::{DefaultRejection, OnRejection, Rejection};
 pub use service::BearerAuth;
 
 use std::sync::Arc;

@@ -74,7 +74,7 @@ impl<'a> Rejection<'a> {
 
 /// Builds the response for a refused request.
 ///
-/// Implemented for [`DefaultRejection`], [`WithErrorExtension`] and for closures
+/// Implemented for [`DefaultRejection`] and for closures
 /// `Fn(Rejection<'_>) -> Response<Bytes>`.
 pub trait OnRejection: Clone + Send + Sync + 'static {
     /// Builds the response.
@@ -90,48 +90,56 @@ where
     }
 }
 
-/// The default rejection: [`Rejection::default_response`].
+/// The default rejection: [`Rejection::default_response`], optionally with the
+/// [`AuthError`] in the response's extensions
+/// ([`with_error_extension`](Self::with_error_extension)).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultRejection;
+pub struct DefaultRejection {
+    error_extension: bool,
+}
+
+impl DefaultRejection {
+    /// The RFC 6750 answer (the layers' default).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            error_extension: false,
+        }
+    }
+
+    /// Also puts the [`AuthError`] into the response's extensions, for outer layers
+    /// (logging, metrics) to read why a request was refused. The answer itself is
+    /// unchanged. (A closure handler does the same with
+    /// `response.extensions_mut().insert(rejection.error().clone())`.)
+    ///
+    /// Not the default: it costs three allocations per refusal, and refusals are the
+    /// traffic a client controls.
+    ///
+    /// ```
+    /// use tower_bearer::{BearerAuthLayer, Claims, DefaultRejection, JwtValidator};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let validator = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?;
+    /// let layer = BearerAuthLayer::new(validator)
+    ///     .on_rejection(DefaultRejection::new().with_error_extension());
+    /// // An outer layer then reads `response.extensions().get::<tower_bearer::AuthError>()`.
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub const fn with_error_extension(mut self) -> Self {
+        self.error_extension = true;
+        self
+    }
+}
 
 impl OnRejection for DefaultRejection {
     fn on_rejection(&self, rejection: Rejection<'_>) -> Response<Bytes> {
-        rejection.default_response()
-    }
-}
-
-/// Answers as `R` does and also puts the [`AuthError`] into the response's extensions,
-/// for outer layers (logging, metrics) to read why a request was refused.
-///
-/// Not the default: it costs three allocations per refusal, and refusals are the
-/// traffic a client controls.
-///
-/// ```
-/// use tower_bearer::{BearerAuthLayer, Claims, JwtValidator, WithErrorExtension};
-///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let validator = JwtValidator::<Claims>::hs256(b"a-secret-of-at-least-32-bytes!!!")?;
-/// let layer = BearerAuthLayer::new(validator).on_rejection(WithErrorExtension::new());
-/// // An outer layer then reads `response.extensions().get::<tower_bearer::AuthError>()`.
-/// # let _ = layer;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WithErrorExtension<R = DefaultRejection>(pub R);
-
-impl WithErrorExtension {
-    /// The default answer, with the error in its extensions.
-    #[must_use]
-    pub fn new() -> Self {
-        Self(DefaultRejection)
-    }
-}
-
-impl<R: OnRejection> OnRejection for WithErrorExtension<R> {
-    fn on_rejection(&self, rejection: Rejection<'_>) -> Response<Bytes> {
-        let mut response = self.0.on_rejection(rejection);
-        response.extensions_mut().insert(rejection.error().clone());
+        let mut response = rejection.default_response();
+        if self.error_extension {
+            response.extensions_mut().insert(rejection.error().clone());
+        }
         response
     }
 }
@@ -161,7 +169,10 @@ pub fn http_response(error: &AuthError, challenge: HeaderValue) -> Response<Byte
 
 /// The `DPoP-Nonce` header of a `use_dpop_nonce` refusal (RFC 9449 §9).
 fn insert_dpop_nonce(error: &AuthError, headers: &mut HeaderMap) {
-    if let Some(nonce) = error.dpop().and_then(|refusal| refusal.nonce()) {
+    if let AuthError::Dpop {
+        nonce: Some(nonce), ..
+    } = error
+    {
         headers.insert(crate::dpop::DPOP_NONCE.clone(), nonce.clone());
     }
 }

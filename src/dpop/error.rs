@@ -1,18 +1,51 @@
-//! Why a DPoP request was refused: [`DpopError`], [`ProofError`], and the
-//! [`DpopRefusal`] the bearer layer answers with.
-
-use std::sync::Arc;
-
-use http::HeaderValue;
+//! Why a DPoP request was refused: [`DpopError`].
 
 use crate::error::InvalidToken;
 
-/// Why a DPoP request was refused.
+/// Why a DPoP request was refused (RFC 9449 §7.1): each variant is one answer, its
+/// [`code`](Self::code) `invalid_dpop_proof` (the proof), `use_dpop_nonce` (the
+/// nonce) or `invalid_token` (the token or its binding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DpopError {
-    /// The proof is missing or invalid (`invalid_dpop_proof`).
-    InvalidProof(ProofError),
+    /// No `DPoP` header (`invalid_dpop_proof`).
+    Missing,
+    /// More than one `DPoP` header (`invalid_dpop_proof`).
+    Multiple,
+    /// Longer than the configured limit (`invalid_dpop_proof`).
+    TooLong,
+    /// Not a compact JWS with JSON header and claims (`invalid_dpop_proof`).
+    Malformed,
+    /// `typ` is not `dpop+jwt` (`invalid_dpop_proof`).
+    WrongType,
+    /// `alg` is not one of the accepted asymmetric algorithms (`invalid_dpop_proof`).
+    UnsupportedAlgorithm,
+    /// The header lists a critical extension (`invalid_dpop_proof`).
+    UnsupportedCriticalHeader,
+    /// No `jwk` header (`invalid_dpop_proof`).
+    MissingKey,
+    /// The `jwk` has private key members (`invalid_dpop_proof`).
+    PrivateKey,
+    /// The `jwk` is not a usable public key (`invalid_dpop_proof`).
+    InvalidKey,
+    /// The `jwk` does not fit `alg` (`invalid_dpop_proof`).
+    KeyAlgorithmMismatch,
+    /// The signature does not verify with the `jwk` (`invalid_dpop_proof`).
+    BadSignature,
+    /// A required claim is absent (`invalid_dpop_proof`).
+    MissingClaim(&'static str),
+    /// A claim has an unusable value (`invalid_dpop_proof`).
+    InvalidClaim(&'static str),
+    /// `htm` is not the request method (`invalid_dpop_proof`).
+    WrongMethod,
+    /// `htu` is not the request URI (`invalid_dpop_proof`).
+    WrongUri,
+    /// `iat` is outside the accepted window (`invalid_dpop_proof`).
+    Stale,
+    /// `ath` is not the hash of the access token (`invalid_dpop_proof`).
+    WrongAccessTokenHash,
+    /// The proof was used before (`invalid_dpop_proof`).
+    Replayed,
     /// The proof does not carry the current server nonce (`use_dpop_nonce`).
     UseNonce,
     /// The token sent with the `DPoP` scheme was refused (`invalid_token`).
@@ -23,20 +56,14 @@ pub enum DpopError {
     BoundTokenAsBearer,
 }
 
-impl From<ProofError> for DpopError {
-    fn from(error: ProofError) -> Self {
-        Self::InvalidProof(error)
-    }
-}
-
 impl DpopError {
     /// The `error` code.
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidProof(_) => "invalid_dpop_proof",
             Self::UseNonce => "use_dpop_nonce",
             Self::InvalidToken(_) | Self::KeyMismatch | Self::BoundTokenAsBearer => "invalid_token",
+            _ => "invalid_dpop_proof",
         }
     }
 
@@ -44,70 +71,23 @@ impl DpopError {
     #[must_use]
     pub fn description(&self) -> &str {
         match self {
-            Self::InvalidProof(reason) => reason.description(),
             Self::UseNonce => "A DPoP proof with the server nonce is required",
             Self::InvalidToken(reason) => reason.description(),
             Self::KeyMismatch => "Invalid DPoP key binding",
             Self::BoundTokenAsBearer => {
                 "The access token is DPoP-bound and must be sent with the DPoP scheme"
             }
+            _ => self.proof_description(),
         }
     }
-}
 
-/// Why a proof was refused (`invalid_dpop_proof`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ProofError {
-    /// No `DPoP` header.
-    Missing,
-    /// More than one `DPoP` header.
-    Multiple,
-    /// Longer than the configured limit.
-    TooLong,
-    /// Not a compact JWS with JSON header and claims.
-    Malformed,
-    /// `typ` is not `dpop+jwt`.
-    WrongType,
-    /// `alg` is not one of the accepted asymmetric algorithms.
-    UnsupportedAlgorithm,
-    /// The header lists a critical extension.
-    UnsupportedCriticalHeader,
-    /// No `jwk` header.
-    MissingKey,
-    /// The `jwk` has private key members.
-    PrivateKey,
-    /// The `jwk` is not a usable public key.
-    InvalidKey,
-    /// The `jwk` does not fit `alg`.
-    KeyAlgorithmMismatch,
-    /// The signature does not verify with the `jwk`.
-    BadSignature,
-    /// A required claim is absent.
-    MissingClaim(&'static str),
-    /// A claim has an unusable value.
-    InvalidClaim(&'static str),
-    /// `htm` is not the request method.
-    WrongMethod,
-    /// `htu` is not the request URI.
-    WrongUri,
-    /// `iat` is outside the accepted window.
-    Stale,
-    /// `ath` is not the hash of the access token.
-    WrongAccessTokenHash,
-    /// The proof was used before.
-    Replayed,
-}
-
-impl ProofError {
-    /// The fixed `error_description`.
-    #[must_use]
-    pub fn description(self) -> &'static str {
+    /// The description of an `invalid_dpop_proof` reason; for the other variants, the
+    /// one of [`Malformed`](Self::Malformed) (the token endpoint has no token to refuse).
+    pub(crate) fn proof_description(&self) -> &'static str {
         match self {
             Self::Missing => "A DPoP proof is required",
             Self::Multiple => "More than one DPoP header",
             Self::TooLong => "The DPoP proof is too long",
-            Self::Malformed => "The DPoP proof is malformed",
             Self::WrongType => "The DPoP proof typ must be dpop+jwt",
             Self::UnsupportedAlgorithm => "The DPoP proof algorithm is not accepted",
             Self::UnsupportedCriticalHeader => "The DPoP proof has an unsupported critical header",
@@ -130,35 +110,11 @@ impl ProofError {
             Self::Stale => "The DPoP proof iat is outside the accepted window",
             Self::WrongAccessTokenHash => "The DPoP proof ath does not match the access token",
             Self::Replayed => "The DPoP proof was already used",
+            Self::Malformed
+            | Self::UseNonce
+            | Self::InvalidToken(_)
+            | Self::KeyMismatch
+            | Self::BoundTokenAsBearer => "The DPoP proof is malformed",
         }
-    }
-}
-
-/// A DPoP refusal as the bearer layer answers it: the error, the `algs` to announce,
-/// and for `use_dpop_nonce` the nonce for the `DPoP-Nonce` header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DpopRefusal {
-    pub(super) error: DpopError,
-    pub(super) algs: Arc<str>,
-    pub(super) nonce: Option<HeaderValue>,
-}
-
-impl DpopRefusal {
-    /// Why.
-    #[must_use]
-    pub fn error(&self) -> &DpopError {
-        &self.error
-    }
-
-    /// The challenge's `algs` value.
-    #[must_use]
-    pub fn algs(&self) -> &str {
-        &self.algs
-    }
-
-    /// The `DPoP-Nonce` to send, for `use_dpop_nonce`.
-    #[must_use]
-    pub fn nonce(&self) -> Option<&HeaderValue> {
-        self.nonce.as_ref()
     }
 }

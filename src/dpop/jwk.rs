@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::ProofError;
+use super::DpopError;
 
 /// Members only private or symmetric keys have (RFC 7518 §6.2.2, §6.3.2, §6.4.1;
 /// RFC 8037 §2): a proof carrying one leaks its key and is refused.
@@ -29,29 +29,29 @@ pub(crate) struct ProofKey {
 pub(crate) fn proof_key(
     jwk: &Map<String, Value>,
     algorithm: Algorithm,
-) -> Result<ProofKey, ProofError> {
+) -> Result<ProofKey, DpopError> {
     if SECRET_MEMBERS
         .iter()
         .any(|member| jwk.contains_key(*member))
     {
-        return Err(ProofError::PrivateKey);
+        return Err(DpopError::PrivateKey);
     }
-    let member = |name: &str| -> Result<&str, ProofError> {
+    let member = |name: &str| -> Result<&str, DpopError> {
         jwk.get(name)
             .and_then(Value::as_str)
-            .ok_or(ProofError::InvalidKey)
+            .ok_or(DpopError::InvalidKey)
     };
     let kty = member("kty")?;
     let (key, canonical) = match (kty, algorithm.family()) {
         ("EC", AlgorithmFamily::Ec) => ec_key(&member, algorithm)?,
         ("OKP", AlgorithmFamily::Ed) => okp_key(&member)?,
         ("RSA", AlgorithmFamily::Rsa) => rsa_key(&member)?,
-        ("EC" | "OKP" | "RSA", _) => return Err(ProofError::KeyAlgorithmMismatch),
-        _ => return Err(ProofError::InvalidKey),
+        ("EC" | "OKP" | "RSA", _) => return Err(DpopError::KeyAlgorithmMismatch),
+        _ => return Err(DpopError::InvalidKey),
     };
     // The key must be usable by the backend (an EC point on its curve, ...).
     (crate::validate::crypto_provider().verifier_factory)(&algorithm, &key)
-        .map_err(|_| ProofError::InvalidKey)?;
+        .map_err(|_| DpopError::InvalidKey)?;
     Ok(ProofKey {
         key,
         thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())),
@@ -63,21 +63,21 @@ type KeyAndCanonical = (DecodingKey, String);
 
 /// An EC key on the curve of `algorithm`.
 fn ec_key<'a>(
-    member: &impl Fn(&str) -> Result<&'a str, ProofError>,
+    member: &impl Fn(&str) -> Result<&'a str, DpopError>,
     algorithm: Algorithm,
-) -> Result<KeyAndCanonical, ProofError> {
+) -> Result<KeyAndCanonical, DpopError> {
     let (crv, size) = match algorithm {
         Algorithm::ES256 => ("P-256", 32),
         Algorithm::ES384 => ("P-384", 48),
-        _ => return Err(ProofError::KeyAlgorithmMismatch),
+        _ => return Err(DpopError::KeyAlgorithmMismatch),
     };
     if member("crv")? != crv {
-        return Err(ProofError::KeyAlgorithmMismatch);
+        return Err(DpopError::KeyAlgorithmMismatch);
     }
     let (x, y) = (member("x")?, member("y")?);
     decoded_len(x, size)?;
     decoded_len(y, size)?;
-    let key = DecodingKey::from_ec_components(x, y).map_err(|_| ProofError::InvalidKey)?;
+    let key = DecodingKey::from_ec_components(x, y).map_err(|_| DpopError::InvalidKey)?;
     Ok((
         key,
         format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#),
@@ -86,34 +86,34 @@ fn ec_key<'a>(
 
 /// An Ed25519 key.
 fn okp_key<'a>(
-    member: &impl Fn(&str) -> Result<&'a str, ProofError>,
-) -> Result<KeyAndCanonical, ProofError> {
+    member: &impl Fn(&str) -> Result<&'a str, DpopError>,
+) -> Result<KeyAndCanonical, DpopError> {
     if member("crv")? != "Ed25519" {
-        return Err(ProofError::KeyAlgorithmMismatch);
+        return Err(DpopError::KeyAlgorithmMismatch);
     }
     let x = member("x")?;
     decoded_len(x, 32)?;
-    let key = DecodingKey::from_ed_components(x).map_err(|_| ProofError::InvalidKey)?;
+    let key = DecodingKey::from_ed_components(x).map_err(|_| DpopError::InvalidKey)?;
     Ok((key, format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#)))
 }
 
 /// An RSA key of an accepted size, minimally encoded.
 fn rsa_key<'a>(
-    member: &impl Fn(&str) -> Result<&'a str, ProofError>,
-) -> Result<KeyAndCanonical, ProofError> {
+    member: &impl Fn(&str) -> Result<&'a str, DpopError>,
+) -> Result<KeyAndCanonical, DpopError> {
     let (n, e) = (member("n")?, member("e")?);
     let modulus = strict_decode(n)?;
     let bits = significant_bits(&modulus);
     // A leading zero octet is not the minimal encoding (RFC 7518 §6.3.1.1), and
     // would give the same key two thumbprints.
     if modulus.first() == Some(&0) || !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
-        return Err(ProofError::InvalidKey);
+        return Err(DpopError::InvalidKey);
     }
     let exponent = strict_decode(e)?;
     if exponent.is_empty() || exponent.len() > 8 || exponent[0] == 0 {
-        return Err(ProofError::InvalidKey);
+        return Err(DpopError::InvalidKey);
     }
-    let key = DecodingKey::from_rsa_components(n, e).map_err(|_| ProofError::InvalidKey)?;
+    let key = DecodingKey::from_rsa_components(n, e).map_err(|_| DpopError::InvalidKey)?;
     Ok((key, format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)))
 }
 
@@ -171,18 +171,18 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }
 
-fn strict_decode(text: &str) -> Result<Vec<u8>, ProofError> {
+fn strict_decode(text: &str) -> Result<Vec<u8>, DpopError> {
     URL_SAFE_NO_PAD
         .decode(text)
-        .map_err(|_| ProofError::InvalidKey)
+        .map_err(|_| DpopError::InvalidKey)
 }
 
 /// Checks that `text` is the strict base64url of exactly `len` bytes.
-fn decoded_len(text: &str, len: usize) -> Result<(), ProofError> {
+fn decoded_len(text: &str, len: usize) -> Result<(), DpopError> {
     if strict_decode(text)?.len() == len {
         Ok(())
     } else {
-        Err(ProofError::InvalidKey)
+        Err(DpopError::InvalidKey)
     }
 }
 
@@ -246,7 +246,7 @@ mod tests {
         });
         assert!(matches!(
             proof_key(private.as_object().unwrap(), Algorithm::EdDSA),
-            Err(ProofError::PrivateKey)
+            Err(DpopError::PrivateKey)
         ));
         let okp = serde_json::json!({
             "kty": "OKP", "crv": "Ed25519",
@@ -254,12 +254,12 @@ mod tests {
         });
         assert!(matches!(
             proof_key(okp.as_object().unwrap(), Algorithm::ES256),
-            Err(ProofError::KeyAlgorithmMismatch)
+            Err(DpopError::KeyAlgorithmMismatch)
         ));
         let short = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"});
         assert!(matches!(
             proof_key(short.as_object().unwrap(), Algorithm::EdDSA),
-            Err(ProofError::InvalidKey)
+            Err(DpopError::InvalidKey)
         ));
         let oct = serde_json::json!({"kty": "oct", "k": "c2VjcmV0"});
         assert!(proof_key(oct.as_object().unwrap(), Algorithm::ES256).is_err());

@@ -71,7 +71,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use crate::error::{AuthError, ConfigError};
 
 use algorithms::{join_algs, DEFAULT_ALGORITHMS};
-pub use error::{DpopError, DpopRefusal, ProofError};
+pub use error::DpopError;
 pub use htu::normalize_htu;
 pub use jwk::jwk_thumbprint;
 pub use proof::{ath_of, token_jkt, Proof};
@@ -296,11 +296,11 @@ impl Dpop {
                 .and_then(|n| HeaderValue::try_from(n).ok()),
             _ => None,
         };
-        AuthError::Dpop(DpopRefusal {
+        AuthError::Dpop {
             error,
             algs: Arc::clone(&self.inner.algs),
             nonce,
-        })
+        }
     }
 }
 

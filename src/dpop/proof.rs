@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::algorithms::parse_algorithm;
 use super::jwk::{self, ProofKey};
-use super::{normalize_htu, Config, Dpop, DpopError, ProofError, ReplayStore, DPOP};
+use super::{normalize_htu, Config, Dpop, DpopError, ReplayStore, DPOP};
 use crate::store::{BoxFuture, StoreError};
 
 /// Longest `jti` accepted, in bytes.
@@ -35,7 +35,7 @@ impl Dpop {
         let (header, payload, signature, signing_input) = compact_parts(proof)?;
         let key = verify_signature(config, header, signature, signing_input)?;
         let claims: ProofClaims =
-            serde_json::from_slice(&decode(payload)?).map_err(|_| ProofError::Malformed)?;
+            serde_json::from_slice(&decode(payload)?).map_err(|_| DpopError::Malformed)?;
         let (jti, iat) = self.check_claims(claims, method, path, access_token, now)?;
         Ok(config.proof(key, &jti, iat, now))
     }
@@ -51,28 +51,28 @@ impl Dpop {
         now: i64,
     ) -> Result<(String, i64), DpopError> {
         let config = &*self.inner;
-        let jti = claims.jti.ok_or(ProofError::MissingClaim("jti"))?;
+        let jti = claims.jti.ok_or(DpopError::MissingClaim("jti"))?;
         if jti.is_empty() || jti.len() > MAX_JTI_LEN {
-            return Err(ProofError::InvalidClaim("jti").into());
+            return Err(DpopError::InvalidClaim("jti"));
         }
-        let htm = claims.htm.ok_or(ProofError::MissingClaim("htm"))?;
+        let htm = claims.htm.ok_or(DpopError::MissingClaim("htm"))?;
         if htm != method.as_str() {
-            return Err(ProofError::WrongMethod.into());
+            return Err(DpopError::WrongMethod);
         }
-        let htu = claims.htu.ok_or(ProofError::MissingClaim("htu"))?;
-        let expected = self.expected_htu(path).ok_or(ProofError::WrongUri)?;
+        let htu = claims.htu.ok_or(DpopError::MissingClaim("htu"))?;
+        let expected = self.expected_htu(path).ok_or(DpopError::WrongUri)?;
         if normalize_htu(&htu).as_deref() != Some(expected.as_str()) {
-            return Err(ProofError::WrongUri.into());
+            return Err(DpopError::WrongUri);
         }
-        let iat = claims.iat.ok_or(ProofError::MissingClaim("iat"))?;
-        let iat = numeric_date(&iat).ok_or(ProofError::InvalidClaim("iat"))?;
+        let iat = claims.iat.ok_or(DpopError::MissingClaim("iat"))?;
+        let iat = numeric_date(&iat).ok_or(DpopError::InvalidClaim("iat"))?;
         if iat < now.saturating_sub(config.max_age) || iat > now.saturating_add(config.leeway) {
-            return Err(ProofError::Stale.into());
+            return Err(DpopError::Stale);
         }
         if let Some(token) = access_token {
-            let ath = claims.ath.ok_or(ProofError::MissingClaim("ath"))?;
+            let ath = claims.ath.ok_or(DpopError::MissingClaim("ath"))?;
             if !constant_time_eq(&ath, &ath_of(token)) {
-                return Err(ProofError::WrongAccessTokenHash.into());
+                return Err(DpopError::WrongAccessTokenHash);
             }
         }
         if let Some(nonces) = &config.nonces {
@@ -107,29 +107,29 @@ impl Config {
 }
 
 /// The one `DPoP` header, within `max_len` bytes, as text.
-fn proof_header(headers: &HeaderMap, max_len: usize) -> Result<&str, ProofError> {
+fn proof_header(headers: &HeaderMap, max_len: usize) -> Result<&str, DpopError> {
     let mut values = headers.get_all(&DPOP).iter();
-    let value = values.next().ok_or(ProofError::Missing)?;
+    let value = values.next().ok_or(DpopError::Missing)?;
     if values.next().is_some() {
-        return Err(ProofError::Multiple);
+        return Err(DpopError::Multiple);
     }
     let value = value.as_bytes();
     if value.len() > max_len {
-        return Err(ProofError::TooLong);
+        return Err(DpopError::TooLong);
     }
-    std::str::from_utf8(value).map_err(|_| ProofError::Malformed)
+    std::str::from_utf8(value).map_err(|_| DpopError::Malformed)
 }
 
 /// The three non-empty segments of a compact JWS, and its signing input.
-fn compact_parts(proof: &str) -> Result<(&str, &str, &str, &[u8]), ProofError> {
+fn compact_parts(proof: &str) -> Result<(&str, &str, &str, &[u8]), DpopError> {
     let mut parts = proof.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(ProofError::Malformed);
+        return Err(DpopError::Malformed);
     };
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
-        return Err(ProofError::Malformed);
+        return Err(DpopError::Malformed);
     }
     let signing_input = &proof.as_bytes()[..header.len() + 1 + payload.len()];
     Ok((header, payload, signature, signing_input))
@@ -142,36 +142,36 @@ fn verify_signature(
     header: &str,
     signature: &str,
     signing_input: &[u8],
-) -> Result<ProofKey, ProofError> {
+) -> Result<ProofKey, DpopError> {
     let header: ProofHeader =
-        serde_json::from_slice(&decode(header)?).map_err(|_| ProofError::Malformed)?;
+        serde_json::from_slice(&decode(header)?).map_err(|_| DpopError::Malformed)?;
     if !header
         .typ
         .is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt"))
     {
-        return Err(ProofError::WrongType);
+        return Err(DpopError::WrongType);
     }
     let algorithm = parse_algorithm(&header.alg)
         .filter(|a| config.algorithms.contains(a))
-        .ok_or(ProofError::UnsupportedAlgorithm)?;
+        .ok_or(DpopError::UnsupportedAlgorithm)?;
     if header.crit {
-        return Err(ProofError::UnsupportedCriticalHeader);
+        return Err(DpopError::UnsupportedCriticalHeader);
     }
-    let jwk = header.jwk.ok_or(ProofError::MissingKey)?;
+    let jwk = header.jwk.ok_or(DpopError::MissingKey)?;
     let key = jwk::proof_key(&jwk, algorithm)?;
     let signature = decode(signature)?;
     let verifier = (crate::validate::crypto_provider().verifier_factory)(&algorithm, &key.key)
-        .map_err(|_| ProofError::InvalidKey)?;
+        .map_err(|_| DpopError::InvalidKey)?;
     verifier
         .verify(signing_input, &signature)
-        .map_err(|_| ProofError::BadSignature)?;
+        .map_err(|_| DpopError::BadSignature)?;
     Ok(key)
 }
 
-fn decode(segment: &str) -> Result<Vec<u8>, ProofError> {
+fn decode(segment: &str) -> Result<Vec<u8>, DpopError> {
     URL_SAFE_NO_PAD
         .decode(segment)
-        .map_err(|_| ProofError::Malformed)
+        .map_err(|_| DpopError::Malformed)
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -278,14 +278,14 @@ impl Proof {
     }
 
     /// Records the proof in the replay store: `Ok(())` on first use,
-    /// [`ProofError::Replayed`] for a proof seen before, the store's error when it
+    /// [`DpopError::Replayed`] for a proof seen before, the store's error when it
     /// cannot answer.
     pub fn record(&self) -> BoxFuture<'static, Result<(), Result<DpopError, StoreError>>> {
         let answer = self.replay.first_use(self.id, self.ttl);
         Box::pin(async move {
             match answer.await {
                 Ok(true) => Ok(()),
-                Ok(false) => Err(Ok(ProofError::Replayed.into())),
+                Ok(false) => Err(Ok(DpopError::Replayed)),
                 Err(e) => Err(Err(e)),
             }
         })

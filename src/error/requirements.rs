@@ -61,7 +61,8 @@ impl RequiredScopes {
 
 /// What a route demands of the user's authentication (RFC 9470): an authentication
 /// context class among `acr_values`, and/or an authentication no older than `max_age`.
-/// Built by [`StepUp`](crate::StepUp); every `acr` value is checked to be a
+/// Built by [`Policy::acr`](crate::Policy::acr) and
+/// [`Policy::max_age`](crate::Policy::max_age); every `acr` value is checked to be a
 /// scope-token-like string when built, so the challenge never needs escaping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepUpRequirement {

@@ -14,7 +14,7 @@
 //! | [`RequireScopes`](crate::RequireScopes): fixed scopes, all or any of them | `403 insufficient_scope` |
 //! | [`Policy`](crate::Policy): scopes and rules on other claims | `403 insufficient_scope` / `403 forbidden` |
 //! | [`PathScopes`](crate::PathScopes): per path or gRPC method | as above; `400` for a non-canonical path |
-//! | [`StepUp`](crate::StepUp): RFC 9470 `acr` / `auth_time` | `401 insufficient_user_authentication` |
+//! | [`Policy::acr`](crate::Policy::acr), [`Policy::max_age`](crate::Policy::max_age): RFC 9470 `acr` / `auth_time` | `401 insufficient_user_authentication` |
 //! | `UserLookup` (feature `token-endpoint`): the token's user, from a `UserStore` | `401 invalid_token`, `503` |
 //!
 //! A request without claims (no bearer layer in front, or an
@@ -175,7 +175,7 @@ impl<G> GuardLayer<G> {
         Self {
             check: Arc::new(check),
             challenge: Arc::new(Challenge::default()),
-            on_rejection: DefaultRejection,
+            on_rejection: DefaultRejection::new(),
         }
     }
 }

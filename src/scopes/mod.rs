@@ -5,9 +5,8 @@
 //!   `route_layer`).
 //! - [`PathScopes`]: scopes per request path or gRPC method, for routers you cannot
 //!   wrap route by route.
-//! - [`Policy`]: any-of scopes, rules on other claims (roles, groups, tenant) and your
-//!   own predicate.
-//! - [`StepUp`]: RFC 9470 step-up, rules on `acr` and `auth_time`.
+//! - [`Policy`]: any-of scopes, rules on other claims (roles, groups, tenant), your
+//!   own predicate, and RFC 9470 step-up (rules on `acr` and `auth_time`).
 //! - your own [`Check`].
 //! - [`narrow_scopes`]: the token endpoint's rule for a requested scope that may only
 //!   narrow what was granted.
@@ -28,6 +27,4 @@ pub use narrow::{narrow_scopes, InvalidScope};
 pub use path::PathScopes;
 pub use policy::{ClaimValues, Policy};
 pub use require::{check_any_scope, check_scopes, RequireScopes};
-pub use step_up::{
-    check_step_up, AuthenticationClaims, StepUp, StepUpClaims, DEFAULT_AUTH_TIME_LEEWAY,
-};
+pub use step_up::{check_step_up, AuthenticationClaims, StepUpClaims, DEFAULT_AUTH_TIME_LEEWAY};

@@ -9,13 +9,16 @@
 //! - [`claim_equals`](Policy::claim_equals): a claim is this string (a tenant, `azp`);
 //! - [`claim_contains`](Policy::claim_contains): a claim is this string or an array
 //!   holding it (`roles`, `groups`);
-//! - [`require`](Policy::require): a predicate of yours on the claims.
+//! - [`require`](Policy::require): a predicate of yours on the claims;
+//! - [`acr`](Policy::acr), [`max_age`](Policy::max_age): RFC 9470 step-up, one rule
+//!   on the token's `acr` and `auth_time` (see [`step_up`](crate::scopes::step_up)).
 //!
 //! Rules are checked in order; the first that fails decides the answer:
 //!
 //! | failed rule | status | `WWW-Authenticate` | body `error` |
 //! |---|---|---|---|
 //! | a scope rule | 403 | `Bearer error="insufficient_scope", ..., scope="..."` | `insufficient_scope` |
+//! | the step-up rule | 401 | `Bearer error="insufficient_user_authentication", ..., acr_values="...", max_age="..."` | `insufficient_user_authentication` |
 //! | any other rule | 403 | `Bearer realm="..."` (no `error`) | `forbidden` |
 //!
 //! Only scope refusals use RFC 6750's `insufficient_scope`: that code and its `scope`
@@ -64,12 +67,14 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::Request;
 
 use crate::claims::{Audience, Claims, ScopeClaims};
-use crate::error::{AuthError, ConfigError, RequiredScopes};
+use crate::error::{AuthError, ConfigError, RequiredScopes, StepUpRequirement};
 use crate::scopes::guard::{claims, Check};
+use crate::scopes::step_up::{check_step_up, AuthenticationClaims, DEFAULT_AUTH_TIME_LEEWAY};
 
 /// Claims whose values a [`Policy`] can read by name.
 ///
@@ -186,7 +191,14 @@ enum Rule<C> {
         test: fn(&C, &str, &str) -> bool,
     },
     Predicate(Predicate<C>),
+    StepUp {
+        requirement: StepUpRequirement,
+        leeway: Duration,
+        check: StepUpCheck<C>,
+    },
 }
+
+type StepUpCheck<C> = fn(&C, &StepUpRequirement, Duration) -> Result<(), AuthError>;
 
 impl<C> Clone for Rule<C> {
     fn clone(&self) -> Self {
@@ -211,6 +223,15 @@ impl<C> Clone for Rule<C> {
                 test: *test,
             },
             Self::Predicate(predicate) => Self::Predicate(Arc::clone(predicate)),
+            Self::StepUp {
+                requirement,
+                leeway,
+                check,
+            } => Self::StepUp {
+                requirement: requirement.clone(),
+                leeway: *leeway,
+                check: *check,
+            },
         }
     }
 }
@@ -230,6 +251,11 @@ impl<C> fmt::Debug for Rule<C> {
                 write!(f, "claim_{op}({name:?}, {value:?})")
             }
             Self::Predicate(_) => f.write_str("require(..)"),
+            Self::StepUp {
+                requirement,
+                leeway,
+                ..
+            } => write!(f, "step_up({requirement:?}, leeway {leeway:?})"),
         }
     }
 }
@@ -363,11 +389,98 @@ impl<C> Policy<C> {
         self
     }
 
+    /// Requires an authentication context class (`acr`) among `acr_values`, in order
+    /// of preference as announced (RFC 9470 step-up); a refusal is
+    /// `401 insufficient_user_authentication` with `acr_values` (and the
+    /// [`max_age`](Self::max_age), if set) in the challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidValue`] if a value is empty or not a scope-token-like
+    /// string, or none is given.
+    pub fn acr<I, S>(mut self, acr_values: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+        C: AuthenticationClaims,
+    {
+        let acr = StepUpRequirement::new(Some(acr_values), None)?;
+        self.step_up().0.acr_values = acr.acr_values;
+        Ok(self)
+    }
+
+    /// Requires an `auth_time` no older than `max_age` (whole seconds, RFC 9470
+    /// step-up); a refusal is `401 insufficient_user_authentication` with `max_age`
+    /// (and the [`acr`](Self::acr) values, if set) in the challenge.
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self
+    where
+        C: AuthenticationClaims,
+    {
+        self.step_up().0.max_age = Some(Duration::from_secs(max_age.as_secs()));
+        self
+    }
+
+    /// Tolerance for an `auth_time` in the future, for [`acr`](Self::acr) and
+    /// [`max_age`](Self::max_age) (default [`DEFAULT_AUTH_TIME_LEEWAY`]).
+    #[must_use]
+    pub fn with_auth_time_leeway(mut self, leeway: Duration) -> Self
+    where
+        C: AuthenticationClaims,
+    {
+        *self.step_up().1 = leeway;
+        self
+    }
+
+    /// The step-up requirement, added as a rule on first use.
+    fn step_up(&mut self) -> (&mut StepUpRequirement, &mut Duration)
+    where
+        C: AuthenticationClaims,
+    {
+        let at = match self
+            .rules
+            .iter()
+            .position(|rule| matches!(rule, Rule::StepUp { .. }))
+        {
+            Some(at) => at,
+            None => {
+                self.rules.push(Rule::StepUp {
+                    requirement: StepUpRequirement {
+                        acr_values: None,
+                        max_age: None,
+                    },
+                    leeway: DEFAULT_AUTH_TIME_LEEWAY,
+                    check: |claims, requirement, leeway| check_step_up(claims, requirement, leeway),
+                });
+                self.rules.len() - 1
+            }
+        };
+        match &mut self.rules[at] {
+            Rule::StepUp {
+                requirement,
+                leeway,
+                ..
+            } => (requirement, leeway),
+            _ => unreachable!("the position of a step-up rule"),
+        }
+    }
+
+    /// The step-up requirement of [`acr`](Self::acr) and [`max_age`](Self::max_age),
+    /// if the policy has one.
+    #[must_use]
+    pub fn step_up_requirement(&self) -> Option<&StepUpRequirement> {
+        self.rules.iter().find_map(|rule| match rule {
+            Rule::StepUp { requirement, .. } => Some(requirement),
+            _ => None,
+        })
+    }
+
     /// Checks `claims` against every rule, in order.
     ///
     /// # Errors
     ///
     /// [`AuthError::InsufficientScope`] when a scope rule fails,
+    /// [`AuthError::InsufficientUserAuthentication`] when the step-up rule does,
     /// [`AuthError::Forbidden`] when another rule does.
     pub fn check(&self, claims: &C) -> Result<(), AuthError> {
         for rule in &self.rules {
@@ -378,6 +491,14 @@ impl<C> Policy<C> {
                     name, value, test, ..
                 } => test(claims, name, value),
                 Rule::Predicate(predicate) => predicate(claims),
+                Rule::StepUp {
+                    requirement,
+                    leeway,
+                    check,
+                } => {
+                    check(claims, requirement, *leeway)?;
+                    true
+                }
             };
             if !passed {
                 return Err(match rule {
@@ -450,6 +571,38 @@ mod tests {
         let mut other_aud = claims("a c");
         other_aud.aud = Some(Audience::One("apis".into()));
         assert_eq!(policy.check(&other_aud), Err(AuthError::Forbidden));
+    }
+
+    #[test]
+    fn acr_and_max_age_are_one_step_up_rule_checked_in_order() {
+        let policy = Policy::<serde_json::Value>::new()
+            .all_scopes(["pay"])
+            .unwrap()
+            .acr(["mfa"])
+            .unwrap()
+            .max_age(Duration::from_millis(60_900));
+        let requirement = StepUpRequirement::new(Some(["mfa"]), Some(Duration::from_secs(60)));
+        assert_eq!(policy.step_up_requirement(), requirement.as_ref().ok());
+        let now = crate::store::now();
+        let fresh = serde_json::json!({"scope": "pay", "acr": "mfa", "auth_time": now});
+        assert_eq!(policy.check(&fresh), Ok(()));
+        let old = serde_json::json!({"scope": "pay", "acr": "mfa", "auth_time": now - 600});
+        assert_eq!(
+            policy.check(&old),
+            Err(AuthError::InsufficientUserAuthentication(
+                requirement.unwrap()
+            ))
+        );
+        // The scope rule comes first, so it decides.
+        let weak = serde_json::json!({"acr": "pwd", "auth_time": now});
+        assert!(matches!(
+            policy.check(&weak),
+            Err(AuthError::InsufficientScope(_))
+        ));
+        assert!(Policy::<serde_json::Value>::new().acr(["a b"]).is_err());
+        assert!(Policy::<serde_json::Value>::new()
+            .step_up_requirement()
+            .is_none());
     }
 
     #[test]

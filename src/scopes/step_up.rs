@@ -1,9 +1,10 @@
-//! [`StepUp`]: RFC 9470 step-up authentication. A route that needs a stronger or
+//! RFC 9470 step-up authentication, the [`acr`](crate::Policy::acr) and
+//! [`max_age`](crate::Policy::max_age) rules of a [`Policy`](crate::Policy). A route that needs a stronger or
 //! more recent login answers `401`, `error="insufficient_user_authentication"` with
 //! `acr_values` and/or `max_age` in the challenge, and the client sends the user back
 //! to the authorization server with those parameters.
 //!
-//! Run it with a [`GuardLayer`](crate::GuardLayer) inside a
+//! Run the policy with a [`GuardLayer`](crate::GuardLayer) inside a
 //! [`BearerAuthLayer`](crate::BearerAuthLayer), like
 //! [`RequireScopes`](crate::RequireScopes). It reads the token's `acr` and
 //! `auth_time` through [`AuthenticationClaims`]; the default [`Claims`]
@@ -16,12 +17,12 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_bearer::{GuardLayer, StepUp};
+//! use tower_bearer::{GuardLayer, Policy};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let service = ServiceBuilder::new()
-//!     .layer(GuardLayer::new(StepUp::<serde_json::Value>::acr(["phr", "phrh"])?.with_max_age(Duration::from_secs(300))))
+//!     .layer(GuardLayer::new(Policy::<serde_json::Value>::new().acr(["phr", "phrh"])?.max_age(Duration::from_secs(300))))
 //!     .service(service_fn(|_req: Request<Full<Bytes>>| async {
 //!         Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
 //!     }));
@@ -40,16 +41,12 @@
 //! # }
 //! ```
 
-use std::fmt;
-use std::marker::PhantomData;
 use std::time::Duration;
 
-use http::Request;
 use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claims, HasJti, ScopeClaims};
-use crate::error::{AuthError, ConfigError, StepUpRequirement};
-use crate::scopes::guard::{claims, Check};
+use crate::error::{AuthError, StepUpRequirement};
 use crate::validate::jwt::json::optional_numeric_date;
 
 /// Claims that tell how and when the user authenticated (OpenID Connect Core §2:
@@ -119,7 +116,8 @@ impl HasJti for StepUpClaims {
 /// Checks `claims` against `requirement` at the current time, allowing `leeway`
 /// seconds of clock skew on an `auth_time` in the future.
 ///
-/// The per-handler form of [`StepUp`].
+/// The per-handler form of [`Policy::acr`](crate::Policy::acr) and
+/// [`Policy::max_age`](crate::Policy::max_age).
 ///
 /// # Errors
 ///
@@ -144,94 +142,3 @@ pub fn check_step_up<C: AuthenticationClaims + ?Sized>(
 
 /// Default tolerance for an `auth_time` slightly in the future (clock skew).
 pub const DEFAULT_AUTH_TIME_LEEWAY: Duration = Duration::from_secs(60);
-
-/// A [`Check`]: the token's authentication (`acr`, `auth_time`, read from the claims
-/// of type `C` the bearer layer inserts) meets the route's rule; else `401
-/// insufficient_user_authentication`. Run it with a [`GuardLayer`](crate::GuardLayer).
-pub struct StepUp<C = StepUpClaims> {
-    requirement: StepUpRequirement,
-    leeway: Duration,
-    claims: PhantomData<fn() -> C>,
-}
-
-impl<C> Clone for StepUp<C> {
-    fn clone(&self) -> Self {
-        Self {
-            requirement: self.requirement.clone(),
-            leeway: self.leeway,
-            claims: PhantomData,
-        }
-    }
-}
-
-impl<C> fmt::Debug for StepUp<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StepUp")
-            .field("requirement", &self.requirement)
-            .field("leeway", &self.leeway)
-            .field("claims", &std::any::type_name::<C>())
-            .finish()
-    }
-}
-
-impl<C> StepUp<C> {
-    /// Requires an `acr` among `acr_values` (in order of preference, as announced).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidString`] if a value is empty or not a scope-token-like
-    /// string, or none is given.
-    pub fn acr<I, S>(acr_values: I) -> Result<Self, ConfigError>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        Ok(Self::from_requirement(StepUpRequirement::new(
-            Some(acr_values),
-            None,
-        )?))
-    }
-
-    /// Requires an `auth_time` no older than `max_age` (whole seconds).
-    #[must_use]
-    pub fn max_age(max_age: Duration) -> Self {
-        Self::from_requirement(StepUpRequirement {
-            acr_values: None,
-            max_age: Some(Duration::from_secs(max_age.as_secs())),
-        })
-    }
-
-    fn from_requirement(requirement: StepUpRequirement) -> Self {
-        Self {
-            requirement,
-            leeway: DEFAULT_AUTH_TIME_LEEWAY,
-            claims: PhantomData,
-        }
-    }
-
-    /// Adds (or replaces) the maximum age of the authentication (whole seconds).
-    #[must_use]
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.requirement.max_age = Some(Duration::from_secs(max_age.as_secs()));
-        self
-    }
-
-    /// Tolerance for an `auth_time` in the future (default
-    /// [`DEFAULT_AUTH_TIME_LEEWAY`]).
-    #[must_use]
-    pub fn with_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// The requirement.
-    pub fn requirement(&self) -> &StepUpRequirement {
-        &self.requirement
-    }
-}
-
-impl<C: AuthenticationClaims + Send + Sync + 'static> Check for StepUp<C> {
-    fn check_request<B>(&self, request: &Request<B>) -> Result<(), AuthError> {
-        check_step_up(claims::<C, B>(request)?, &self.requirement, self.leeway)
-    }
-}

@@ -79,8 +79,10 @@ pub enum TokenError {
         /// Seconds announced in `Retry-After`.
         retry_after: u32,
     },
-    /// The request's DPoP proof is invalid (`400 invalid_dpop_proof`, RFC 9449 §5).
-    InvalidDpopProof(crate::dpop::ProofError),
+    /// The request's DPoP proof is invalid (`400 invalid_dpop_proof`, RFC 9449 §5),
+    /// with the fixed description of why (a proof reason of
+    /// [`DpopError`](crate::dpop::DpopError)).
+    InvalidDpopProof(&'static str),
     /// The DPoP proof lacks the current server nonce (`400 use_dpop_nonce`, with a
     /// `DPoP-Nonce` header, RFC 9449 §8).
     UseDpopNonce,
@@ -173,7 +175,7 @@ impl TokenError {
             }
             Self::TemporarilyUnavailable => "The token endpoint is temporarily unavailable",
             Self::Overloaded { .. } => "Too many logins are waiting, retry later",
-            Self::InvalidDpopProof(reason) => reason.description(),
+            Self::InvalidDpopProof(description) => description,
             Self::UseDpopNonce => "A DPoP proof with the server nonce is required",
             Self::TooManyAttempts { .. } => "Too many failed login attempts; try again later",
         }
@@ -235,9 +237,8 @@ impl From<crate::dpop::DpopError> for TokenError {
     /// Token-endpoint answers to a proof refusal (the token errors do not occur there).
     fn from(error: crate::dpop::DpopError) -> Self {
         match error {
-            crate::dpop::DpopError::InvalidProof(reason) => Self::InvalidDpopProof(reason),
             crate::dpop::DpopError::UseNonce => Self::UseDpopNonce,
-            _ => Self::InvalidDpopProof(crate::dpop::ProofError::Malformed),
+            other => Self::InvalidDpopProof(other.proof_description()),
         }
     }
 }
