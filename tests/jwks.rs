@@ -534,7 +534,7 @@ async fn jwks_garbage_or_unusable_document_refused_old_keys_kept() {
     assert!(
         skipped
             .iter()
-            .all(|s| s.reason == KeySetError::SecretMaterial),
+            .all(|(_, reason)| *reason == KeySetError::SecretMaterial),
         "{skipped:?}"
     );
     assert_eq!(status(&gateway, &token).await, StatusCode::OK);
@@ -743,7 +743,7 @@ fn jwk_rules_rsa_without_alg_skipped_unless_configured() {
     let KeySetError::NoUsableKeys { skipped } = error else {
         panic!("{error:?}")
     };
-    assert_eq!(skipped[0].reason, KeySetError::MissingAlgorithm);
+    assert_eq!(skipped[0].1, KeySetError::MissingAlgorithm);
     let options = JwkOptions::new()
         .with_rsa_default_algorithm(Algorithm::RS256)
         .unwrap();
@@ -789,7 +789,7 @@ fn jwk_rules_curve_fixes_algorithm_ok_and_mismatch_skipped() {
     let reasons: Vec<_> = keys
         .skipped()
         .iter()
-        .map(|s| (s.kid.as_deref(), s.reason.clone()))
+        .map(|(kid, reason)| (kid.as_deref(), reason.clone()))
         .collect();
     assert_eq!(reasons[0], (Some("wrong"), KeySetError::AlgorithmMismatch));
     assert_eq!(reasons[1], (Some("enc"), KeySetError::NotForSignatures));
@@ -900,7 +900,7 @@ fn jwk_rules_short_rsa_modulus_skipped() {
     let keys = KeySet::from_json(document.as_bytes(), &JwkOptions::new()).unwrap();
     assert_eq!(keys.kids().collect::<Vec<_>>(), ["long"]);
     assert!(
-        matches!(&keys.skipped()[0].reason, KeySetError::InvalidKey(why) if why.contains("2048")),
+        matches!(&keys.skipped()[0].1, KeySetError::InvalidKey(why) if why.contains("2048")),
         "{:?}",
         keys.skipped()
     );

@@ -126,17 +126,8 @@ impl JwkOptions {
     }
 }
 
-/// A JWK set member left out of a [`KeySet`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SkippedKey {
-    /// The member's `kid`, if it had a string one.
-    pub kid: Option<String>,
-    /// Why it was left out: one of the per-member variants of [`KeySetError`].
-    pub reason: KeySetError,
-}
-
 /// Why a JWK set document was refused as a whole (the first three variants), or why one
-/// of its members was left out ([`SkippedKey::reason`], the others).
+/// of its members was left out (the others; see [`KeySet::skipped`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeySetError {
@@ -151,8 +142,8 @@ pub enum KeySetError {
     },
     /// No member is usable; see `skipped`.
     NoUsableKeys {
-        /// The members left out.
-        skipped: Vec<SkippedKey>,
+        /// The members left out: each one's `kid` (if it had a string one) and why.
+        skipped: Vec<(Option<String>, KeySetError)>,
     },
     /// A member: `use` is not `sig`, or `key_ops` does not list `verify`.
     NotForSignatures,
@@ -186,8 +177,8 @@ impl fmt::Display for KeySetError {
             }
             Self::NoUsableKeys { skipped } => {
                 write!(f, "JWK set has no usable key ({} skipped", skipped.len())?;
-                for key in skipped.iter().take(3) {
-                    write!(f, "; {}: {}", key.kid.as_deref().unwrap_or("-"), key.reason)?;
+                for (kid, reason) in skipped.iter().take(3) {
+                    write!(f, "; {}: {reason}", kid.as_deref().unwrap_or("-"))?;
                 }
                 f.write_str(")")
             }
@@ -271,7 +262,7 @@ impl KeySet {
         });
         match outcome {
             Ok(key) => self.keys.push(key),
-            Err(reason) => self.skipped.push(SkippedKey { kid, reason }),
+            Err(reason) => self.skipped.push((kid, reason)),
         }
     }
 

@@ -4,7 +4,7 @@ use std::fmt;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
-use super::jwk::SkippedKey;
+use super::jwk::KeySetError;
 use crate::error::ConfigError;
 use crate::validate::{crypto_provider, JwtValidator};
 
@@ -169,7 +169,7 @@ impl ValidationKey {
 #[derive(Clone, Debug, Default)]
 pub struct KeySet {
     pub(super) keys: Vec<ValidationKey>,
-    pub(super) skipped: Vec<SkippedKey>,
+    pub(super) skipped: Vec<(Option<String>, KeySetError)>,
 }
 
 impl KeySet {
@@ -222,10 +222,11 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    /// The members of a JWK set that were left out, and why (empty for sets built by
-    /// hand).
+    /// The members of a JWK set that were left out: each one's `kid` (if it had a string
+    /// one) and why, one of the per-member variants of [`KeySetError`] (empty for sets
+    /// built by hand).
     #[must_use]
-    pub fn skipped(&self) -> &[SkippedKey] {
+    pub fn skipped(&self) -> &[(Option<String>, KeySetError)] {
         &self.skipped
     }
 

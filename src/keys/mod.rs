@@ -68,7 +68,7 @@ mod publish;
 mod rotation;
 
 pub use crate::metadata::DEFAULT_MAX_AGE;
-pub use jwk::{JwkOptions, KeySetError, SkippedKey, DEFAULT_MAX_KEYS};
+pub use jwk::{JwkOptions, KeySetError, DEFAULT_MAX_KEYS};
 pub use key::{KeySet, ValidationKey};
 pub(crate) use publish::serialize_set;
 pub use publish::{public_jwk, public_jwk_from_private};

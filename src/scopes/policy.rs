@@ -396,7 +396,7 @@ impl<C> Policy<C> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidValue`] if a value is empty or not a scope-token-like
+    /// [`ConfigError::InvalidString`] if a value is empty or not a scope-token-like
     /// string, or none is given.
     pub fn acr<I, S>(mut self, acr_values: I) -> Result<Self, ConfigError>
     where

@@ -114,8 +114,7 @@ pub use redis_conn::{
     DEFAULT_RESPONSE_TIMEOUT, DEFAULT_RETRIES,
 };
 pub use refresh::{
-    refresh, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated,
-    Session,
+    refresh, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated, Session,
 };
 #[cfg(feature = "token-endpoint")]
 pub(crate) use revocation::session_revocation_until;

@@ -66,8 +66,7 @@ use super::feed::{RevocationFeed, JTI_KEY_PREFIX, SID_KEY_PREFIX};
 use super::memory::DEFAULT_MAX_SESSIONS_PER_SUBJECT;
 use super::redis_conn::{backend, RedisConfig, RedisConnection};
 use super::refresh::{
-    token_hash, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated,
-    Session,
+    token_hash, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated, Session,
 };
 use super::revocation::RevocationStore;
 use super::{now, random_b64, BoxFuture, StoreError};
@@ -292,12 +291,12 @@ impl RedisStore {
         format!("{}sub:{{{}}}{subject}", self.prefix, subject_tag(subject))
     }
 
-    fn family_key(&self, family: &FamilyId) -> String {
-        format!("{}fam:{}", self.prefix, tagged(family.as_str()))
+    fn family_key(&self, family: &str) -> String {
+        format!("{}fam:{}", self.prefix, tagged(family))
     }
 
-    fn spent_key(&self, family: &FamilyId) -> String {
-        format!("{}spent:{}", self.prefix, tagged(family.as_str()))
+    fn spent_key(&self, family: &str) -> String {
+        format!("{}spent:{}", self.prefix, tagged(family))
     }
 
     fn jti_key(&self, jti: &str) -> String {

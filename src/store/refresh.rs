@@ -29,8 +29,8 @@ impl RefreshToken {
     /// store can find the family's keys without a lookup (Redis Cluster hash tags).
     /// The family id is not a secret; the 256 random bits are.
     #[cfg(feature = "redis")]
-    pub(crate) fn generate_in(family: &FamilyId) -> Result<Self, StoreError> {
-        Ok(Self(format!("{}.{}", family.0, random_b64::<32>()?)))
+    pub(crate) fn generate_in(family: &str) -> Result<Self, StoreError> {
+        Ok(Self(format!("{}.{}", family, random_b64::<32>()?)))
     }
 
     /// The token, to send to the client.
@@ -61,29 +61,6 @@ impl fmt::Debug for RefreshToken {
 /// enough: the token has 256 bits of entropy, so there is nothing to brute-force.
 pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
-
-/// The id of a token family (all refresh tokens descending from one grant): 128 random
-/// bits, base64url. Not a secret, it cannot be presented as a token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FamilyId(pub(crate) String);
-
-impl FamilyId {
-    pub(crate) fn generate() -> Result<Self, StoreError> {
-        random_b64::<16>().map(Self)
-    }
-
-    /// The id as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for FamilyId {
-    fn from(id: String) -> Self {
-        Self(id)
-    }
 }
 
 /// What a refresh-token family stands for: fixed when the first token is issued.
@@ -134,8 +111,10 @@ impl Session {
 /// A live family as a store knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRecord {
-    /// The family, for [`RefreshTokenStore::revoke_family`].
-    pub family: FamilyId,
+    /// The family's id, for [`RefreshTokenStore::revoke_family`]: 128 random bits,
+    /// base64url (the Redis store puts a tag of the subject in front). Not a secret, it
+    /// cannot be presented as a token.
+    pub family: String,
     /// What the family stands for.
     pub session: Session,
 }
@@ -181,8 +160,7 @@ pub trait RefreshTokenStore: Send + Sync {
     fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Revokes a family by id (logout). `Ok(false)` if it is unknown.
-    fn revoke_family<'a>(&'a self, family: &'a FamilyId)
-        -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn revoke_family<'a>(&'a self, family: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
 
 impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
@@ -204,10 +182,7 @@ impl<S: RefreshTokenStore + ?Sized> RefreshTokenStore for Arc<S> {
     fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).revoke(token)
     }
-    fn revoke_family<'a>(
-        &'a self,
-        family: &'a FamilyId,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn revoke_family<'a>(&'a self, family: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).revoke_family(family)
     }
 }

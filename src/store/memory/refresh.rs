@@ -4,10 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::super::refresh::{
-    token_hash, FamilyId, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated,
-    Session,
+    token_hash, RefreshError, RefreshRecord, RefreshToken, RefreshTokenStore, Rotated, Session,
 };
-use super::super::{now, BoxFuture, StoreError};
+use super::super::{now, random_b64, BoxFuture, StoreError};
 use super::{
     locked, MemoryStore, DEFAULT_MAX_FAMILIES, DEFAULT_MAX_SESSIONS_PER_SUBJECT,
     REMEMBERED_SPENT_TOKENS, SWEEP_EVERY,
@@ -16,10 +15,10 @@ use super::{
 pub(super) struct Families {
     /// Token hash -> family id, for current and remembered spent tokens alike (reuse
     /// detection).
-    pub(super) tokens: HashMap<String, FamilyId>,
-    pub(super) families: HashMap<FamilyId, Family>,
+    pub(super) tokens: HashMap<String, String>,
+    pub(super) families: HashMap<String, Family>,
     /// Subject -> its families, oldest login first.
-    subjects: HashMap<String, VecDeque<FamilyId>>,
+    subjects: HashMap<String, VecDeque<String>>,
     pub(super) max_families: usize,
     pub(super) max_per_subject: usize,
     writes: u32,
@@ -105,7 +104,7 @@ impl Families {
         }
     }
 
-    fn remove_family(&mut self, id: &FamilyId) {
+    fn remove_family(&mut self, id: &str) {
         let Some(family) = self.families.remove(id) else {
             return;
         };
@@ -123,7 +122,7 @@ impl Families {
     }
 
     /// The live family of a token hash.
-    fn live(&self, hash: &str, now: i64) -> Option<(&FamilyId, &Family)> {
+    fn live(&self, hash: &str, now: i64) -> Option<(&String, &Family)> {
         let id = self.tokens.get(hash)?;
         let family = self.families.get(id)?;
         (!family.revoked && family.session.expires_at > now).then_some((id, family))
@@ -137,7 +136,7 @@ impl RefreshTokenStore for MemoryStore {
     ) -> BoxFuture<'a, Result<RefreshToken, StoreError>> {
         Box::pin(async move {
             let token = RefreshToken::generate()?;
-            let id = FamilyId::generate()?;
+            let id = random_b64::<16>()?;
             let hash = token.hash();
             let now = now();
             let mut state = locked(&self.refresh);
@@ -232,10 +231,7 @@ impl RefreshTokenStore for MemoryStore {
         })
     }
 
-    fn revoke_family<'a>(
-        &'a self,
-        family: &'a FamilyId,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn revoke_family<'a>(&'a self, family: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut state = locked(&self.refresh);
             Ok(state.families.get_mut(family).is_some_and(|family| {

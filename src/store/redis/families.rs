@@ -92,10 +92,10 @@ fn is_b64url(s: &str) -> bool {
 }
 
 /// The family a token names (`<family>.<random>`), if it is shaped like ours.
-pub(super) fn family_of(token: &str) -> Option<FamilyId> {
+pub(super) fn family_of(token: &str) -> Option<String> {
     let (family, secret) = token.split_once('.')?;
     (family.len() == FAMILY_LEN && secret.len() == 43 && is_b64url(family) && is_b64url(secret))
-        .then(|| FamilyId(family.to_owned()))
+        .then(|| family.to_owned())
 }
 
 /// The hash tag of `subject`'s keys.
@@ -105,12 +105,8 @@ pub(super) fn subject_tag(subject: &str) -> String {
 }
 
 /// A new family id for `subject`: its tag, then 128 random bits.
-pub(super) fn new_family(subject: &str) -> Result<FamilyId, StoreError> {
-    Ok(FamilyId(format!(
-        "{}{}",
-        subject_tag(subject),
-        random_b64::<16>()?
-    )))
+pub(super) fn new_family(subject: &str) -> Result<String, StoreError> {
+    Ok(format!("{}{}", subject_tag(subject), random_b64::<16>()?))
 }
 
 /// `{tag}rest` for a family id: its first [`TAG_LEN`] characters become the hash tag.
@@ -147,10 +143,7 @@ impl RefreshTokenStore for RedisStore {
                 .map_err(|e| backend(&e))?;
             let seen_keys: Vec<String> = seen
                 .iter()
-                .flat_map(|fid| {
-                    let fid = FamilyId(fid.clone());
-                    [self.family_key(&fid), self.spent_key(&fid)]
-                })
+                .flat_map(|fid| [self.family_key(fid), self.spent_key(fid)])
                 .collect();
             let mut keys: Vec<&str> = vec![&family_key, &spent_key, &subject_key];
             keys.extend(seen_keys.iter().map(String::as_str));
@@ -173,7 +166,6 @@ impl RefreshTokenStore for RedisStore {
             // Sessions ended by this login that racing logins had added: already out
             // of the index, their keys go now (one slot: the subject's tag).
             for fid in unknown {
-                let fid = FamilyId(fid);
                 redis::cmd("DEL")
                     .arg(self.family_key(&fid))
                     .arg(self.spent_key(&fid))
@@ -278,10 +270,7 @@ impl RefreshTokenStore for RedisStore {
         })
     }
 
-    fn revoke_family<'a>(
-        &'a self,
-        family: &'a FamilyId,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn revoke_family<'a>(&'a self, family: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let revoked: i64 = self
                 .run(
