@@ -15,6 +15,7 @@
 //! its realm and rejection handler when built with [`GuardLayer::like`]:
 //! `403 insufficient_scope` with the needed `scope` in the challenge for scopes.
 
+mod claim_values;
 pub mod guard;
 mod narrow;
 pub mod path;

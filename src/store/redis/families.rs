@@ -118,6 +118,26 @@ pub(super) fn tagged(family: &str) -> String {
     }
 }
 
+impl RedisStore {
+    /// Deletes the keys of sessions a login ended that racing logins had added: the
+    /// script already took them out of the index (one slot: the subject's tag).
+    async fn delete_families(
+        &self,
+        conn: &mut RedisConnection,
+        families: Vec<String>,
+    ) -> Result<(), StoreError> {
+        for family in families {
+            redis::cmd("DEL")
+                .arg(self.family_key(&family))
+                .arg(self.spent_key(&family))
+                .query_async::<i64>(conn)
+                .await
+                .map_err(|e| backend(&e))?;
+        }
+        Ok(())
+    }
+}
+
 impl RefreshTokenStore for RedisStore {
     fn issue<'a>(
         &'a self,
@@ -163,16 +183,7 @@ impl RefreshTokenStore for RedisStore {
             let unknown: Vec<String> = self
                 .run(&self.shared.issue, ISSUE, &keys, &args, false)
                 .await?;
-            // Sessions ended by this login that racing logins had added: already out
-            // of the index, their keys go now (one slot: the subject's tag).
-            for fid in unknown {
-                redis::cmd("DEL")
-                    .arg(self.family_key(&fid))
-                    .arg(self.spent_key(&fid))
-                    .query_async::<i64>(&mut conn)
-                    .await
-                    .map_err(|e| backend(&e))?;
-            }
+            self.delete_families(&mut conn, unknown).await?;
             Ok(token)
         })
     }
