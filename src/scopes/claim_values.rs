@@ -3,7 +3,7 @@
 
 use crate::claims::{Audience, Claims, ScopeClaims};
 
-/// Claims whose values a [`Policy`] can read by name.
+/// Claims whose values a [`Policy`](crate::Policy) can read by name.
 ///
 /// Implement it for your own claims type with a `match` on the names you keep:
 ///
