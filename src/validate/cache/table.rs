@@ -107,8 +107,12 @@ impl<T> Table<T> {
 
     /// Stores a verified token, replacing an entry of the same token; makes room first.
     pub(super) fn insert(&self, entry: Entry<T>, now: i64, leeway: i64) {
-        let hash = self.hash(&entry.token);
         let weight = entry.weight.max(self.floor);
+        if weight > self.bytes_per_shard {
+            // It could never fit: leave the shard's entries alone.
+            return;
+        }
+        let hash = self.hash(&entry.token);
         let mut shard = write(self.shard(hash));
         let hasher = |entry: &Entry<T>| self.hash(&entry.token);
         if let Ok(old) = shard
@@ -118,19 +122,15 @@ impl<T> Table<T> {
             let (old, _) = old.remove();
             shard.bytes = shard.bytes.saturating_sub(old.weight.max(self.floor));
         }
-        if shard.entries.len() as u64 >= self.entries_per_shard
-            || shard.bytes.saturating_add(weight) > self.bytes_per_shard
-        {
+        let full = |shard: &Shard<T>| {
+            shard.entries.len() as u64 >= self.entries_per_shard
+                || shard.bytes.saturating_add(weight) > self.bytes_per_shard
+        };
+        if full(&shard) {
             shard.remove_expired(now, leeway, self.floor);
         }
-        while !shard.entries.is_empty()
-            && (shard.entries.len() as u64 >= self.entries_per_shard
-                || shard.bytes.saturating_add(weight) > self.bytes_per_shard)
-        {
+        while !shard.entries.is_empty() && full(&shard) {
             self.remove_first(&mut shard);
-        }
-        if weight > self.bytes_per_shard {
-            return;
         }
         shard.bytes += weight;
         shard.entries.insert_unique(hash, entry, hasher);
@@ -310,8 +310,14 @@ mod tests {
 
     #[test]
     fn table_entry_over_the_budget_not_stored_fails() {
-        let table = Table::new(10, 50);
+        // Room for one entry of 100 bytes; one of 200 never fits.
+        let table = Table::new(1, 100);
         table.insert(entry(&token(0), NOW + 60), NOW, 0);
-        assert_eq!(table.len(), 0);
+        let mut heavy = entry(&token(1), NOW + 60);
+        heavy.weight = 200;
+        table.insert(heavy, NOW, 0);
+        assert_eq!(table.len(), 1, "the entry already stored stays");
+        assert!(table.get(&token(0), 0).is_some());
+        assert!(table.get(&token(1), 0).is_none());
     }
 }
